@@ -1,0 +1,1 @@
+//! Sky-High Memes: one axum binary that renders askama pages, a JSON API and media.
