@@ -1,1 +1,15 @@
 //! Sky-High Memes: one axum binary that renders askama pages, a JSON API and media.
+//!
+//! - `domain`: parsed, validated types (no I/O)
+//! - `storage`: the storage traits and their backends
+//! - `auth`: password hashing and sign-in throttling
+//! - `web`: routes, extractors, middleware, error pages
+//! - `startup`: building the app and serving it
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod web;

@@ -1,1 +1,89 @@
-fn main() {}
+//! Wiring only: parse the configuration, build the application, run until a signal.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use skyhigh::config::Config;
+use skyhigh::startup::Application;
+
+#[derive(Parser)]
+#[command(name = "skyhigh", version, about = "Sky-High Memes: make, share and follow memes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site (the default).
+    Serve,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail(&first_line(&e.to_string())),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config),
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
+    if let Err(problem) = config.validate() {
+        return fail(&problem);
+    }
+    skyhigh::telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async {
+        let app = match Application::build(config).await {
+            Ok(app) => app,
+            Err(e) => return fail(&format!("{e:#}")),
+        };
+        match app.run_until(shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("{e:#}")),
+        }
+    })
+}
+
+/// One clear line on stderr, no panic trace.
+fn fail(message: &str) -> ExitCode {
+    eprintln!("skyhigh: {message}");
+    ExitCode::FAILURE
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or(text).trim_start_matches("error: ").to_owned()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,132 @@
+//! Configuration: command-line flags with environment-variable fallbacks (a flag wins).
+//! Names and defaults follow SPEC §2.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    Local,
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every setting of the server. Each flag's value name is its environment variable, so an
+/// error message ("invalid value 'x' for '--addr <SKYHIGH_ADDR>'") names both.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Listen address.
+    #[arg(long, env = "SKYHIGH_ADDR", value_name = "SKYHIGH_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Storage backend.
+    #[arg(long, env = "SKYHIGH_BACKEND", value_name = "SKYHIGH_BACKEND", value_enum, default_value = "local")]
+    pub backend: Backend,
+
+    /// Folder of the local backend.
+    #[arg(long, env = "SKYHIGH_DATA_DIR", value_name = "SKYHIGH_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Public URL used in emails and feeds [default: http://<SKYHIGH_ADDR>].
+    #[arg(long, env = "SKYHIGH_BASE_URL", value_name = "SKYHIGH_BASE_URL", value_parser = parse_http_url)]
+    pub base_url: Option<String>,
+
+    /// Base URL of media, e.g. a CloudFront distribution [default: the app's own /media].
+    #[arg(long, env = "SKYHIGH_MEDIA_URL", value_name = "SKYHIGH_MEDIA_URL", value_parser = parse_http_url)]
+    pub media_url: Option<String>,
+
+    /// Prefix of DynamoDB table names.
+    #[arg(long, env = "SKYHIGH_TABLE_PREFIX", value_name = "SKYHIGH_TABLE_PREFIX", default_value = "skyhigh-")]
+    pub table_prefix: String,
+
+    /// S3 bucket for media (required for the aws backend).
+    #[arg(long, env = "SKYHIGH_BUCKET", value_name = "SKYHIGH_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Prefix of the per-creator SNS topic names.
+    #[arg(long, env = "SKYHIGH_TOPIC_PREFIX", value_name = "SKYHIGH_TOPIC_PREFIX", default_value = "skyhigh-creator-")]
+    pub topic_prefix: String,
+
+    /// Create missing tables and bucket at start-up (development, emulators).
+    #[arg(long, env = "SKYHIGH_CREATE_RESOURCES", value_name = "SKYHIGH_CREATE_RESOURCES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub create_resources: bool,
+
+    /// Set the `Secure` flag on cookies (and send HSTS).
+    #[arg(long, env = "SKYHIGH_COOKIE_SECURE", value_name = "SKYHIGH_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+
+    /// Largest accepted upload, in megabytes.
+    #[arg(long, env = "SKYHIGH_MAX_UPLOAD_MB", value_name = "SKYHIGH_MAX_UPLOAD_MB", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=2048))]
+    pub max_upload_mb: u64,
+
+    /// Log format: readable text or JSON lines.
+    #[arg(long, env = "SKYHIGH_LOG_FORMAT", value_name = "SKYHIGH_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that
+    /// sets it, such as the load balancer on AWS); otherwise the socket's peer address is used.
+    #[arg(long, env = "SKYHIGH_TRUST_FORWARDED_FOR", value_name = "SKYHIGH_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
+    /// Seconds a client gets to send a request's headers before its connection is closed.
+    #[arg(long, env = "SKYHIGH_HEADER_TIMEOUT_SECS", value_name = "SKYHIGH_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout_secs: u64,
+}
+
+impl Config {
+    /// The public base URL without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    pub fn max_upload_bytes(&self) -> usize {
+        (self.max_upload_mb as usize).saturating_mul(1024 * 1024)
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    /// Settings that clap cannot check one by one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.backend == Backend::Aws && self.bucket.as_deref().is_none_or(str::is_empty) {
+            return Err("SKYHIGH_BUCKET (--bucket) is required when SKYHIGH_BACKEND=aws".into());
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests: local backend in `data_dir`, an OS-chosen port.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut config = Wrapper::parse_from(["skyhigh"]).config;
+        config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir;
+        config.backend = Backend::Local;
+        config
+    }
+}
+
+fn parse_http_url(value: &str) -> Result<String, String> {
+    let ok = (value.starts_with("http://") || value.starts_with("https://"))
+        && value.len() > "https://".len()
+        && !value.chars().any(|c| c.is_whitespace());
+    if ok { Ok(value.to_owned()) } else { Err("expected an http:// or https:// URL".into()) }
+}

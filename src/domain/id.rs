@@ -1,0 +1,143 @@
+//! Record identifiers: 128-bit, time-ordered (48-bit millisecond timestamp + 80 random bits,
+//! the ULID layout), written as 26 characters of lower-case Crockford base32.
+//!
+//! Time order matters: "newest first" is simply "id descending", one sort key on both backends,
+//! and cursor pagination by id never repeats or skips an item while new ones arrive.
+
+use rand::RngCore;
+
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+const LEN: usize = 26;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid id")]
+pub struct IdError;
+
+pub(crate) fn new_raw() -> u128 {
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+        & ((1 << 48) - 1);
+    let mut random = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut random);
+    let mut bits = millis << 80;
+    for (i, b) in random.iter().enumerate() {
+        bits |= (*b as u128) << (8 * (9 - i));
+    }
+    bits
+}
+
+pub(crate) fn encode(mut value: u128) -> String {
+    let mut out = [0u8; LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(value & 31) as usize];
+        value >>= 5;
+    }
+    // Only ASCII from ALPHABET was written.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub(crate) fn decode(text: &str) -> Result<u128, IdError> {
+    if text.len() != LEN {
+        return Err(IdError);
+    }
+    let mut value: u128 = 0;
+    for (i, c) in text.bytes().enumerate() {
+        let digit = ALPHABET.iter().position(|&a| a == c).ok_or(IdError)? as u128;
+        // 26 × 5 = 130 bits: the first character may only carry 3 of them.
+        if i == 0 && digit > 7 {
+            return Err(IdError);
+        }
+        value = (value << 5) | digit;
+    }
+    Ok(value)
+}
+
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(u128);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self($crate::domain::id::new_raw())
+            }
+
+            pub fn parse(text: &str) -> Result<Self, $crate::domain::IdError> {
+                $crate::domain::id::decode(text).map(Self)
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&$crate::domain::id::encode(self.0))
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::IdError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// Identifies an account.
+    UserId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ids_made_later_sort_later() {
+        let a = UserId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = UserId::new();
+        assert!(a < b);
+        assert!(a.to_string() < b.to_string(), "text order must match numeric order");
+    }
+
+    #[test]
+    fn garbage_is_not_an_id() {
+        for bad in ["", "abc", "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "8zzzzzzzzzzzzzzzzzzzzzzzzz", "0123456789abcdefghjkmnpqr!"]
+        {
+            assert!(UserId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn text_round_trips(raw in any::<u128>()) {
+            prop_assert_eq!(decode(&encode(raw)), Ok(raw));
+        }
+    }
+}

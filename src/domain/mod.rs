@@ -1,0 +1,25 @@
+//! Domain types: parsed once at the edge, so deeper code never sees unchecked strings.
+//! No I/O lives here.
+
+mod email;
+mod id;
+mod password;
+mod user;
+mod username;
+
+pub use email::Email;
+pub use id::{IdError, UserId};
+pub use password::Password;
+pub use user::User;
+pub use username::Username;
+
+/// A rule a piece of user input broke, phrased for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+impl InvalidInput {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

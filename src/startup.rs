@@ -1,0 +1,175 @@
+//! Building the application and serving it until a shutdown signal.
+//!
+//! Connections are served through hyper-util with a timer, because `axum::serve` installs no
+//! timer and so never enforces a header-read timeout: without one, a client that dribbles its
+//! headers a byte at a time holds a connection forever (slowloris).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::auth::{LoginThrottle, PasswordHasher};
+use crate::config::{Backend, Config};
+use crate::storage::{self, Storage};
+use crate::web::{self, AppState, REQUEST_TIMEOUT};
+
+/// Concurrent argon2 computations: one per core keeps sign-in bursts from starving pages.
+const PASSWORD_HASHING_SLOTS: usize = 2;
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
+const THROTTLE_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens storage, binds the listener (port 0 picks a free port) and wires the app.
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        let storage = open_storage(&config).await?;
+        storage.health.check().await.context("the storage backend does not answer")?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on SKYHIGH_ADDR {}", config.addr))?;
+        config.addr = listener.local_addr()?;
+        let state = AppState {
+            config: Arc::new(config),
+            storage,
+            passwords: PasswordHasher::new(PASSWORD_HASHING_SLOTS)?,
+            login_throttle: Arc::new(LoginThrottle::default()),
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.state.config.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
+    /// (bounded by the request timeout) and stops the background tasks.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let Self { listener, state } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let background = spawn_background_tasks(&state, stop_rx);
+
+        let router = web::router(state.clone());
+        let mut http = auto::Builder::new(TokioExecutor::new());
+        http.http1().timer(TokioTimer::new()).header_read_timeout(state.config.header_timeout()).keep_alive(true);
+        http.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+
+        tracing::info!(addr = %state.config.addr, base_url = %state.config.base_url(), "Sky-High Memes is listening");
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(connection) => connection,
+                    Err(e) => {
+                        // Running out of file descriptors must not end the server; back off.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = router.clone().map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+            let connection =
+                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "connection closed with an error");
+                }
+            });
+        }
+
+        tracing::info!("shutting down: finishing in-flight requests");
+        drop(listener);
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(REQUEST_TIMEOUT + Duration::from_secs(5), graceful.shutdown()).await.is_err() {
+            tracing::warn!("some connections were still open at the shutdown deadline");
+        }
+        for task in background {
+            let _ = task.await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
+    match config.backend {
+        Backend::Local => storage::local::open(&config.data_dir),
+        Backend::Aws => anyhow::bail!("SKYHIGH_BACKEND=aws is not available in this build yet; use local"),
+    }
+}
+
+/// Periodic housekeeping, each loop ending when `stop` flips.
+fn spawn_background_tasks(state: &AppState, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    let sessions = state.storage.sessions.clone();
+    let throttle = state.login_throttle.clone();
+    vec![
+        spawn_periodic("session sweep", SESSION_SWEEP_EVERY, stop.clone(), move || {
+            let sessions = sessions.clone();
+            async move {
+                match sessions.delete_expired(time::OffsetDateTime::now_utc()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "removed expired sessions"),
+                    Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
+                }
+            }
+        }),
+        spawn_periodic("throttle sweep", THROTTLE_SWEEP_EVERY, stop, move || {
+            throttle.sweep();
+            async {}
+        }),
+    ]
+}
+
+fn spawn_periodic<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut work: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => work().await,
+                _ = stop.changed() => break,
+            }
+        }
+        tracing::debug!(task = name, "background task stopped");
+    })
+}
+
+/// The router alone, for tests that drive the app without a socket.
+pub fn router_for(state: AppState) -> Router {
+    web::router(state)
+}

@@ -1,0 +1,138 @@
+//! SQLite access: one writer connection and a few readers, in WAL mode.
+//!
+//! SQLite allows one writer at a time; funnelling every write through one connection means
+//! writers queue in our process instead of failing with SQLITE_BUSY, while WAL lets the readers
+//! run concurrently with it. All calls run on tokio's blocking pool, never on the async threads.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::storage::{StorageError, StorageResult};
+
+/// Embedded migrations, applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/0001_accounts.sql")];
+
+const READERS: usize = 4;
+
+#[derive(Clone)]
+pub struct Db {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: Arc<AtomicUsize>,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let mut writer = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        writer.pragma_update(None, "journal_mode", "WAL").context("switching the database to WAL mode")?;
+        migrate(&mut writer).context("applying database migrations")?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()
+            .context("opening database readers")?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: readers.into(),
+            next_reader: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Runs a read-only query on one of the reader connections.
+    pub async fn read<T, F>(&self, query: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let index = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        run_blocking(move || {
+            let conn = readers[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            query(&conn)
+        })
+        .await
+    }
+
+    /// Runs a change on the writer connection. Use a transaction inside `change` when it
+    /// touches more than one row.
+    pub async fn write<T, F>(&self, change: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let writer = self.writer.clone();
+        run_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            change(&mut conn)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T, F>(work: F) -> StorageResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StorageResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StorageError::Other(anyhow::anyhow!("database task failed: {e}")))?
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    // Wait for a competing writer (another process, a checkpoint) instead of failing at once.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // NORMAL is durable in WAL mode across application crashes; only an OS crash or power loss
+    // can drop the last transactions, never corrupt the database.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    anyhow::ensure!(
+        applied <= MIGRATIONS.len(),
+        "the database is from a newer version of Sky-High Memes ({applied} migrations applied, this build knows {})",
+        MIGRATIONS.len()
+    );
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).with_context(|| format!("migration {}", index + 1))?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+        tracing::info!(migration = index + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+/// Translates SQLite errors into storage errors. A locked or busy database after the busy
+/// timeout is "unavailable"; everything else is unexpected.
+pub fn sql_error(error: rusqlite::Error) -> StorageError {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen | ErrorCode::DiskFull) => {
+            StorageError::Unavailable(error.to_string())
+        }
+        _ => StorageError::Other(anyhow::Error::new(error)),
+    }
+}
+
+/// The name of the UNIQUE column a failed insert collided with, if that is what failed.
+pub fn unique_violation(error: &rusqlite::Error) -> Option<String> {
+    match error {
+        rusqlite::Error::SqliteFailure(e, Some(message))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            // SQLite says "UNIQUE constraint failed: users.email".
+            message.rsplit('.').next().map(str::to_owned)
+        }
+        _ => None,
+    }
+}

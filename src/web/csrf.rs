@@ -1,0 +1,186 @@
+//! Cross-site request forgery protection, in two independent layers:
+//!
+//! 1. Every unsafe request (POST, PUT, PATCH, DELETE) from a browser must come from our own
+//!    origin: `Sec-Fetch-Site` must be `same-origin` or `none`, and `Origin`, when sent, must
+//!    name the host the request was sent to.
+//! 2. Every form carries `csrf_token`, checked against a secret in the `skyhigh_csrf` cookie
+//!    (the double-submit pattern, as Django does it). The token in a page is masked with fresh
+//!    random bytes each time, so it never repeats in a compressed response (BREACH).
+//!
+//! The secret lives in its own cookie rather than the session so that anonymous visitors (sign
+//! up, sign in, make a meme) get protected forms without creating a stored session each.
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+use super::error::AppError;
+
+pub const COOKIE_NAME: &str = "skyhigh_csrf";
+pub const FIELD_NAME: &str = "csrf_token";
+const SECRET_LEN: usize = 32;
+
+/// The per-browser secret, available to handlers as a request extension.
+#[derive(Clone)]
+pub struct CsrfSecret([u8; SECRET_LEN]);
+
+impl CsrfSecret {
+    fn generate() -> Self {
+        let mut bytes = [0u8; SECRET_LEN];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    fn from_cookie_value(value: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    fn cookie_value(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// A token for one form: `mask || (mask XOR secret)`.
+    pub fn masked_token(&self) -> String {
+        let mut mask = [0u8; SECRET_LEN];
+        rand::thread_rng().fill_bytes(&mut mask);
+        let mut token = Vec::with_capacity(SECRET_LEN * 2);
+        token.extend_from_slice(&mask);
+        token.extend(mask.iter().zip(self.0.iter()).map(|(m, s)| m ^ s));
+        URL_SAFE_NO_PAD.encode(token)
+    }
+
+    /// Whether a submitted token was made from this secret (constant time).
+    pub fn verify(&self, token: &str) -> bool {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(token.trim()) else { return false };
+        if bytes.len() != SECRET_LEN * 2 {
+            return false;
+        }
+        let (mask, masked) = bytes.split_at(SECRET_LEN);
+        let unmasked: Vec<u8> = mask.iter().zip(masked).map(|(m, x)| m ^ x).collect();
+        unmasked.ct_eq(&self.0).into()
+    }
+
+    /// Checks a submitted token, as a 403 when it is missing or wrong.
+    pub fn require(&self, token: Option<&str>) -> Result<(), AppError> {
+        match token {
+            Some(token) if self.verify(token) => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "This form has expired or did not come from Sky-High Memes. Please reload the page and try again."
+                    .into(),
+            )),
+        }
+    }
+}
+
+fn secret_from_cookies(headers: &HeaderMap) -> Option<CsrfSecret> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .and_then(|(_, value)| CsrfSecret::from_cookie_value(value))
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+/// Layer 1: refuses unsafe requests that a browser says come from another site.
+fn cross_site_refusal(headers: &HeaderMap) -> Option<AppError> {
+    let refuse = || Some(AppError::Forbidden("Cross-site form submissions are refused.".into()));
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return refuse();
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host =
+            origin.to_str().ok().and_then(|o| o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")));
+        match (origin_host, host) {
+            (Some(origin_host), Some(host)) if origin_host.eq_ignore_ascii_case(host) => {}
+            _ => return refuse(),
+        }
+    }
+    None
+}
+
+/// Middleware: layer 1 for unsafe requests, and a secret for every request (set as a cookie
+/// on HTML responses when the browser had none).
+pub async fn protect(secure_cookie: bool, mut request: Request, next: Next) -> Response {
+    // API clients that authenticate with a bearer token send no cookies, so they cannot be
+    // forged cross-site; everything else is a browser and gets the origin check.
+    let bearer = request.headers().get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(b"Bearer "));
+    if is_unsafe(request.method())
+        && !bearer
+        && let Some(refusal) = cross_site_refusal(request.headers())
+    {
+        return refusal.into_response();
+    }
+
+    let existing = secret_from_cookies(request.headers());
+    let is_new = existing.is_none();
+    let secret = existing.unwrap_or_else(CsrfSecret::generate);
+    request.extensions_mut().insert(secret.clone());
+    let mut response = next.run(request).await;
+    // The error renderer (outside this layer) needs it to give its page a token.
+    response.extensions_mut().insert(secret.clone());
+
+    let is_html =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+    // Error pages are rendered into HTML later, so their responses count as HTML too.
+    let will_be_html = is_html || response.status().is_client_error() || response.status().is_server_error();
+    if is_new && will_be_html {
+        let mut cookie = format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax", secret.cookie_value());
+        if secure_cookie {
+            cookie.push_str("; Secure");
+        }
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_token_verifies_against_its_secret_only() {
+        let secret = CsrfSecret::generate();
+        let token = secret.masked_token();
+        assert!(secret.verify(&token));
+        assert_ne!(token, secret.masked_token(), "each token is masked afresh");
+        assert!(!CsrfSecret::generate().verify(&token));
+        assert!(!secret.verify(""));
+        assert!(!secret.verify("not base64 !!"));
+        assert!(!secret.verify(&secret.cookie_value()), "the raw secret is not a token");
+    }
+
+    #[test]
+    fn cross_site_posts_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(cross_site_refusal(&headers).is_none(), "no Origin: older clients, token still checked");
+        headers.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(cross_site_refusal(&headers).is_none());
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(cross_site_refusal(&headers).is_some());
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(cross_site_refusal(&headers).is_some());
+        headers.remove(header::ORIGIN);
+        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site_refusal(&headers).is_some());
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(cross_site_refusal(&headers).is_none());
+    }
+}

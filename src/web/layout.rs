@@ -1,0 +1,66 @@
+//! What every page's layout needs (who is signed in, a CSRF token for its forms), and the
+//! helper that turns an askama template into an HTML response.
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::csrf::CsrfSecret;
+use super::error::{AlreadyRendered, AppError};
+use super::session::{CurrentUser, SignedIn};
+
+/// Given to every template as `page`.
+#[derive(Debug, Clone, Default)]
+pub struct PageContext {
+    pub user: Option<SignedIn>,
+    /// A freshly masked token for the page's forms (hidden field `csrf_token`).
+    pub csrf_token: String,
+}
+
+impl PageContext {
+    /// For the error renderer, which runs outside the extractors.
+    pub async fn from_parts(session: Option<&tower_sessions::Session>, extensions: &Extensions) -> Self {
+        let user = match session {
+            Some(session) => super::session::signed_in(session).await.ok().flatten(),
+            None => None,
+        };
+        let csrf_token = extensions.get::<CsrfSecret>().map(CsrfSecret::masked_token).unwrap_or_default();
+        Self { user, csrf_token }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        let csrf_token = parts.extensions.get::<CsrfSecret>().map(CsrfSecret::masked_token).unwrap_or_default();
+        Ok(Self { user, csrf_token })
+    }
+}
+
+/// Renders a page with status 200.
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    render_with_status(StatusCode::OK, template)
+}
+
+/// Renders a page with another status, e.g. a form re-rendered with 422. The error-page
+/// middleware leaves such a response as it is.
+pub fn render_with_status(status: StatusCode, template: &impl Template) -> Result<Response, AppError> {
+    let body = template.render().map_err(|e| AppError::Internal(anyhow::Error::new(e).context("rendering a page")))?;
+    let mut response = (status, Html(body)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status != StatusCode::OK {
+        response.extensions_mut().insert(AlreadyRendered);
+    }
+    Ok(response)
+}
+
+impl PageContext {
+    /// The versioned URL of an embedded static file, for templates.
+    pub fn asset(&self, name: &str) -> String {
+        super::pages::static_files::url(name)
+    }
+}

@@ -1,0 +1,75 @@
+//! The HTTP layer: application state, the router, and the middleware every request passes.
+
+pub mod client_ip;
+pub mod csrf;
+pub mod error;
+pub mod forms;
+pub mod layout;
+pub mod pages;
+pub mod security;
+pub mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{LoginThrottle, PasswordHasher};
+use crate::config::Config;
+use crate::storage::Storage;
+use error::AppError;
+
+/// A request that takes longer than this is answered 408; it also bounds graceful shutdown.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything handlers depend on, chosen once at start-up.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub storage: Storage,
+    pub passwords: PasswordHasher,
+    pub login_throttle: Arc<LoginThrottle>,
+}
+
+/// The whole application as a `Router`, so tests can drive it without a socket.
+pub fn router(state: AppState) -> Router {
+    let secure = state.config.cookie_secure;
+    let mut app = Router::new()
+        .merge(pages::home::router())
+        .merge(pages::accounts::router())
+        .merge(pages::health::router())
+        .merge(pages::static_files::router())
+        .fallback(not_found)
+        // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
+        // become responses that the error renderer turns into pages; the session is loaded
+        // before (and saved after) all of that.
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(session::layer(state.storage.sessions.clone(), secure))
+                .layer(middleware::from_fn(error::render_error_pages))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(middleware::from_fn(move |req, next| csrf::protect(secure, req, next))),
+        );
+    // Outermost, so that every response — error pages included — carries them.
+    for header in security::layers(&state.config) {
+        app = app.layer(header);
+    }
+    app.with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+}

@@ -1,0 +1,229 @@
+//! Sessions: tower-sessions over our storage trait, plus the typed extractors handlers use.
+//!
+//! Idle expiry is 7 days and absolute expiry 30 days. To keep a page view free of writes, the
+//! idle deadline is pushed forward at most once a day (when `last_seen` is a day old) rather
+//! than on every request.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use super::error::AppError;
+use crate::domain::{UserId, Username};
+use crate::storage::{self, SessionRecord, StorageError};
+
+pub const COOKIE_NAME: &str = "skyhigh_session";
+pub const IDLE_EXPIRY: time::Duration = time::Duration::days(7);
+pub const ABSOLUTE_EXPIRY: time::Duration = time::Duration::days(30);
+const TOUCH_AFTER: time::Duration = time::Duration::days(1);
+const AUTH_KEY: &str = "auth";
+
+pub fn layer(store: Arc<dyn storage::SessionStore>, secure: bool) -> SessionManagerLayer<SessionStoreAdapter> {
+    SessionManagerLayer::new(SessionStoreAdapter(store))
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(IDLE_EXPIRY))
+}
+
+/// Adapts our backend-neutral `SessionStore` to tower-sessions. Session ids are stored only as
+/// SHA-256 hashes, so a copy of the sessions table does not hand out live cookies.
+#[derive(Clone)]
+pub struct SessionStoreAdapter(Arc<dyn storage::SessionStore>);
+
+impl fmt::Debug for SessionStoreAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionStoreAdapter")
+    }
+}
+
+fn storage_key(id: &Id) -> String {
+    let digest = Sha256::digest(id.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn to_stored(record: &Record) -> session_store::Result<SessionRecord> {
+    Ok(SessionRecord {
+        id: storage_key(&record.id),
+        data: serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?,
+        expires_at: record.expiry_date,
+    })
+}
+
+fn backend_error(error: StorageError) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+#[async_trait]
+impl session_store::SessionStore for SessionStoreAdapter {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A collision of 128 random bits is practically impossible, but a conditional insert
+        // makes it impossible for one session to overwrite another.
+        loop {
+            match self.0.insert(&to_stored(record)?).await {
+                Err(StorageError::Conflict(_)) => record.id = Id::default(),
+                other => return other.map_err(backend_error),
+            }
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.0.save(&to_stored(record)?).await.map_err(backend_error)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(stored) = self.0.load(&storage_key(id)).await.map_err(backend_error)? else {
+            return Ok(None);
+        };
+        let data = serde_json::from_slice(&stored.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record { id: *id, data, expiry_date: stored.expires_at }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.delete(&storage_key(id)).await.map_err(backend_error)
+    }
+}
+
+/// What the session remembers about a signed-in user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AuthState {
+    user_id: UserId,
+    username: String,
+    /// Unix seconds of sign-in: the absolute expiry counts from here.
+    signed_in_at: i64,
+    /// Unix seconds of the last time the idle deadline was pushed forward.
+    last_seen: i64,
+}
+
+/// The signed-in user, as pages need it (no storage lookup per request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub id: UserId,
+    pub username: Username,
+}
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    AppError::Unavailable(format!("session store: {e}"))
+}
+
+/// Reads who is signed in, applying the absolute expiry and the once-a-day idle refresh.
+pub async fn signed_in(session: &Session) -> Result<Option<SignedIn>, AppError> {
+    let Some(auth) = session.get::<AuthState>(AUTH_KEY).await.map_err(session_error)? else {
+        return Ok(None);
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if now - auth.signed_in_at >= ABSOLUTE_EXPIRY.whole_seconds() {
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    }
+    if now - auth.last_seen >= TOUCH_AFTER.whole_seconds() {
+        // Marks the session modified, so tower-sessions saves it with a fresh idle deadline.
+        let touched = AuthState { last_seen: now, ..auth.clone() };
+        session.insert(AUTH_KEY, touched).await.map_err(session_error)?;
+    }
+    let Ok(username) = Username::parse(&auth.username) else {
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    };
+    Ok(Some(SignedIn { id: auth.user_id, username }))
+}
+
+/// Signs `user` in: a new session id (so a planted id is useless), then the auth record.
+pub async fn sign_in(session: &Session, user_id: UserId, username: &Username) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let auth = AuthState { user_id, username: username.to_string(), signed_in_at: now, last_seen: now };
+    session.insert(AUTH_KEY, auth).await.map_err(session_error)
+}
+
+/// Signs out: the record is deleted server-side, so the old cookie is worthless.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}
+
+/// The user, if someone is signed in.
+pub struct CurrentUser(pub Option<SignedIn>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
+        Ok(Self(signed_in(&session).await?))
+    }
+}
+
+/// A signed-in user; anyone else is sent to the sign-in page and brought back afterwards.
+pub struct RequireUser(pub SignedIn);
+
+pub struct SignInRedirect(String);
+
+impl IntoResponse for SignInRedirect {
+    fn into_response(self) -> Response {
+        Redirect::to(&self.0).into_response()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match CurrentUser::from_request_parts(parts, state).await {
+            Ok(CurrentUser(Some(user))) => Ok(Self(user)),
+            Ok(CurrentUser(None)) => {
+                let back = if parts.method == axum::http::Method::GET {
+                    parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+                } else {
+                    "/"
+                };
+                let target = format!("/login?next={}", super::forms::url_encode(back));
+                Err(SignInRedirect(target).into_response())
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// Only local paths may be redirected to after sign-in: "/x" but never "//evil.example" or
+/// "/\evil.example" (browsers read both as another host).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(|c| c.is_control()) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/u/ann?x=1")), "/u/ann?x=1");
+        for evil in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "/\nx"] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}

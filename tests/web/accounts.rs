@@ -1,0 +1,244 @@
+use reqwest::StatusCode;
+use skyhigh::domain::{Email, Username};
+
+use crate::helpers::{PASSWORD, TestApp, signed_in_user, without_csrf_tokens};
+
+#[tokio::test]
+async fn signing_up_signs_you_in() {
+    let app = TestApp::spawn().await;
+
+    let response = app.signup("ann@example.com", "Ann_1", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/");
+    assert_eq!(app.signed_in_as().await.as_deref(), Some("ann_1"));
+}
+
+#[tokio::test]
+async fn a_duplicate_username_in_any_letter_case_is_refused_with_422_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let other_app = app.new_browser();
+
+    let response = other_app.signup("someone@example.com", "ANN", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("That username is taken"), "{html}");
+    assert!(html.contains(r#"value="someone@example.com""#), "input is kept");
+    let email = Email::parse("someone@example.com").unwrap();
+    assert!(app.storage.users.find_by_email(&email).await.unwrap().is_none(), "nothing was created");
+    assert_eq!(other_app.signed_in_as().await, None);
+}
+
+#[tokio::test]
+async fn a_duplicate_email_in_any_letter_case_is_refused_with_422_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let other_app = app.new_browser();
+
+    let response = other_app.signup("ANN@Example.com", "bob", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("An account with that email already exists"));
+    let bob = Username::parse("bob").unwrap();
+    assert!(app.storage.users.find_by_username(&bob).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn bad_usernames_emails_and_short_passwords_each_get_a_message_and_the_password_is_not_echoed() {
+    let app = TestApp::spawn().await;
+
+    let response = app.signup("not-an-email", "a!", "short-pw1").await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Enter an email address like name@example.com."), "{html}");
+    assert!(html.contains("A username is 3 to 30 characters long."));
+    assert!(html.contains("A password needs at least 10 characters."));
+    assert!(html.contains(r#"value="not-an-email""#), "input is kept");
+    assert!(!html.contains("short-pw1"), "the password is never sent back");
+    assert_eq!(app.signed_in_as().await, None);
+}
+
+#[tokio::test]
+async fn a_username_with_forbidden_characters_gets_a_message() {
+    let app = TestApp::spawn().await;
+    let response = app.signup("ann@example.com", "ann smith", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("may use only letters"));
+}
+
+#[tokio::test]
+async fn signing_in_works_by_username_and_by_email() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    app.logout().await;
+    assert_eq!(app.signed_in_as().await, None);
+
+    let by_username = app.login("Ann", PASSWORD).await;
+    assert_eq!(by_username.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.signed_in_as().await.as_deref(), Some("ann"));
+
+    app.logout().await;
+    let by_email = app.login("ann@EXAMPLE.com", PASSWORD).await;
+    assert_eq!(by_email.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.signed_in_as().await.as_deref(), Some("ann"));
+}
+
+#[tokio::test]
+async fn signing_in_returns_you_to_a_local_page_but_never_to_another_site() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    app.logout().await;
+
+    let local =
+        app.post_form("/login", "/login", &[("login", "ann"), ("password", PASSWORD), ("next", "/u/ann")]).await;
+    assert_eq!(local.headers()["location"], "/u/ann");
+
+    app.logout().await;
+    let evil = app
+        .post_form("/login", "/login", &[("login", "ann"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .await;
+    assert_eq!(evil.headers()["location"], "/");
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_get_identical_responses() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    app.logout().await;
+
+    let wrong_password = app.login("ann", "not the password at all").await;
+    let unknown_user = app.login("nobody", "not the password at all").await;
+
+    assert_eq!(wrong_password.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_password.status(), unknown_user.status());
+    let a = without_csrf_tokens(&wrong_password.text().await.unwrap()).replace("value=\"ann\"", "value=\"X\"");
+    let b = without_csrf_tokens(&unknown_user.text().await.unwrap()).replace("value=\"nobody\"", "value=\"X\"");
+    assert_eq!(a, b, "the pages differ only in the login typed");
+    assert!(a.contains("don&#39;t match an account"), "{a}");
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_sign_in() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    app.logout().await;
+    // Give the anonymous browser a session of its own first (as an attacker planting an id would).
+    let planted = "AAAAAAAAAAAAAAAAAAAAAA";
+    app.jar.add_cookie_str(&format!("skyhigh_session={planted}; Path=/"), &app.address.parse().unwrap());
+
+    app.login("ann", PASSWORD).await;
+
+    let after = app.session_cookie().expect("signed-in session cookie");
+    assert_ne!(after, planted);
+    assert_eq!(app.signed_in_as().await.as_deref(), Some("ann"));
+}
+
+#[tokio::test]
+async fn every_sign_in_gets_a_new_session_id() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let first = app.session_cookie().unwrap();
+    app.logout().await;
+    app.login("ann", PASSWORD).await;
+    let second = app.session_cookie().unwrap();
+    assert_ne!(first, second);
+}
+
+#[tokio::test]
+async fn after_sign_out_the_old_cookie_is_anonymous() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let old_cookie = app.session_cookie().unwrap();
+
+    let response = app.logout().await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    // Replay the old cookie from a browser that never signed out.
+    let replay = app
+        .new_browser()
+        .client
+        .get(app.url("/"))
+        .header("cookie", format!("skyhigh_session={old_cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(signed_in_user(&replay), None);
+}
+
+#[tokio::test]
+async fn a_session_survives_a_server_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let first = TestApp::spawn_in(data.path(), |_| {}).await;
+    first.signed_up("ann").await;
+    let cookie = first.session_cookie().unwrap();
+    first.stop().await;
+
+    let second = TestApp::spawn_in(data.path(), |_| {}).await;
+    let html = second
+        .client
+        .get(second.url("/"))
+        .header("cookie", format!("skyhigh_session={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert_eq!(signed_in_user(&html).as_deref(), Some("ann"));
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn the_eleventh_wrong_password_in_a_row_gets_429_with_retry_after() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    app.logout().await;
+
+    for attempt in 1..=10 {
+        let response = app.login("ann", "wrong password!!").await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "attempt {attempt}");
+    }
+    let eleventh = app.login("ann", PASSWORD).await;
+
+    assert_eq!(eleventh.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = eleventh.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
+    assert!(eleventh.text().await.unwrap().contains("Too many failed attempts"));
+    assert_eq!(app.signed_in_as().await, None, "even the right password waits");
+}
+
+#[tokio::test]
+async fn session_cookies_are_http_only_and_same_site_lax() {
+    let app = TestApp::spawn().await;
+    let response = app.signup("ann@example.com", "ann", PASSWORD).await;
+    let cookie = set_cookie(&response, "skyhigh_session").expect("session cookie set");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "not Secure unless configured: {cookie}");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_configured() {
+    let app = TestApp::spawn_with(|c| c.cookie_secure = true).await;
+    let response = app.get("/signup").await;
+    let csrf = set_cookie(&response, "skyhigh_csrf").expect("csrf cookie set");
+    assert!(csrf.contains("Secure") && csrf.contains("HttpOnly"), "{csrf}");
+    assert!(response.headers().contains_key("strict-transport-security"));
+}
+
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}

@@ -1,0 +1,207 @@
+//! Starts the real application on port 0 with a fresh data folder, and offers one method per
+//! user action. Each test gets its own app, so tests never share state.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Response, StatusCode, Url};
+use skyhigh::config::Config;
+use skyhigh::startup::Application;
+use skyhigh::storage::Storage;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One browser: its own cookie jar, talking to the app.
+pub struct Browser {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub jar: Arc<Jar>,
+}
+
+pub struct TestApp {
+    pub browser: Browser,
+    pub storage: Storage,
+    _temp: Option<Arc<tempfile::TempDir>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with a tweaked configuration.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let temp = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut app = Self::spawn_in(temp.path(), tweak).await;
+        app._temp = Some(temp);
+        app
+    }
+
+    /// Spawns on an existing data folder (to test what survives a restart).
+    pub async fn spawn_in(data_dir: &Path, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_tests(data_dir.to_path_buf());
+        tweak(&mut config);
+        let app = Application::build(config).await.expect("app builds");
+        let address = format!("http://{}", app.local_addr());
+        let storage = app.state().storage.clone();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self { browser: Browser::new(address), storage, _temp: None, shutdown: Some(shutdown), server: Some(server) }
+    }
+
+    /// Stops the server gracefully and waits for it to exit.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server exits cleanly");
+        }
+    }
+
+    /// A second browser: its own cookies, same server.
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(self.address.clone())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl Browser {
+    pub fn new(address: String) -> Self {
+        let jar = Arc::new(Jar::default());
+        Self { address, client: client_with(jar.clone()), jar }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.expect("body")
+    }
+
+    /// The CSRF token from a page's form.
+    pub async fn csrf_token(&self, page: &str) -> String {
+        extract_csrf_token(&self.get_html(page).await).expect("page has a csrf_token field")
+    }
+
+    /// Posts a form the way a browser does: token from `page`, same-origin headers.
+    pub async fn post_form(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_token(page).await;
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        form.extend_from_slice(fields);
+        self.client
+            .post(self.url(action))
+            .header("origin", &self.address)
+            .header("sec-fetch-site", "same-origin")
+            .form(&form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn signup(&self, email: &str, username: &str, password: &str) -> Response {
+        self.post_form("/signup", "/signup", &[("email", email), ("username", username), ("password", password)]).await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Response {
+        self.post_form("/login", "/login", &[("login", login), ("password", password)]).await
+    }
+
+    /// Signs out (the sign-out form is in the header of every page for a signed-in user).
+    pub async fn logout(&self) -> Response {
+        self.post_form("/", "/logout", &[]).await
+    }
+
+    /// Signs up `username` (email `<username>@example.com`) and expects success.
+    pub async fn signed_up(&self, username: &str) {
+        let response = self.signup(&format!("{username}@example.com"), username, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-up of {username} should succeed");
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        cookie_value(&self.jar, &self.address, "skyhigh_session")
+    }
+
+    /// The username shown in the header, if the page says someone is signed in.
+    pub async fn signed_in_as(&self) -> Option<String> {
+        signed_in_user(&self.get_html("/").await)
+    }
+}
+
+pub fn client_with(jar: Arc<Jar>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+pub fn cookie_value(jar: &Jar, address: &str, name: &str) -> Option<String> {
+    let url = Url::parse(address).ok()?;
+    let header = jar.cookies(&url)?;
+    header
+        .to_str()
+        .ok()?
+        .split("; ")
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+pub fn extract_csrf_token(html: &str) -> Option<String> {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+pub fn signed_in_user(html: &str) -> Option<String> {
+    let marker = "Signed in as <strong>";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('<')?;
+    Some(html[start..start + end].to_owned())
+}
+
+/// Replaces every CSRF token (masked afresh on each render) so two pages can be compared.
+pub fn without_csrf_tokens(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    let marker = r#"name="csrf_token" value=""#;
+    while let Some(i) = rest.find(marker) {
+        out.push_str(&rest[..i + marker.len()]);
+        rest = &rest[i + marker.len()..];
+        let end = rest.find('"').unwrap_or(0);
+        out.push_str("TOKEN");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}

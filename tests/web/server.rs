@@ -1,0 +1,127 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn healthz_answers_200_ok() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn the_home_page_renders_with_its_stylesheet() {
+    let app = TestApp::spawn().await;
+    let html = app.get_html("/").await;
+    assert!(html.contains("Sky-High Memes"));
+    let css_href = html.split("href=\"").find(|s| s.starts_with("/static/site.css")).unwrap();
+    let css_url = &css_href[..css_href.find('"').unwrap()];
+    let css = app.get(css_url).await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(css.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+}
+
+#[tokio::test]
+async fn an_unknown_page_gets_the_friendly_404_page() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/definitely/not/here").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("We couldn&#39;t find that page"), "{html}");
+    assert!(html.contains("<a class=\"button\" href=\"/\">"));
+}
+
+#[tokio::test]
+async fn a_malformed_form_gets_a_400_page_not_a_crash() {
+    let app = TestApp::spawn().await;
+    let token = app.csrf_token("/login").await;
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf_token={token}&login=%ZZ&password=%"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+}
+
+#[tokio::test]
+async fn the_api_prefix_gets_json_errors() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/nothing-here").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["message"].as_str().unwrap().len() > 10);
+}
+
+/// Slowloris: 200 connections that send their headers one byte per second must neither starve
+/// a normal request nor stay open past the header-read timeout.
+#[tokio::test]
+async fn slow_header_senders_are_cut_off_and_do_not_starve_normal_requests() {
+    const SLOW_CLIENTS: usize = 200;
+    const HEADER_TIMEOUT: u64 = 2;
+    let app = TestApp::spawn_with(|c| c.header_timeout_secs = HEADER_TIMEOUT).await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+
+    let mut slow = Vec::new();
+    for _ in 0..SLOW_CLIENTS {
+        let addr = addr.clone();
+        slow.push(tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            let request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+            let mut buf = [0u8; 1024];
+            for byte in request.iter().cycle().take(30) {
+                if stream.write_all(std::slice::from_ref(byte)).await.is_err() {
+                    return Some(started.elapsed());
+                }
+                // Wait a second for the next byte, watching for the server closing on us.
+                match tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+                    Ok(Ok(_)) => {
+                        // The server may answer 408 before closing; keep reading until it closes.
+                        let rest =
+                            tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut Vec::new())).await;
+                        return rest.is_ok().then(|| started.elapsed());
+                    }
+                    Err(_) => {}
+                }
+            }
+            None
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let normal = tokio::time::timeout(Duration::from_secs(1), app.get("/healthz")).await;
+    let normal = normal.expect("a normal request answers within 1 s while 200 slow clients dribble");
+    assert_eq!(normal.status(), StatusCode::OK);
+
+    for (i, handle) in slow.into_iter().enumerate() {
+        let closed_after = handle.await.unwrap().unwrap_or_else(|| panic!("slow client {i} was never cut off"));
+        assert!(
+            closed_after <= Duration::from_secs(HEADER_TIMEOUT + 3),
+            "slow client {i} was cut off only after {closed_after:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish() {
+    let app = TestApp::spawn().await;
+    let client = app.client.clone();
+    let url = app.url("/healthz");
+    let in_flight = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    app.stop().await;
+    assert_eq!(in_flight.await.unwrap().unwrap(), StatusCode::OK);
+}
