@@ -216,7 +216,52 @@ pub fn safe_next(next: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::*;
+
+    /// A session stored with `auth`, then loaded afresh as a new request would.
+    async fn stored_session(auth: AuthState) -> (Session, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::storage::local::open(dir.path()).unwrap();
+        let store = Arc::new(SessionStoreAdapter(storage.sessions));
+        let expiry = Some(Expiry::OnInactivity(IDLE_EXPIRY));
+        let first = Session::new(None, store.clone(), expiry);
+        first.insert(AUTH_KEY, auth).await.unwrap();
+        first.save().await.unwrap();
+        (Session::new(first.id(), store, expiry), dir)
+    }
+
+    fn auth(signed_in_days_ago: i64, seen_days_ago: i64) -> AuthState {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        AuthState {
+            user_id: UserId::new(),
+            username: "ann".into(),
+            signed_in_at: now - signed_in_days_ago * 86_400,
+            last_seen: now - seen_days_ago * 86_400,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_older_than_the_absolute_expiry_is_signed_out_and_deleted() {
+        let (session, _dir) = stored_session(auth(31, 0)).await;
+        assert_eq!(signed_in(&session).await.unwrap(), None);
+        assert!(session.is_empty().await);
+        assert_eq!(session.id(), None, "the stored record was deleted");
+    }
+
+    #[tokio::test]
+    async fn a_recently_seen_session_is_read_without_a_write() {
+        let (session, _dir) = stored_session(auth(3, 0)).await;
+        assert!(signed_in(&session).await.unwrap().is_some());
+        assert!(!session.is_modified(), "no write on every page view");
+    }
+
+    #[tokio::test]
+    async fn a_session_seen_a_day_ago_has_its_idle_deadline_pushed_forward() {
+        let (session, _dir) = stored_session(auth(3, 2)).await;
+        let user = signed_in(&session).await.unwrap().expect("still signed in");
+        assert_eq!(user.username.as_str(), "ann");
+        assert!(session.is_modified(), "marked for saving with a fresh expiry");
+    }
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {

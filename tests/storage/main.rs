@@ -1,0 +1,53 @@
+//! The storage contract: one suite, written once, run against every backend (STYLE.md item 7).
+//! A backend is correct when it passes all of it; nothing above the traits may depend on more.
+
+mod contract;
+
+use skyhigh::storage::Storage;
+
+/// A backend under test, with whatever keeps it alive (a temp folder, an emulator).
+pub struct Fixture {
+    pub storage: Storage,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+/// Instantiates every contract test for one backend.
+macro_rules! storage_contract {
+    ($backend:ident, $fixture:path, [$($test:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let fixture = $fixture().await;
+                    crate::contract::$test(&fixture.storage).await;
+                }
+            )*
+        }
+    };
+}
+
+async fn local_fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = skyhigh::storage::local::open(dir.path()).expect("local backend opens");
+    Fixture { storage, _keep: Box::new(dir) }
+}
+
+storage_contract!(
+    local,
+    crate::local_fixture,
+    [
+        a_created_user_is_found_by_id_username_and_email,
+        a_taken_username_is_a_conflict_and_stores_nothing,
+        a_taken_email_is_a_conflict_and_stores_nothing,
+        concurrent_sign_ups_for_one_username_have_exactly_one_winner,
+        unknown_users_are_none,
+        a_session_round_trips_and_can_be_replaced,
+        inserting_an_existing_session_id_is_a_conflict,
+        expired_sessions_are_not_loaded_and_are_swept,
+        a_deleted_session_is_gone,
+        a_blob_round_trips_with_its_content_type,
+        a_missing_blob_is_none_and_deleting_it_is_fine,
+        a_deleted_blob_is_gone,
+        the_health_check_passes,
+    ]
+);
