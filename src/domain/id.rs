@@ -141,3 +141,13 @@ mod tests {
         }
     }
 }
+
+typed_id!(
+    /// Identifies a meme.
+    MemeId
+);
+
+typed_id!(
+    /// Identifies a comment.
+    CommentId
+);

@@ -3,12 +3,16 @@
 
 mod email;
 mod id;
+mod meme;
 mod password;
 mod user;
 mod username;
 
 pub use email::Email;
-pub use id::{IdError, UserId};
+pub use id::{CommentId, IdError, MemeId, UserId};
+pub use meme::{
+    Comment, CommentBody, Delivery, Meme, MemeMedia, MemeSource, Notification, SharedTemplate, TemplateStats,
+};
 pub use password::Password;
 pub use user::User;
 pub use username::Username;

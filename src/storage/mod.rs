@@ -14,7 +14,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use crate::domain::{Email, User, UserId, Username};
+use crate::domain::{
+    Comment, CommentId, Delivery, Email, Meme, MemeId, Notification, SharedTemplate, TemplateStats, User, UserId,
+    Username,
+};
 
 /// The one error type handlers see. Backends translate their SQL/SDK errors into it, so no
 /// handler ever matches on a driver error.
@@ -28,6 +31,9 @@ pub enum StorageError {
     /// The backend cannot be reached right now (pages answer 503, `/healthz` too).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// A cursor the backend cannot use (stale, or for another list).
+    #[error("invalid cursor")]
+    InvalidCursor,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -103,6 +109,134 @@ impl BlobKey {
     }
 }
 
+/// A backend's position in a list: opaque to callers (the web layer signs it before handing it
+/// out, so a forged one never reaches the backend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub String);
+
+/// One page of a list, and where the next one starts (None on the last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// Which page to read: at most `limit` items after `after`.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: usize = 100;
+
+    pub fn first(limit: usize) -> Self {
+        Self { after: None, limit: limit.clamp(1, Self::MAX_LIMIT) }
+    }
+
+    pub fn after(cursor: Option<Cursor>, limit: usize) -> Self {
+        Self { after: cursor, limit: limit.clamp(1, Self::MAX_LIMIT) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemeOrder {
+    /// Newest first.
+    New,
+    /// Most comments first, then newest.
+    Top,
+}
+
+/// Memes and everything that changes with them.
+#[async_trait]
+pub trait MemeStore: Send + Sync {
+    /// Stores the meme and, in the same transaction: the use counters of its template and
+    /// parent, and one pending notification (in-app + email outbox) for each subscriber of its
+    /// creator. A crash after this returns loses no notification.
+    async fn create(&self, meme: &Meme) -> StorageResult<()>;
+    async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>>;
+    /// Removes the meme with its comments and notifications in one transaction and returns it
+    /// (the caller then deletes its media). `None` if it did not exist.
+    async fn delete(&self, id: MemeId) -> StorageResult<Option<Meme>>;
+    async fn list(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<Meme>>;
+    /// A creator's memes, newest first.
+    async fn list_by_creator(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<Meme>>;
+    /// Memes remixing `parent`, newest first.
+    async fn list_remixes(&self, parent: MemeId, page: PageRequest) -> StorageResult<Page<Meme>>;
+}
+
+#[async_trait]
+pub trait CommentStore: Send + Sync {
+    /// Adds the comment and increments the meme's count atomically; `NotFound` if the meme is
+    /// gone.
+    async fn add(&self, comment: &Comment) -> StorageResult<()>;
+    async fn get(&self, meme: MemeId, id: CommentId) -> StorageResult<Option<Comment>>;
+    /// Removes it and decrements the count atomically; `NotFound` if it did not exist.
+    async fn delete(&self, meme: MemeId, id: CommentId) -> StorageResult<()>;
+    /// Oldest first.
+    async fn list(&self, meme: MemeId, page: PageRequest) -> StorageResult<Page<Comment>>;
+    /// The newest `n`, oldest first (for previews in lists).
+    async fn latest(&self, meme: MemeId, n: usize) -> StorageResult<Vec<Comment>>;
+}
+
+/// A creator someone follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Following {
+    pub creator_id: UserId,
+    pub creator: Username,
+}
+
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// Idempotent; returns whether a new subscription was made. The creator's subscriber count
+    /// changes in the same transaction, only when something changed.
+    async fn subscribe(&self, creator: &User, subscriber: &User) -> StorageResult<bool>;
+    async fn unsubscribe(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool>;
+    /// The one-click link from an email; returns the creator unfollowed, if the token was live.
+    async fn unsubscribe_by_token(&self, token: &str) -> StorageResult<Option<Username>>;
+    async fn is_subscribed(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool>;
+    async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64>;
+    /// Creators `subscriber` follows, most recent first.
+    async fn following(&self, subscriber: UserId, page: PageRequest) -> StorageResult<Page<Following>>;
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Newest first.
+    async fn list(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>>;
+    async fn unread_count(&self, recipient: UserId) -> StorageResult<u64>;
+    async fn mark_all_read(&self, recipient: UserId) -> StorageResult<()>;
+}
+
+/// The email outbox: pending deliveries written with the meme, worked through by a worker.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Deliveries due at `now`, leased until `now + lease` so another worker skips them.
+    async fn claim(&self, now: OffsetDateTime, lease: time::Duration, limit: usize) -> StorageResult<Vec<Delivery>>;
+    async fn complete(&self, delivery_id: &str) -> StorageResult<()>;
+    /// Puts a failed delivery back for another try at `at`.
+    async fn retry_at(&self, delivery_id: &str, at: OffsetDateTime) -> StorageResult<()>;
+}
+
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    async fn create(&self, template: &SharedTemplate) -> StorageResult<()>;
+    async fn get(&self, id: &str) -> StorageResult<Option<SharedTemplate>>;
+    /// Newest first.
+    async fn list(&self, page: PageRequest) -> StorageResult<Page<SharedTemplate>>;
+    /// Use counts, with memes per day for the `days` days up to `today`.
+    async fn stats(&self, template_id: &str, today: time::Date, days: u16) -> StorageResult<TemplateStats>;
+}
+
+/// Small shared values every instance must agree on.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// The value under `name`, set to `candidate` first if it had none (a conditional insert,
+    /// so concurrent first starts agree on one value).
+    async fn get_or_init(&self, name: &str, candidate: &[u8]) -> StorageResult<Vec<u8>>;
+}
+
 /// Whether the backend answers; `/healthz` and start-up use it.
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
@@ -116,6 +250,13 @@ pub struct Storage {
     pub sessions: Arc<dyn SessionStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub health: Arc<dyn HealthCheck>,
+    pub memes: Arc<dyn MemeStore>,
+    pub comments: Arc<dyn CommentStore>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
+    pub notifications: Arc<dyn NotificationStore>,
+    pub outbox: Arc<dyn Outbox>,
+    pub templates: Arc<dyn TemplateStore>,
+    pub settings: Arc<dyn SettingsStore>,
 }
 
 #[cfg(test)]

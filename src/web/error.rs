@@ -67,6 +67,9 @@ impl From<StorageError> for AppError {
             StorageError::NotFound => Self::NotFound,
             StorageError::Conflict(what) => Self::Unprocessable(format!("That {what} is already taken.")),
             StorageError::Unavailable(detail) => Self::Unavailable(detail),
+            StorageError::InvalidCursor => {
+                Self::BadRequest("That page link is out of date or malformed. Start again from the first page.".into())
+            }
             StorageError::Other(e) => Self::Internal(e),
         }
     }

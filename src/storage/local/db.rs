@@ -14,7 +14,8 @@ use rusqlite::{Connection, OpenFlags};
 use crate::storage::{StorageError, StorageResult};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/0001_accounts.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../../migrations/0001_accounts.sql"), include_str!("../../../migrations/0002_site.sql")];
 
 const READERS: usize = 4;
 
@@ -134,5 +135,34 @@ pub fn unique_violation(error: &rusqlite::Error) -> Option<String> {
             message.rsplit('.').next().map(str::to_owned)
         }
         _ => None,
+    }
+}
+
+/// A row that cannot be turned back into a record: a bug or a hand-edited database.
+pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Other(anyhow::anyhow!("corrupt {what} row: {detail}"))
+}
+
+pub fn timestamp(seconds: i64) -> StorageResult<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| corrupt("timestamp", e))
+}
+
+/// Builds a page from `limit + 1` fetched rows: the extra row only says there is a next page.
+pub fn page_of<T>(mut items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> crate::storage::Page<T> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| crate::storage::Cursor(cursor_of(last)))
+    } else {
+        None
+    };
+    crate::storage::Page { items, next }
+}
+
+/// Reads an id cursor, refusing anything that is not an id of the expected kind.
+pub fn id_cursor<I: std::str::FromStr>(cursor: &Option<crate::storage::Cursor>) -> StorageResult<Option<String>> {
+    match cursor {
+        None => Ok(None),
+        Some(c) if c.0.parse::<I>().is_ok() => Ok(Some(c.0.clone())),
+        Some(_) => Err(StorageError::InvalidCursor),
     }
 }

@@ -2,8 +2,13 @@
 //! Zero setup: `cargo run` creates everything on first start.
 
 mod blobs;
+mod comments;
 mod db;
+mod memes;
+mod notifications;
 mod sessions;
+mod subscriptions;
+mod templates;
 mod users;
 
 use std::path::Path;
@@ -14,8 +19,13 @@ use async_trait::async_trait;
 
 use blobs::FileBlobs;
 pub use blobs::content_type_for;
+use comments::SqliteComments;
 use db::{Db, sql_error};
+use memes::SqliteMemes;
+use notifications::SqliteNotifications;
 use sessions::SqliteSessions;
+use subscriptions::SqliteSubscriptions;
+use templates::{SqliteSettings, SqliteTemplates};
 use users::SqliteUsers;
 
 use super::{HealthCheck, Storage, StorageResult};
@@ -24,11 +34,19 @@ use super::{HealthCheck, Storage, StorageResult};
 pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data folder {}", data_dir.display()))?;
     let db = Db::open(&data_dir.join("skyhigh.db"))?;
+    let notifications = Arc::new(SqliteNotifications::new(db.clone()));
     Ok(Storage {
         users: Arc::new(SqliteUsers::new(db.clone())),
         sessions: Arc::new(SqliteSessions::new(db.clone())),
         blobs: Arc::new(FileBlobs::open(data_dir.join("media"))?),
-        health: Arc::new(SqliteHealth { db }),
+        health: Arc::new(SqliteHealth { db: db.clone() }),
+        memes: Arc::new(SqliteMemes::new(db.clone())),
+        comments: Arc::new(SqliteComments::new(db.clone())),
+        subscriptions: Arc::new(SqliteSubscriptions::new(db.clone())),
+        notifications: notifications.clone(),
+        outbox: notifications,
+        templates: Arc::new(SqliteTemplates::new(db.clone())),
+        settings: Arc::new(SqliteSettings::new(db)),
     })
 }
 

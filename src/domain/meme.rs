@@ -1,0 +1,151 @@
+use time::OffsetDateTime;
+
+use super::{CommentId, InvalidInput, MemeId, UserId, Username};
+
+/// What a meme was drawn on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemeSource {
+    /// A template from the gallery (a starter template or one a user shared), by its id.
+    Template(String),
+    /// An image uploaded for this meme only; the original is kept unchanged under this key.
+    Upload { original_key: String },
+}
+
+/// Where a meme's images are stored (immutable keys: new content, new key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemeMedia {
+    pub display_key: String,
+    pub thumb_key: String,
+    /// "image/jpeg", or "image/gif" for an animated meme.
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub thumb_width: u32,
+    pub thumb_height: u32,
+}
+
+/// A saved meme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meme {
+    pub id: MemeId,
+    pub creator_id: UserId,
+    pub creator: Username,
+    pub source: MemeSource,
+    /// The meme this one remixes, if any.
+    pub parent_id: Option<MemeId>,
+    /// The captions in box order, for alt text, search and the remix diff.
+    pub captions: Vec<String>,
+    /// The full description (boxes, fonts, colours) as the render engine's JSON.
+    pub spec_json: String,
+    pub media: MemeMedia,
+    pub comment_count: u32,
+    pub remix_count: u32,
+    pub created_at: OffsetDateTime,
+}
+
+impl Meme {
+    pub fn template_id(&self) -> Option<&str> {
+        match &self.source {
+            MemeSource::Template(id) => Some(id),
+            MemeSource::Upload { .. } => None,
+        }
+    }
+
+    /// Text for the image's `alt` attribute.
+    pub fn alt_text(&self) -> String {
+        let said: Vec<&str> = self.captions.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
+        if said.is_empty() { "A meme without captions".to_owned() } else { format!("Meme: {}", said.join(" / ")) }
+    }
+}
+
+/// A comment's text: 1–2,000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentBody(String);
+
+impl CommentBody {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        let text = input.trim();
+        if text.is_empty() {
+            return Err(InvalidInput::new("Write something before posting a comment."));
+        }
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidInput::new(format!("A comment can have at most {} characters.", Self::MAX_CHARS)));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: CommentId,
+    pub meme_id: MemeId,
+    pub author_id: UserId,
+    pub author: Username,
+    pub body: CommentBody,
+    pub created_at: OffsetDateTime,
+}
+
+/// An in-app notification: a creator someone follows saved a meme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub recipient_id: UserId,
+    pub meme_id: MemeId,
+    pub creator: Username,
+    pub thumb_key: String,
+    pub created_at: OffsetDateTime,
+    pub read: bool,
+}
+
+/// One email to send: the outbox row the delivery worker works through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    pub meme_id: MemeId,
+    pub creator: Username,
+    pub recipient: Username,
+    pub recipient_email: super::Email,
+    pub unsubscribe_token: String,
+    pub attempts: u32,
+}
+
+/// A template shared by a user (starter templates live in the render engine's catalog).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedTemplate {
+    pub id: String,
+    pub name: String,
+    pub owner_id: UserId,
+    pub owner: Username,
+    pub original_key: String,
+    pub thumb_key: String,
+    pub width: u32,
+    pub height: u32,
+    pub created_at: OffsetDateTime,
+}
+
+/// How much a template is used, for its page and chart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateStats {
+    pub memes: u64,
+    pub remixes: u64,
+    /// Memes made per day, oldest first, for the last days asked for (days without memes are 0).
+    pub daily: Vec<(time::Date, u64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_are_trimmed_and_bounded() {
+        assert_eq!(CommentBody::parse("  hi  ").unwrap().as_str(), "hi");
+        assert!(CommentBody::parse("   ").is_err());
+        assert!(CommentBody::parse(&"x".repeat(2001)).is_err());
+        assert!(CommentBody::parse(&"é".repeat(2000)).is_ok());
+    }
+}

@@ -1,0 +1,318 @@
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use super::db::{Db, corrupt, id_cursor, page_of, sql_error, timestamp};
+use crate::domain::{Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
+use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
+
+pub struct SqliteMemes {
+    db: Db,
+}
+
+impl SqliteMemes {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Runs a keyset query whose first parameter is the cursor (or none) and the last the limit.
+    async fn query_page(
+        &self,
+        sql_first: &'static str,
+        sql_after: &'static str,
+        key: Option<String>,
+        after: Option<String>,
+        limit: usize,
+        cursor_of: fn(&Meme) -> String,
+    ) -> StorageResult<Page<Meme>> {
+        self.db
+            .read(move |conn| {
+                let fetch = (limit + 1) as i64;
+                let rows = match (&key, &after) {
+                    (Some(k), Some(a)) => collect(conn, sql_after, params![k, a, fetch]),
+                    (Some(k), None) => collect(conn, sql_first, params![k, fetch]),
+                    (None, Some(a)) => collect(conn, sql_after, params![a, fetch]),
+                    (None, None) => collect(conn, sql_first, params![fetch]),
+                }?;
+                Ok(page_of(rows, limit, cursor_of))
+            })
+            .await
+    }
+}
+
+/// The columns `meme_from_row` reads, in its order (a macro so queries can `concat!` it).
+macro_rules! meme_columns {
+    () => {
+        "id, creator_id, creator, template_id, original_key, parent_id, captions, spec, display_key, thumb_key, \
+         content_type, width, height, thumb_width, thumb_height, comment_count, remix_count, created_at"
+    };
+}
+const MEME_COLUMNS: &str = meme_columns!();
+
+fn collect(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StorageResult<Vec<Meme>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+    let rows = stmt.query_map(params, meme_from_row).map_err(sql_error)?;
+    rows.map(|row| row.map_err(sql_error)?).collect()
+}
+
+pub fn meme_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<Meme>> {
+    let id: String = row.get(0)?;
+    let creator_id: String = row.get(1)?;
+    let creator: String = row.get(2)?;
+    let template_id: Option<String> = row.get(3)?;
+    let original_key: Option<String> = row.get(4)?;
+    let parent_id: Option<String> = row.get(5)?;
+    let captions: String = row.get(6)?;
+    let created_at: i64 = row.get(17)?;
+    let media = MemeMedia {
+        display_key: row.get(8)?,
+        thumb_key: row.get(9)?,
+        content_type: row.get(10)?,
+        width: row.get(11)?,
+        height: row.get(12)?,
+        thumb_width: row.get(13)?,
+        thumb_height: row.get(14)?,
+    };
+    let spec_json: String = row.get(7)?;
+    let comment_count: u32 = row.get(15)?;
+    let remix_count: u32 = row.get(16)?;
+    Ok((|| {
+        let source = match (template_id, original_key) {
+            (Some(t), _) => MemeSource::Template(t),
+            (None, Some(k)) => MemeSource::Upload { original_key: k },
+            (None, None) => return Err(corrupt("meme", format!("{id} has no source"))),
+        };
+        Ok(Meme {
+            id: MemeId::parse(&id).map_err(|e| corrupt("meme", e))?,
+            creator_id: UserId::parse(&creator_id).map_err(|e| corrupt("meme", e))?,
+            creator: Username::parse(&creator).map_err(|e| corrupt("meme", e))?,
+            source,
+            parent_id: parent_id.map(|p| MemeId::parse(&p)).transpose().map_err(|e| corrupt("meme", e))?,
+            captions: serde_json::from_str(&captions).map_err(|e| corrupt("meme", e))?,
+            spec_json,
+            media,
+            comment_count,
+            remix_count,
+            created_at: timestamp(created_at)?,
+        })
+    })())
+}
+
+fn get_meme(conn: &Connection, id: &str) -> StorageResult<Option<Meme>> {
+    let sql = format!("SELECT {MEME_COLUMNS} FROM memes WHERE id = ?1");
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.query_row([id], meme_from_row).optional())
+        .map_err(sql_error)?
+        .transpose()
+}
+
+fn insert_meme(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
+    let (template_id, original_key) = match &meme.source {
+        MemeSource::Template(t) => (Some(t.as_str()), None),
+        MemeSource::Upload { original_key } => (None, Some(original_key.as_str())),
+    };
+    let captions = serde_json::to_string(&meme.captions).map_err(|e| StorageError::Other(e.into()))?;
+    let sql = format!(
+        "INSERT INTO memes ({MEME_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, 0, ?16)"
+    );
+    tx.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                meme.id.to_string(),
+                meme.creator_id.to_string(),
+                meme.creator.as_str(),
+                template_id,
+                original_key,
+                meme.parent_id.map(|p| p.to_string()),
+                captions,
+                meme.spec_json,
+                meme.media.display_key,
+                meme.media.thumb_key,
+                meme.media.content_type,
+                meme.media.width,
+                meme.media.height,
+                meme.media.thumb_width,
+                meme.media.thumb_height,
+                meme.created_at.unix_timestamp(),
+            ])
+        })
+        .map_err(sql_error)?;
+    Ok(())
+}
+
+/// Counters that follow a meme: its template's use counts and its parent's remix count.
+fn count_uses(tx: &Transaction<'_>, meme: &Meme, delta: i64) -> StorageResult<()> {
+    let remix = i64::from(meme.parent_id.is_some());
+    if let Some(template) = meme.template_id() {
+        tx.execute(
+            "INSERT INTO template_stats (template_id, memes, remixes) VALUES (?1, MAX(?2, 0), MAX(?3, 0))
+             ON CONFLICT (template_id) DO UPDATE SET memes = memes + ?2, remixes = remixes + ?3",
+            params![template, delta, delta * remix],
+        )
+        .map_err(sql_error)?;
+        if delta > 0 {
+            let day = meme.created_at.date().to_string();
+            tx.execute(
+                "INSERT INTO template_daily (template_id, day, memes) VALUES (?1, ?2, 1)
+                 ON CONFLICT (template_id, day) DO UPDATE SET memes = memes + 1",
+                params![template, day],
+            )
+            .map_err(sql_error)?;
+        }
+    }
+    if let Some(parent) = meme.parent_id {
+        tx.execute(
+            "UPDATE memes SET remix_count = MAX(remix_count + ?2, 0) WHERE id = ?1",
+            params![parent.to_string(), delta],
+        )
+        .map_err(sql_error)?;
+    }
+    Ok(())
+}
+
+/// One in-app notification and one outbox row per subscriber of the creator.
+fn fan_out(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
+    let id = meme.id.to_string();
+    let creator = meme.creator_id.to_string();
+    let now = meme.created_at.unix_timestamp();
+    tx.execute(
+        "INSERT INTO notifications (recipient_id, meme_id, creator, thumb_key, created_at)
+         SELECT subscriber_id, ?1, ?2, ?3, ?4 FROM subscriptions WHERE creator_id = ?5",
+        params![id, meme.creator.as_str(), meme.media.thumb_key, now, creator],
+    )
+    .map_err(sql_error)?;
+    tx.execute(
+        "INSERT INTO outbox (id, meme_id, recipient_id, creator_id, due_at)
+         SELECT ?1 || '-' || subscriber_id, ?1, subscriber_id, ?2, ?3 FROM subscriptions WHERE creator_id = ?2",
+        params![id, creator, now],
+    )
+    .map_err(sql_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl MemeStore for SqliteMemes {
+    #[tracing::instrument(skip_all, fields(meme = %meme.id))]
+    async fn create(&self, meme: &Meme) -> StorageResult<()> {
+        let meme = meme.clone();
+        self.db
+            .write(move |conn| {
+                let tx = conn.transaction().map_err(sql_error)?;
+                insert_meme(&tx, &meme)?;
+                count_uses(&tx, &meme, 1)?;
+                fan_out(&tx, &meme)?;
+                tx.commit().map_err(sql_error)
+            })
+            .await
+    }
+
+    async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>> {
+        self.db.read(move |conn| get_meme(conn, &id.to_string())).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete(&self, id: MemeId) -> StorageResult<Option<Meme>> {
+        self.db
+            .write(move |conn| {
+                let tx = conn.transaction().map_err(sql_error)?;
+                let Some(meme) = get_meme(&tx, &id.to_string())? else {
+                    return Ok(None);
+                };
+                // Comments, notifications and pending emails go with it (ON DELETE CASCADE).
+                tx.execute("DELETE FROM memes WHERE id = ?1", [id.to_string()]).map_err(sql_error)?;
+                count_uses(&tx, &meme, -1)?;
+                tx.commit().map_err(sql_error)?;
+                Ok(Some(meme))
+            })
+            .await
+    }
+
+    async fn list(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<Meme>> {
+        match order {
+            MemeOrder::New => {
+                let after = id_cursor::<MemeId>(&page.after)?;
+                self.query_page(
+                    concat!("SELECT ", meme_columns!(), " FROM memes ORDER BY id DESC LIMIT ?1"),
+                    concat!("SELECT ", meme_columns!(), " FROM memes WHERE id < ?1 ORDER BY id DESC LIMIT ?2"),
+                    None,
+                    after,
+                    page.limit,
+                    |m| m.id.to_string(),
+                )
+                .await
+            }
+            MemeOrder::Top => {
+                let after = page.after.as_ref().map(top_cursor).transpose()?;
+                let limit = page.limit;
+                self.db
+                    .read(move |conn| {
+                        let fetch = (limit + 1) as i64;
+                        let rows = match after {
+                            None => collect(
+                                conn,
+                                concat!(
+                                    "SELECT ",
+                                    meme_columns!(),
+                                    " FROM memes ORDER BY comment_count DESC, id DESC LIMIT ?1"
+                                ),
+                                params![fetch],
+                            ),
+                            Some((count, id)) => collect(
+                                conn,
+                                concat!(
+                                    "SELECT ",
+                                    meme_columns!(),
+                                    " FROM memes WHERE comment_count < ?1 OR (comment_count = ?1 AND id < ?2) \
+                                     ORDER BY comment_count DESC, id DESC LIMIT ?3"
+                                ),
+                                params![count, id, fetch],
+                            ),
+                        }?;
+                        Ok(page_of(rows, limit, |m| format!("{}:{}", m.comment_count, m.id)))
+                    })
+                    .await
+            }
+        }
+    }
+
+    async fn list_by_creator(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<Meme>> {
+        let after = id_cursor::<MemeId>(&page.after)?;
+        self.query_page(
+            concat!("SELECT ", meme_columns!(), " FROM memes WHERE creator_id = ?1 ORDER BY id DESC LIMIT ?2"),
+            concat!(
+                "SELECT ",
+                meme_columns!(),
+                " FROM memes WHERE creator_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            ),
+            Some(creator.to_string()),
+            after,
+            page.limit,
+            |m| m.id.to_string(),
+        )
+        .await
+    }
+
+    async fn list_remixes(&self, parent: MemeId, page: PageRequest) -> StorageResult<Page<Meme>> {
+        let after = id_cursor::<MemeId>(&page.after)?;
+        self.query_page(
+            concat!("SELECT ", meme_columns!(), " FROM memes WHERE parent_id = ?1 ORDER BY id DESC LIMIT ?2"),
+            concat!(
+                "SELECT ",
+                meme_columns!(),
+                " FROM memes WHERE parent_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            ),
+            Some(parent.to_string()),
+            after,
+            page.limit,
+            |m| m.id.to_string(),
+        )
+        .await
+    }
+}
+
+/// "count:id" for the Top order.
+fn top_cursor(cursor: &Cursor) -> StorageResult<(i64, String)> {
+    let (count, id) = cursor.0.split_once(':').ok_or(StorageError::InvalidCursor)?;
+    let count: i64 = count.parse().map_err(|_| StorageError::InvalidCursor)?;
+    MemeId::parse(id).map_err(|_| StorageError::InvalidCursor)?;
+    Ok((count, id.to_owned()))
+}
