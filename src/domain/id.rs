@@ -13,16 +13,23 @@ const LEN: usize = 26;
 #[error("not a valid id")]
 pub struct IdError;
 
+/// A new id, strictly greater than every id this process made before. Within one millisecond
+/// the random part is incremented (ULID's monotonic mode), so ids made in a burst still sort in
+/// creation order and "newest first" holds.
 pub(crate) fn new_raw() -> u128 {
+    static LAST: std::sync::Mutex<u128> = std::sync::Mutex::new(0);
     let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
         & ((1 << 48) - 1);
     let mut random = [0u8; 10];
     rand::thread_rng().fill_bytes(&mut random);
-    let mut bits = millis << 80;
+    let mut candidate = millis << 80;
     for (i, b) in random.iter().enumerate() {
-        bits |= (*b as u128) << (8 * (9 - i));
+        candidate |= (*b as u128) << (8 * (9 - i));
     }
-    bits
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let id = if candidate > *last { candidate } else { last.wrapping_add(1) };
+    *last = id;
+    id
 }
 
 pub(crate) fn encode(mut value: u128) -> String {
@@ -124,6 +131,12 @@ mod tests {
         let b = UserId::new();
         assert!(a < b);
         assert!(a.to_string() < b.to_string(), "text order must match numeric order");
+    }
+
+    #[test]
+    fn ids_made_in_a_burst_are_strictly_increasing() {
+        let ids: Vec<UserId> = (0..1000).map(|_| UserId::new()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1] && w[0].to_string() < w[1].to_string()));
     }
 
     #[test]

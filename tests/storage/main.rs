@@ -2,8 +2,12 @@
 //! A backend is correct when it passes all of it; nothing above the traits may depend on more.
 
 mod contract;
+mod site_contract;
 
 use skyhigh::storage::Storage;
+
+use contract::*;
+use site_contract::*;
 
 /// A backend under test, with whatever keeps it alive (a temp folder, an emulator).
 pub struct Fixture {
@@ -19,7 +23,7 @@ macro_rules! storage_contract {
                 #[tokio::test]
                 async fn $test() {
                     let fixture = $fixture().await;
-                    crate::contract::$test(&fixture.storage).await;
+                    crate::$test(&fixture.storage).await;
                 }
             )*
         }
@@ -49,5 +53,20 @@ storage_contract!(
         a_missing_blob_is_none_and_deleting_it_is_fine,
         a_deleted_blob_is_gone,
         the_health_check_passes,
+        a_saved_meme_reads_back_whole,
+        newest_first_pagination_neither_repeats_nor_skips_while_memes_arrive,
+        top_orders_by_comments_then_newest,
+        a_forged_cursor_is_invalid_not_a_crash,
+        a_creators_memes_and_a_memes_remixes_are_listed_newest_first,
+        template_stats_count_memes_remixes_and_days,
+        deleting_a_meme_takes_its_comments_and_notifications_and_counts,
+        comments_count_list_oldest_first_and_delete,
+        a_comment_on_a_missing_meme_is_not_found,
+        subscribing_is_idempotent_and_counted,
+        following_lists_creators_most_recent_first,
+        saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox,
+        outbox_deliveries_complete_retry_and_drop_after_unsubscribe,
+        shared_templates_round_trip_newest_first,
+        a_setting_keeps_its_first_value,
     ]
 );
