@@ -2,6 +2,7 @@
 //!
 //! - `domain`: parsed, validated types (no I/O)
 //! - `storage`: the storage traits and their backends
+//! - `render`: the meme engine (no HTTP): decode, lay out and draw captions, encode
 //! - `auth`: password hashing and sign-in throttling
 //! - `web`: routes, extractors, middleware, error pages
 //! - `startup`: building the app and serving it
@@ -9,6 +10,7 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod render;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

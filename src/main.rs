@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Serve the site (the default).
     Serve,
+    /// Caption an image from the command line: `skyhigh render --template chelsea --caption …`.
+    Render(skyhigh::render::cli::RenderArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,10 @@ fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
+        Command::Render(args) => match skyhigh::render::cli::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("{e:#}")),
+        },
     }
 }
 
