@@ -77,6 +77,25 @@ pub struct Config {
     #[arg(long, env = "SKYHIGH_TRUST_FORWARDED_FOR", value_name = "SKYHIGH_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
+    /// Send notification emails through this SMTP server (e.g. smtps://user:pass@smtp.example.com)
+    /// instead of writing them as .eml files into `<data dir>/outbox/`.
+    #[arg(long, env = "SKYHIGH_SMTP_URL", value_name = "SKYHIGH_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of notification emails.
+    #[arg(
+        long,
+        env = "SKYHIGH_MAIL_FROM",
+        value_name = "SKYHIGH_MAIL_FROM",
+        default_value = "Sky-High Memes <no-reply@skyhigh.local>"
+    )]
+    pub mail_from: String,
+
+    /// Run the background workers (email delivery) in this instance. Turn off to run web-only
+    /// instances beside one worker instance.
+    #[arg(long, env = "SKYHIGH_RUN_WORKERS", value_name = "SKYHIGH_RUN_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_workers: bool,
+
     /// Seconds a client gets to send a request's headers before its connection is closed.
     #[arg(long, env = "SKYHIGH_HEADER_TIMEOUT_SECS", value_name = "SKYHIGH_HEADER_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]
@@ -102,6 +121,9 @@ impl Config {
 
     /// Settings that clap cannot check one by one.
     pub fn validate(&self) -> Result<(), String> {
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(format!("SKYHIGH_MAIL_FROM (--mail-from) is not an email address: {}", self.mail_from));
+        }
         if self.backend == Backend::Aws && self.bucket.as_deref().is_none_or(str::is_empty) {
             return Err("SKYHIGH_BUCKET (--bucket) is required when SKYHIGH_BACKEND=aws".into());
         }

@@ -10,7 +10,9 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod notify;
 pub mod render;
+pub mod services;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

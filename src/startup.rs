@@ -22,17 +22,24 @@ use tower::ServiceExt;
 
 use crate::auth::{LoginThrottle, PasswordHasher};
 use crate::config::{Backend, Config};
+use crate::notify::{DeliveryWorker, Mailer, Wake};
+use crate::render::Engine;
+use crate::services::memes::Renderer;
 use crate::storage::{self, Storage};
+use crate::web::cursor::CursorSigner;
 use crate::web::{self, AppState, REQUEST_TIMEOUT};
 
 /// Concurrent argon2 computations: one per core keeps sign-in bursts from starving pages.
 const PASSWORD_HASHING_SLOTS: usize = 2;
+/// Concurrent renders (CPU-bound): one per core.
+const RENDER_SLOTS: usize = 2;
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 const THROTTLE_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    mailer: Arc<Mailer>,
 }
 
 impl Application {
@@ -44,13 +51,20 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on SKYHIGH_ADDR {}", config.addr))?;
         config.addr = listener.local_addr()?;
+        // Built now so a bad SKYHIGH_SMTP_URL stops start-up instead of failing every email.
+        let mailer = Arc::new(Mailer::from_config(&config)?);
+        let cursor_key = storage.settings.get_or_init("cursor-signing-key", &random_key()).await?;
+        let engine = Arc::new(Engine::new().context("loading the meme engine's fonts")?);
         let state = AppState {
             config: Arc::new(config),
             storage,
             passwords: PasswordHasher::new(PASSWORD_HASHING_SLOTS)?,
             login_throttle: Arc::new(LoginThrottle::default()),
+            renderer: Renderer::new(engine, RENDER_SLOTS),
+            cursors: Arc::new(CursorSigner::new(cursor_key)),
+            wake: Wake::default(),
         };
-        Ok(Self { listener, state })
+        Ok(Self { listener, state, mailer })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -64,9 +78,9 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (bounded by the request timeout) and stops the background tasks.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self { listener, state } = self;
+        let Self { listener, state, mailer } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let background = spawn_background_tasks(&state, stop_rx);
+        let background = spawn_background_tasks(&state, mailer, stop_rx);
 
         let router = web::router(state.clone());
         let mut http = auto::Builder::new(TokioExecutor::new());
@@ -126,10 +140,19 @@ async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
 }
 
 /// Periodic housekeeping, each loop ending when `stop` flips.
-fn spawn_background_tasks(state: &AppState, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+fn spawn_background_tasks(
+    state: &AppState,
+    mailer: Arc<Mailer>,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let sessions = state.storage.sessions.clone();
     let throttle = state.login_throttle.clone();
-    vec![
+    let mut tasks = Vec::new();
+    if state.config.run_workers {
+        let worker = DeliveryWorker { outbox: state.storage.outbox.clone(), mailer, wake: state.wake.clone() };
+        tasks.push(worker.spawn(stop.clone()));
+    }
+    tasks.extend([
         spawn_periodic("session sweep", SESSION_SWEEP_EVERY, stop.clone(), move || {
             let sessions = sessions.clone();
             async move {
@@ -144,7 +167,15 @@ fn spawn_background_tasks(state: &AppState, stop: watch::Receiver<bool>) -> Vec<
             throttle.sweep();
             async {}
         }),
-    ]
+    ]);
+    tasks
+}
+
+fn random_key() -> Vec<u8> {
+    use rand::RngCore;
+    let mut key = vec![0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    key
 }
 
 fn spawn_periodic<F, Fut>(

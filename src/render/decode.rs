@@ -142,17 +142,12 @@ impl Animation<'_> {
         self.count += 1;
         self.total_pixels += u64::from(self.width) * u64::from(self.height);
         if self.count > self.limits.max_frames || self.total_pixels > self.limits.max_total_pixels {
-            return Err(RenderError::TooManyFrames {
-                limit: self.limits.max_frames,
-            });
+            return Err(RenderError::TooManyFrames { limit: self.limits.max_frames });
         }
         let (numer, denom) = frame.delay().numer_denom_ms();
         let delay_ms = numer.checked_div(denom).unwrap_or(0);
         let rgba = frame.into_buffer();
-        Ok(Some(AnimFrame {
-            rgb: flatten(DynamicImage::ImageRgba8(rgba)),
-            delay_ms,
-        }))
+        Ok(Some(AnimFrame { rgb: flatten(DynamicImage::ImageRgba8(rgba)), delay_ms }))
     }
 }
 

@@ -13,15 +13,18 @@ pub(crate) struct Canvas<'a> {
     pub height: u32,
 }
 
-pub(crate) fn draw_text(canvas: &mut Canvas<'_>, fonts: &FontSet, cache: &GlyphCache, l: &TextLayout, fill: Rgb, outline: Rgb) {
+pub(crate) fn draw_text(
+    canvas: &mut Canvas<'_>,
+    fonts: &FontSet,
+    cache: &GlyphCache,
+    l: &TextLayout,
+    fill: Rgb,
+    outline: Rgb,
+) {
     // Clip to the box and the canvas: the layout already keeps glyphs inside, this is the
     // belt to its braces.
-    let clip = l.region.intersect(&super::layout::PxRect {
-        x0: 0,
-        y0: 0,
-        x1: canvas.width as i32,
-        y1: canvas.height as i32,
-    });
+    let clip =
+        l.region.intersect(&super::layout::PxRect { x0: 0, y0: 0, x1: canvas.width as i32, y1: canvas.height as i32 });
     if clip.is_empty() {
         return;
     }
@@ -41,7 +44,16 @@ pub(crate) fn draw_text(canvas: &mut Canvas<'_>, fonts: &FontSet, cache: &GlyphC
 }
 
 #[allow(clippy::too_many_arguments)]
-fn blend(canvas: &mut Canvas<'_>, clip: &super::layout::PxRect, ox: i32, oy: i32, w: usize, h: usize, mask: &[u8], colour: Rgb) {
+fn blend(
+    canvas: &mut Canvas<'_>,
+    clip: &super::layout::PxRect,
+    ox: i32,
+    oy: i32,
+    w: usize,
+    h: usize,
+    mask: &[u8],
+    colour: Rgb,
+) {
     let stride = canvas.width as usize * 3;
     let [cr, cg, cb] = colour.0.map(u32::from);
     let y_start = clip.y0.max(oy);

@@ -42,9 +42,7 @@ pub fn resize_rgb(src: &[u8], sw: u32, sh: u32, dw: u32, dh: u32) -> Result<Vec<
     let src_img = ImageRef::new(sw, sh, src, PixelType::U8x3).map_err(|e| internal(&e))?;
     let mut dst = Image::new(dw, dh, PixelType::U8x3);
     let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new()
-        .resize(&src_img, &mut dst, &opts)
-        .map_err(|e| internal(&e))?;
+    Resizer::new().resize(&src_img, &mut dst, &opts).map_err(|e| internal(&e))?;
     Ok(dst.into_vec())
 }
 
@@ -59,12 +57,7 @@ pub fn encode_jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Result<Encoded, R
     jpeg_encoder::Encoder::new(&mut bytes, quality)
         .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| RenderError::Internal(format!("JPEG encoding: {e}")))?;
-    Ok(Encoded {
-        bytes,
-        mime: "image/jpeg",
-        width: w,
-        height: h,
-    })
+    Ok(Encoded { bytes, mime: "image/jpeg", width: w, height: h })
 }
 
 #[cfg(test)]

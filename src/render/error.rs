@@ -8,13 +8,10 @@ pub enum RenderError {
     #[error("unsupported image format: upload a PNG, JPEG, BMP, GIF or WebP image")]
     UnsupportedFormat,
     /// The declared dimensions exceed the configured limits.
-    #[error("image is too large: {width}×{height} pixels (limit: {max_side} pixels per side, {max_megapixels} megapixels)")]
-    TooLarge {
-        width: u32,
-        height: u32,
-        max_side: u32,
-        max_megapixels: u32,
-    },
+    #[error(
+        "image is too large: {width}×{height} pixels (limit: {max_side} pixels per side, {max_megapixels} megapixels)"
+    )]
+    TooLarge { width: u32, height: u32, max_side: u32, max_megapixels: u32 },
     /// Decoding would need more memory than allowed (a decompression bomb, usually).
     #[error("image needs more memory to decode than allowed")]
     MemoryLimit,

@@ -93,20 +93,12 @@ impl FontSet {
         if is_invisible(c) {
             return None;
         }
-        let (font, id) = self
-            .resolve(choice, c)
-            .unwrap_or((Self::primary(choice), GlyphId(0)));
+        let (font, id) = self.resolve(choice, c).unwrap_or((Self::primary(choice), GlyphId(0)));
         let f = self.font(font);
         let h = f.height_unscaled();
-        let ink = f.outline(id).map(|o| {
-            [o.bounds.min.x / h, -o.bounds.max.y / h, o.bounds.max.x / h, -o.bounds.min.y / h]
-        });
-        Some(ShapedChar {
-            font,
-            id,
-            advance: f.h_advance_unscaled(id) / h,
-            ink,
-        })
+        let ink =
+            f.outline(id).map(|o| [o.bounds.min.x / h, -o.bounds.max.y / h, o.bounds.max.x / h, -o.bounds.min.y / h]);
+        Some(ShapedChar { font, id, advance: f.h_advance_unscaled(id) / h, ink })
     }
 }
 
@@ -125,8 +117,7 @@ fn is_invisible(c: char) -> bool {
 
 fn ink_of(f: &FontRef<'static>, c: char) -> Option<[f32; 2]> {
     let h = f.height_unscaled();
-    f.outline(f.glyph_id(c))
-        .map(|o| [-o.bounds.max.y / h, -o.bounds.min.y / h])
+    f.outline(f.glyph_id(c)).map(|o| [-o.bounds.max.y / h, -o.bounds.min.y / h])
 }
 
 /// Line spacing from the ink of real letters rather than the font's ascent/descent, which for
@@ -136,10 +127,7 @@ fn line_metrics(f: &FontRef<'static>) -> LineMetrics {
     let h = f.height_unscaled();
     let cap = ink_of(f, 'H').map(|[top, _]| -top).unwrap_or(f.ascent_unscaled() / h * 0.7);
     let desc = ink_of(f, 'g').map(|[_, bottom]| bottom).unwrap_or(-f.descent_unscaled() / h);
-    LineMetrics {
-        line_advance: cap + desc + 0.15 * cap,
-        cap_height: cap,
-    }
+    LineMetrics { line_advance: cap + desc + 0.15 * cap, cap_height: cap }
 }
 
 #[cfg(test)]

@@ -24,11 +24,7 @@ fn internal(e: impl std::fmt::Display) -> RenderError {
 
 impl GifWriter {
     pub fn new(width: u32, height: u32) -> Self {
-        GifWriter {
-            width,
-            height,
-            state: None,
-        }
+        GifWriter { width, height, state: None }
     }
 
     /// Adds a frame given at `sw`×`sh` (resized to this output's size first).
@@ -53,10 +49,7 @@ impl GifWriter {
         let Some((enc, lut)) = self.state.as_mut() else {
             return Err(internal("encoder missing"));
         };
-        let indices: Vec<u8> = pixels
-            .chunks_exact(3)
-            .map(|p| lut[rgb555(p[0], p[1], p[2])])
-            .collect();
+        let indices: Vec<u8> = pixels.chunks_exact(3).map(|p| lut[rgb555(p[0], p[1], p[2])]).collect();
         let frame = gif::Frame {
             width: w16,
             height: h16,

@@ -53,11 +53,7 @@ impl GlyphCache {
 }
 
 fn rasterize(fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32) -> Option<GlyphRaster> {
-    let glyph = Glyph {
-        id,
-        scale: PxScale::from(size as f32),
-        position: point(0.0, 0.0),
-    };
+    let glyph = Glyph { id, scale: PxScale::from(size as f32), position: point(0.0, 0.0) };
     let outlined = fonts.font(font).outline_glyph(glyph)?;
     let b = outlined.px_bounds();
     // The frame holds the outline too: `radius` plus one pixel for its soft edge on each side.
@@ -73,14 +69,7 @@ fn rasterize(fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32
         }
     });
     let outline = if radius > 0 { dilate(&fill, w, h, radius) } else { Vec::new() };
-    Some(GlyphRaster {
-        x0: b.min.x as i32 - pad as i32,
-        y0: b.min.y as i32 - pad as i32,
-        w,
-        h,
-        fill,
-        outline,
-    })
+    Some(GlyphRaster { x0: b.min.x as i32 - pad as i32, y0: b.min.y as i32 - pad as i32, w, h, fill, outline })
 }
 
 /// Soft disk dilation: out(p) = max over offsets o within radius+1 of coverage(p+o) × w(|o|),

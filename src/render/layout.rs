@@ -33,20 +33,10 @@ impl PxRect {
         self.x1 <= self.x0 || self.y1 <= self.y0
     }
     pub fn intersect(&self, o: &PxRect) -> PxRect {
-        PxRect {
-            x0: self.x0.max(o.x0),
-            y0: self.y0.max(o.y0),
-            x1: self.x1.min(o.x1),
-            y1: self.y1.min(o.y1),
-        }
+        PxRect { x0: self.x0.max(o.x0), y0: self.y0.max(o.y0), x1: self.x1.min(o.x1), y1: self.y1.min(o.y1) }
     }
     pub fn union(&self, o: &PxRect) -> PxRect {
-        PxRect {
-            x0: self.x0.min(o.x0),
-            y0: self.y0.min(o.y0),
-            x1: self.x1.max(o.x1),
-            y1: self.y1.max(o.y1),
-        }
+        PxRect { x0: self.x0.min(o.x0), y0: self.y0.min(o.y0), x1: self.x1.max(o.x1), y1: self.y1.max(o.y1) }
     }
     pub fn contains(&self, o: &PxRect) -> bool {
         o.x0 >= self.x0 && o.y0 >= self.y0 && o.x1 <= self.x1 && o.y1 <= self.y1
@@ -200,10 +190,7 @@ fn trim_trailing_space(chars: &mut Vec<ShapedChar>) {
 /// Normalised block size of wrapped lines: (widest ink, height from first ink top to last
 /// ink bottom).
 fn block_extent(lines: &[Line], line_advance: f32, cap: f32) -> (f32, f32) {
-    let width = lines
-        .iter()
-        .filter_map(|l| l.ink().map(|i| i[1] - i[0]))
-        .fold(0.0, f32::max);
+    let width = lines.iter().filter_map(|l| l.ink().map(|i| i[1] - i[0])).fold(0.0, f32::max);
     let n = lines.len();
     if n == 0 {
         return (0.0, 0.0);
@@ -214,11 +201,7 @@ fn block_extent(lines: &[Line], line_advance: f32, cap: f32) -> (f32, f32) {
 }
 
 fn outline_radius(size: u32, outline: bool) -> u32 {
-    if outline {
-        ((size as f32 * OUTLINE_PER_SIZE).round() as u32).max(1)
-    } else {
-        0
-    }
+    if outline { ((size as f32 * OUTLINE_PER_SIZE).round() as u32).max(1) } else { 0 }
 }
 
 /// Pixels kept free on each side of the text: the outline plus one pixel of anti-aliasing and
@@ -299,12 +282,7 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
     // Vertical placement of the block, from real ink extents.
     let (_, block_h) = block_extent(&lines, metrics.line_advance, metrics.cap_height);
     let m = margin(size, req.outline);
-    let inner = PxRect {
-        x0: region.x0 + m,
-        y0: region.y0 + m,
-        x1: region.x1 - m,
-        y1: region.y1 - m,
-    };
+    let inner = PxRect { x0: region.x0 + m, y0: region.y0 + m, x1: region.x1 - m, y1: region.y1 - m };
     let block_px = (block_h * s).min(ah.max(0.0));
     let top_px = match req.valign {
         VAlign::Top => inner.y0 as f32,
@@ -347,15 +325,7 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
             glyphs.push(PlacedGlyph { font: c.font, id: c.id, x, y });
         }
     }
-    TextLayout {
-        size,
-        outline_radius: r as u32,
-        region,
-        bounds,
-        lines: lines.len(),
-        dropped,
-        glyphs,
-    }
+    TextLayout { size, outline_radius: r as u32, region, bounds, lines: lines.len(), dropped, glyphs }
 }
 
 #[cfg(test)]

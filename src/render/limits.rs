@@ -44,10 +44,7 @@ impl Limits {
         if width == 0 || height == 0 {
             return Err(crate::render::RenderError::Corrupt);
         }
-        if width > self.max_side
-            || height > self.max_side
-            || u64::from(width) * u64::from(height) > self.max_pixels
-        {
+        if width > self.max_side || height > self.max_side || u64::from(width) * u64::from(height) > self.max_pixels {
             return Err(crate::render::RenderError::TooLarge {
                 width,
                 height,

@@ -42,9 +42,7 @@ pub use encode::{Encoded, fit_within};
 pub use error::RenderError;
 pub use layout::{MIN_SIZE, PxRect, TextLayout};
 pub use limits::Limits;
-pub use spec::{
-    Align, FontChoice, Layout, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, Rgb, SpecError, TextBox, VAlign,
-};
+pub use spec::{Align, FontChoice, Layout, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, Rgb, SpecError, TextBox, VAlign};
 pub use templates::{BoxSlot, Template};
 
 use draw::Canvas;
@@ -238,7 +236,9 @@ impl Engine {
         match source {
             Source::Template(id) => match self.cached_template(id)? {
                 Cached::Still(img) => self.render_still(&img, spec, outputs, largest),
-                Cached::Animated(bytes) => self.render_decoded(decode::decode(&bytes, &self.limits)?, spec, outputs, largest),
+                Cached::Animated(bytes) => {
+                    self.render_decoded(decode::decode(&bytes, &self.limits)?, spec, outputs, largest)
+                }
             },
             Source::Upload(bytes) => self.render_decoded(decode::decode(bytes, &self.limits)?, spec, outputs, largest),
         }
@@ -250,14 +250,26 @@ impl Engine {
         self.plan(spec, width, height).boxes.into_iter().map(|(l, _, _)| l).collect()
     }
 
-    fn render_decoded(&self, decoded: decode::Decoded<'_>, spec: &MemeSpec, outputs: Outputs, largest: u32) -> Result<Rendered, RenderError> {
+    fn render_decoded(
+        &self,
+        decoded: decode::Decoded<'_>,
+        spec: &MemeSpec,
+        outputs: Outputs,
+        largest: u32,
+    ) -> Result<Rendered, RenderError> {
         match decoded {
             decode::Decoded::Still(img) => self.render_still(&img, spec, outputs, largest),
             decode::Decoded::Animated(anim) => self.render_animated(anim, spec, outputs, largest),
         }
     }
 
-    fn render_still(&self, src: &RgbImage, spec: &MemeSpec, outputs: Outputs, largest: u32) -> Result<Rendered, RenderError> {
+    fn render_still(
+        &self,
+        src: &RgbImage,
+        spec: &MemeSpec,
+        outputs: Outputs,
+        largest: u32,
+    ) -> Result<Rendered, RenderError> {
         let (sw, sh) = src.dimensions();
         let (bw, bh) = fit_within(sw, sh, largest, largest);
         // Text is drawn at the largest output size (cheaper than drawing on a 12 MP original,
@@ -265,10 +277,7 @@ impl Engine {
         let base = encode::resize_rgb(src.as_raw(), sw, sh, bw, bh)?;
         let plan = self.plan(spec, bw, bh);
         let (canvas, cw, ch) = self.apply(&plan, base, bw, bh);
-        let mut out = Rendered {
-            frames: 1,
-            ..Rendered::default()
-        };
+        let mut out = Rendered { frames: 1, ..Rendered::default() };
         // Each output is resized from the previous (larger) one: a thumbnail comes from the
         // display image, not from the original.
         let (mut cur, mut cur_w, mut cur_h) = (canvas, cw, ch);
@@ -284,7 +293,13 @@ impl Engine {
         Ok(out)
     }
 
-    fn render_animated(&self, mut anim: decode::Animation<'_>, spec: &MemeSpec, outputs: Outputs, largest: u32) -> Result<Rendered, RenderError> {
+    fn render_animated(
+        &self,
+        mut anim: decode::Animation<'_>,
+        spec: &MemeSpec,
+        outputs: Outputs,
+        largest: u32,
+    ) -> Result<Rendered, RenderError> {
         let (bw, bh) = fit_within(anim.width, anim.height, largest, largest);
         let plan = self.plan(spec, bw, bh);
         let (cw, ch) = (bw, bh + plan.band);
@@ -306,11 +321,7 @@ impl Engine {
             }
             frames += 1;
         }
-        let mut out = Rendered {
-            animated: true,
-            frames,
-            ..Rendered::default()
-        };
+        let mut out = Rendered { animated: true, frames, ..Rendered::default() };
         for (kind, w) in writers {
             out.put(kind, w.finish()?);
         }

@@ -68,13 +68,8 @@ pub enum FontChoice {
 
 impl FontChoice {
     /// Every font, in dropdown order.
-    pub const ALL: [FontChoice; 5] = [
-        FontChoice::Anton,
-        FontChoice::Oswald,
-        FontChoice::ComicNeue,
-        FontChoice::NotoSans,
-        FontChoice::ArchivoBlack,
-    ];
+    pub const ALL: [FontChoice; 5] =
+        [FontChoice::Anton, FontChoice::Oswald, FontChoice::ComicNeue, FontChoice::NotoSans, FontChoice::ArchivoBlack];
 
     /// The id used in JSON, URLs and the CLI (`"comic-neue"`).
     pub fn id(self) -> &'static str {
@@ -110,11 +105,7 @@ impl FromStr for FontChoice {
     /// Accepts the id or the display name, case- and separator-insensitively ("Comic Neue",
     /// "comic_neue", "comicneue").
     fn from_str(s: &str) -> Result<Self, SpecError> {
-        let key: String = s
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
+        let key: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
         FontChoice::ALL
             .into_iter()
             .find(|f| f.id().replace('-', "") == key)
@@ -221,14 +212,7 @@ impl Default for TextBox {
 impl TextBox {
     /// A classic white-on-black box at the given fractional rectangle.
     pub fn at(text: impl Into<String>, x: f32, y: f32, w: f32, h: f32) -> Self {
-        TextBox {
-            text: text.into(),
-            x,
-            y,
-            w,
-            h,
-            ..TextBox::default()
-        }
+        TextBox { text: text.into(), x, y, w, h, ..TextBox::default() }
     }
 }
 
@@ -267,10 +251,7 @@ impl MemeSpec {
                     .collect()
             }
         };
-        MemeSpec {
-            layout: Layout::Classic,
-            boxes,
-        }
+        MemeSpec { layout: Layout::Classic, boxes }
     }
 
     /// The "modern" layout: captions in a white band above the image, black sentence-case text.
@@ -287,10 +268,7 @@ impl MemeSpec {
                 ..TextBox::default()
             })
             .collect();
-        MemeSpec {
-            layout: Layout::Modern,
-            boxes,
-        }
+        MemeSpec { layout: Layout::Modern, boxes }
     }
 
     /// Sets every box's font.
@@ -320,17 +298,11 @@ impl MemeSpec {
 }
 
 fn top_box(text: &str) -> TextBox {
-    TextBox {
-        valign: VAlign::Top,
-        ..TextBox::at(text, 0.02, 0.02, 0.96, 0.25)
-    }
+    TextBox { valign: VAlign::Top, ..TextBox::at(text, 0.02, 0.02, 0.96, 0.25) }
 }
 
 fn bottom_box(text: &str) -> TextBox {
-    TextBox {
-        valign: VAlign::Bottom,
-        ..TextBox::at(text, 0.02, 0.73, 0.96, 0.25)
-    }
+    TextBox { valign: VAlign::Bottom, ..TextBox::at(text, 0.02, 0.73, 0.96, 0.25) }
 }
 
 #[cfg(test)]

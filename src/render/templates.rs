@@ -48,10 +48,7 @@ impl Template {
             .slots
             .iter()
             .zip(captions)
-            .map(|(s, c)| TextBox {
-                valign: s.valign,
-                ..TextBox::at(c.as_ref(), s.x, s.y, s.w, s.h)
-            })
+            .map(|(s, c)| TextBox { valign: s.valign, ..TextBox::at(c.as_ref(), s.x, s.y, s.w, s.h) })
             .collect();
         spec
     }

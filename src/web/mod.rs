@@ -2,12 +2,15 @@
 
 pub mod client_ip;
 pub mod csrf;
+pub mod cursor;
 pub mod error;
 pub mod forms;
 pub mod layout;
+pub mod meme_form;
 pub mod pages;
 pub mod security;
 pub mod session;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +26,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{LoginThrottle, PasswordHasher};
 use crate::config::Config;
+use crate::notify::Wake;
+use crate::services::memes::Renderer;
 use crate::storage::Storage;
 use error::AppError;
 
@@ -36,6 +41,20 @@ pub struct AppState {
     pub storage: Storage,
     pub passwords: PasswordHasher,
     pub login_throttle: Arc<LoginThrottle>,
+    pub renderer: Renderer,
+    pub cursors: Arc<cursor::CursorSigner>,
+    /// Wakes the delivery worker after a save.
+    pub wake: Wake,
+}
+
+impl AppState {
+    /// The public URL of a stored media object: the CDN when configured, else our `/media`.
+    pub fn media_url(&self, key: &str) -> String {
+        match &self.config.media_url {
+            Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
+            None => format!("/media/{key}"),
+        }
+    }
 }
 
 /// The whole application as a `Router`, so tests can drive it without a socket.
@@ -46,6 +65,11 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::accounts::router())
         .merge(pages::health::router())
         .merge(pages::static_files::router())
+        .merge(pages::memes::router(state.config.max_upload_bytes()))
+        .merge(pages::templates::router())
+        .merge(pages::users::router())
+        .merge(pages::following::router())
+        .merge(pages::media::router())
         .fallback(not_found)
         // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
         // become responses that the error renderer turns into pages; the session is loaded

@@ -1,23 +1,60 @@
 use askama::Template;
 use axum::Router;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
+use serde::Deserialize;
 
+use crate::storage::{MemeOrder, PageRequest};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::layout::{PageContext, render};
+use crate::web::views::MemeCard;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(home))
 }
 
+pub const PAGE_SIZE: usize = 24;
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     page: PageContext,
+    top: bool,
+    memes: Vec<MemeCard>,
+    next: Option<String>,
+    first_page: bool,
 }
 
+#[derive(Deserialize)]
+struct HomeQuery {
+    sort: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Newest memes (or the most commented with `?sort=top`), one keyset page at a time: the cost
+/// of a page does not grow with the number of memes.
 #[tracing::instrument(skip_all)]
-async fn home(page: PageContext) -> Result<Response, AppError> {
-    render(&HomePage { page })
+async fn home(
+    State(state): State<AppState>,
+    page: PageContext,
+    Query(q): Query<HomeQuery>,
+) -> Result<Response, AppError> {
+    let top = match q.sort.as_deref() {
+        None | Some("" | "new") => false,
+        Some("top") => true,
+        Some(_) => return Err(AppError::BadRequest("Sort by \"new\" or \"top\".".into())),
+    };
+    let after = state.cursors.verify_opt(q.cursor.as_deref())?;
+    let first_page = after.is_none();
+    let order = if top { MemeOrder::Top } else { MemeOrder::New };
+    let memes = state.storage.memes.list(order, PageRequest::after(after, PAGE_SIZE)).await?;
+    render(&HomePage {
+        page,
+        top,
+        memes: MemeCard::cards(&state, &memes.items),
+        next: memes.next.map(|c| state.cursors.sign(&c)),
+        first_page,
+    })
 }

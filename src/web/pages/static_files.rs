@@ -24,6 +24,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!("../../../static/site.css"),
     },
+    Asset {
+        name: "editor.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../../static/editor.js"),
+    },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../../static/favicon.svg") },
 ];
 

@@ -1,0 +1,201 @@
+//! Making, saving and deleting memes.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use crate::domain::{Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
+use crate::render::{self, Encoded, Engine, MemeSpec, Outputs, RenderError, Rendered, Source};
+use crate::storage::{BlobKey, Storage, StorageError};
+
+/// Where the picture comes from, resolved and owned (so it can move to the blocking pool).
+#[derive(Debug, Clone)]
+pub enum Picture {
+    /// A builtin template, or a shared one already registered with the engine.
+    Template(String),
+    /// Uploaded bytes; the original is kept unchanged when the meme is saved.
+    Upload(Bytes),
+    /// The original upload of an earlier meme (a remix of it), by its media key.
+    Stored { key: String, bytes: Bytes },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemeError {
+    /// The input cannot be drawn (bad image, bad description): a 4xx with this message.
+    #[error("{0}")]
+    BadInput(String),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<RenderError> for MemeError {
+    fn from(e: RenderError) -> Self {
+        if e.is_bad_input() { Self::BadInput(sentence(&e.to_string())) } else { Self::Internal(anyhow::Error::new(e)) }
+    }
+}
+
+/// "image is too large: …" → "Image is too large: ….": engine messages as sentences.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let mut s = first + chars.as_str();
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+/// The engine plus a bound on concurrent renders: image work is CPU-bound, so at most one per
+/// core runs at a time and the rest queue, instead of starving page requests.
+#[derive(Clone)]
+pub struct Renderer {
+    pub engine: Arc<Engine>,
+    slots: Arc<Semaphore>,
+}
+
+impl Renderer {
+    pub fn new(engine: Arc<Engine>, concurrent: usize) -> Self {
+        Self { engine, slots: Arc::new(Semaphore::new(concurrent.max(1))) }
+    }
+
+    pub async fn render(&self, picture: &Picture, spec: &MemeSpec, outputs: Outputs) -> Result<Rendered, MemeError> {
+        let _slot = self.slots.acquire().await.map_err(|e| MemeError::Internal(e.into()))?;
+        let engine = self.engine.clone();
+        let picture = picture.clone();
+        let spec = spec.clone();
+        tokio::task::spawn_blocking(move || {
+            let source = match &picture {
+                Picture::Template(id) => Source::Template(id),
+                Picture::Upload(bytes) | Picture::Stored { bytes, .. } => Source::Upload(bytes),
+            };
+            engine.render(source, &spec, outputs)
+        })
+        .await
+        .map_err(|e| MemeError::Internal(anyhow::anyhow!("render task failed: {e}")))?
+        .map_err(MemeError::from)
+    }
+
+    /// Checks an upload's type and size from its header (cheap, before any decoding).
+    pub fn probe(&self, bytes: &[u8]) -> Result<render::ProbeInfo, MemeError> {
+        Ok(self.engine.probe(bytes)?)
+    }
+}
+
+/// What a new meme is made of.
+pub struct NewMeme {
+    pub creator_id: UserId,
+    pub creator: Username,
+    pub picture: Picture,
+    pub template_id: Option<String>,
+    pub parent_id: Option<MemeId>,
+    pub captions: Vec<String>,
+    pub spec: MemeSpec,
+}
+
+fn key(text: String) -> Result<BlobKey, MemeError> {
+    BlobKey::parse(&text).ok_or_else(|| MemeError::Internal(anyhow::anyhow!("invalid media key {text}")))
+}
+
+fn extension_of(encoded: &Encoded) -> &'static str {
+    if encoded.mime == "image/gif" { "gif" } else { "jpg" }
+}
+
+/// Renders, stores the media, then the record (with its notifications, in one transaction).
+/// Media are written first: a crash in between leaves unreferenced files, never a meme whose
+/// images are missing.
+pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Result<Meme, MemeError> {
+    let rendered = renderer.render(&new.picture, &new.spec, Outputs::SAVE).await?;
+    let (Some(display), Some(thumb)) = (rendered.display, rendered.thumbnail) else {
+        return Err(MemeError::Internal(anyhow::anyhow!("the engine returned no display image")));
+    };
+    let id = MemeId::new();
+    let mut written = Vec::new();
+    let display_key = key(format!("memes/{id}/display.{}", extension_of(&display)))?;
+    let thumb_key = key(format!("memes/{id}/thumb.{}", extension_of(&thumb)))?;
+    let source = match (&new.template_id, &new.picture) {
+        (Some(template), _) => MemeSource::Template(template.clone()),
+        (None, Picture::Template(template)) => MemeSource::Template(template.clone()),
+        (None, Picture::Stored { key, .. }) => MemeSource::Upload { original_key: key.clone() },
+        (None, Picture::Upload(bytes)) => {
+            let format = renderer.probe(bytes)?.format;
+            let original = key(format!("originals/{id}.{}", format.extension()))?;
+            storage.blobs.put(&original, bytes.clone(), format.mime()).await?;
+            written.push(original.clone());
+            MemeSource::Upload { original_key: original.as_str().to_owned() }
+        }
+    };
+    let meme = Meme {
+        id,
+        creator_id: new.creator_id,
+        creator: new.creator,
+        source,
+        parent_id: new.parent_id,
+        captions: new.captions,
+        spec_json: serde_json::to_string(&new.spec).map_err(|e| MemeError::Internal(e.into()))?,
+        media: MemeMedia {
+            display_key: display_key.as_str().to_owned(),
+            thumb_key: thumb_key.as_str().to_owned(),
+            content_type: display.mime.to_owned(),
+            width: display.width,
+            height: display.height,
+            thumb_width: thumb.width,
+            thumb_height: thumb.height,
+        },
+        comment_count: 0,
+        remix_count: 0,
+        created_at: OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    };
+    let stored = async {
+        storage.blobs.put(&display_key, Bytes::from(display.bytes), display.mime).await?;
+        written.push(display_key.clone());
+        storage.blobs.put(&thumb_key, Bytes::from(thumb.bytes), thumb.mime).await?;
+        written.push(thumb_key.clone());
+        storage.memes.create(&meme).await
+    }
+    .await;
+    if let Err(e) = stored {
+        for key in &written {
+            let _ = storage.blobs.delete(key).await;
+        }
+        return Err(e.into());
+    }
+    tracing::info!(meme = %meme.id, creator = %meme.creator, "meme saved");
+    Ok(meme)
+}
+
+/// Deletes a meme record (with comments and notifications), then its media. Only its own
+/// original is deleted: a remix shares its parent's original, which stays while the parent does.
+pub async fn delete(storage: &Storage, meme: &Meme) -> Result<(), MemeError> {
+    let Some(deleted) = storage.memes.delete(meme.id).await? else {
+        return Err(MemeError::NotFound);
+    };
+    let mut keys = vec![deleted.media.display_key.clone(), deleted.media.thumb_key.clone()];
+    if let MemeSource::Upload { original_key } = &deleted.source
+        && deleted.parent_id.is_none()
+        && original_key.starts_with(&format!("originals/{}", deleted.id))
+    {
+        keys.push(original_key.clone());
+    }
+    for key in keys.iter().filter_map(|k| BlobKey::parse(k)) {
+        if let Err(e) = storage.blobs.delete(&key).await {
+            tracing::warn!(key = key.as_str(), error = %e, "could not delete media of a deleted meme");
+        }
+    }
+    tracing::info!(meme = %deleted.id, "meme deleted");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn engine_messages_become_sentences() {
+        assert_eq!(super::sentence("image data is corrupt or truncated"), "Image data is corrupt or truncated.");
+    }
+}

@@ -1,0 +1,128 @@
+//! The editor's multipart form (`/memes`, `/memes/preview`): field names from SPEC §3.
+//!
+//! `template` (id) or `image` (file) or `remix` (meme id); `caption` repeated, one per box in
+//! order; optional per-box `font`, `fill`, `outline` (repeated in the same order); `layout`
+//! (`classic`/`modern`); `save` = `1` to keep it; `csrf_token`.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartError;
+use axum::http::StatusCode;
+use bytes::Bytes;
+
+use super::csrf::CsrfSecret;
+use super::error::AppError;
+use crate::render::{FontChoice, Layout, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, Rgb};
+
+#[derive(Debug, Default)]
+pub struct MemeForm {
+    pub template: Option<String>,
+    pub image: Option<Bytes>,
+    pub remix: Option<String>,
+    pub captions: Vec<String>,
+    pub fonts: Vec<String>,
+    pub fills: Vec<String>,
+    pub outlines: Vec<String>,
+    pub layout: Option<String>,
+    pub save: bool,
+    /// Also share an uploaded image as a public template, under this name.
+    pub share_template: bool,
+    pub template_name: Option<String>,
+}
+
+/// A text field is never larger than this; only `image` carries bulk.
+const MAX_TEXT_FIELD: usize = 16 * 1024;
+
+fn multipart_error(e: MultipartError, max_upload_mb: u64) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge(format!("That upload is too large. The limit is {max_upload_mb} MB."))
+    } else {
+        AppError::BadRequest("The form could not be read. Please try again.".into())
+    }
+}
+
+impl MemeForm {
+    /// Reads the whole form, then checks the CSRF token before anything else happens. The
+    /// token may also come in an `X-CSRF-Token` header (the editor's script sends it there).
+    pub async fn read(
+        mut multipart: Multipart,
+        secret: &CsrfSecret,
+        header_token: Option<&str>,
+        max_upload_mb: u64,
+    ) -> Result<Self, AppError> {
+        let mut form = MemeForm::default();
+        let mut token = header_token.map(str::to_owned);
+        while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_upload_mb))? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "image" {
+                let bytes = field.bytes().await.map_err(|e| multipart_error(e, max_upload_mb))?;
+                // An empty file input (no file chosen) arrives as an empty part.
+                if !bytes.is_empty() {
+                    form.image = Some(bytes);
+                }
+                continue;
+            }
+            let bytes = field.bytes().await.map_err(|e| multipart_error(e, max_upload_mb))?;
+            if bytes.len() > MAX_TEXT_FIELD {
+                return Err(AppError::PayloadTooLarge(format!("The field {name:?} is too long.")));
+            }
+            let value = String::from_utf8(bytes.to_vec())
+                .map_err(|_| AppError::BadRequest(format!("The field {name:?} is not valid text.")))?;
+            match name.as_str() {
+                "csrf_token" => token = Some(value),
+                "template" if !value.trim().is_empty() => form.template = Some(value.trim().to_owned()),
+                "remix" if !value.trim().is_empty() => form.remix = Some(value.trim().to_owned()),
+                "caption" => form.captions.push(value),
+                "font" => form.fonts.push(value),
+                "fill" => form.fills.push(value),
+                "outline" => form.outlines.push(value),
+                "layout" => form.layout = Some(value),
+                "save" => form.save = value == "1",
+                "share_template" => form.share_template = value == "1",
+                "template_name" => form.template_name = Some(value.trim().to_owned()),
+                _ => {}
+            }
+            if form.captions.len() > MAX_BOXES {
+                return Err(AppError::Unprocessable(format!("A meme can have at most {MAX_BOXES} text boxes.")));
+            }
+        }
+        secret.require(token.as_deref())?;
+        Ok(form)
+    }
+
+    /// The captions, or the default two empty boxes.
+    pub fn captions(&self) -> Vec<String> {
+        if self.captions.is_empty() { vec![String::new(), String::new()] } else { self.captions.clone() }
+    }
+
+    /// Builds the description: geometry from `base` (a template's slots or the classic
+    /// layout), then each box's own font and colours.
+    pub fn spec(&self, base: MemeSpec) -> Result<MemeSpec, String> {
+        let mut spec = base;
+        if let Some(layout) = self.layout.as_deref().filter(|l| !l.is_empty()) {
+            let layout: Layout = layout.parse().map_err(|e: crate::render::SpecError| e.to_string())?;
+            if layout == Layout::Modern && spec.layout != Layout::Modern {
+                spec = MemeSpec::modern(&self.captions());
+            }
+        }
+        for (i, b) in spec.boxes.iter_mut().enumerate() {
+            if b.text.chars().count() > MAX_TEXT_CHARS {
+                return Err(format!("Caption {} is longer than {MAX_TEXT_CHARS} characters.", i + 1));
+            }
+            if let Some(font) = self.fonts.get(i).filter(|f| !f.is_empty()) {
+                b.font =
+                    font.parse::<FontChoice>().map_err(|_| format!("Caption {}: unknown font {font:?}.", i + 1))?;
+            }
+            if let Some(fill) = self.fills.get(i).filter(|f| !f.is_empty()) {
+                b.fill = fill
+                    .parse::<Rgb>()
+                    .map_err(|_| format!("Caption {}: {fill:?} is not a colour like #ffffff.", i + 1))?;
+            }
+            if let Some(outline) = self.outlines.get(i).filter(|f| !f.is_empty()) {
+                b.outline = outline
+                    .parse::<Rgb>()
+                    .map_err(|_| format!("Caption {}: {outline:?} is not a colour like #000000.", i + 1))?;
+            }
+        }
+        Ok(spec)
+    }
+}

@@ -1,0 +1,153 @@
+//! Portfolios: a creator's memes, their subscribers, the subscribe button and the Atom feed.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::domain::{User, Username};
+use crate::storage::PageRequest;
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::forms::CsrfForm;
+use crate::web::layout::{PageContext, render};
+use crate::web::session::RequireUser;
+use crate::web::views::{MemeCard, iso};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/u/{username}", get(portfolio))
+        .route("/u/{username}/subscribe", post(subscribe))
+        .route("/u/{username}/unsubscribe", post(unsubscribe))
+        .route("/u/{username}/feed.atom", get(feed))
+}
+
+pub async fn load_user(state: &AppState, username: &str) -> Result<User, AppError> {
+    let name = Username::parse(username).map_err(|_| AppError::NotFound)?;
+    state.storage.users.find_by_username(&name).await?.ok_or(AppError::NotFound)
+}
+
+#[derive(Template)]
+#[template(path = "users/portfolio.html")]
+struct PortfolioPage {
+    page: PageContext,
+    username: String,
+    member_since: String,
+    subscribers: u64,
+    is_self: bool,
+    subscribed: bool,
+    memes: Vec<MemeCard>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(username = %username))]
+async fn portfolio(
+    State(state): State<AppState>,
+    page: PageContext,
+    Path(username): Path<String>,
+    Query(q): Query<CursorQuery>,
+) -> Result<Response, AppError> {
+    let creator = load_user(&state, &username).await?;
+    let after = state.cursors.verify_opt(q.cursor.as_deref())?;
+    let viewer = page.user.as_ref().map(|u| u.id);
+    let subscribed = async {
+        match viewer {
+            Some(v) if v != creator.id => state.storage.subscriptions.is_subscribed(creator.id, v).await,
+            _ => Ok(false),
+        }
+    };
+    let (memes, subscribers, subscribed) = tokio::try_join!(
+        state.storage.memes.list_by_creator(creator.id, PageRequest::after(after, super::home::PAGE_SIZE)),
+        state.storage.subscriptions.subscriber_count(creator.id),
+        subscribed,
+    )?;
+    render(&PortfolioPage {
+        username: creator.username.to_string(),
+        member_since: creator.created_at.date().to_string(),
+        subscribers,
+        is_self: viewer == Some(creator.id),
+        subscribed,
+        memes: MemeCard::cards(&state, &memes.items),
+        next: memes.next.map(|c| state.cursors.sign(&c)),
+        page,
+    })
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn subscribe(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(username): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    let creator = load_user(&state, &username).await?;
+    if creator.id == user.id {
+        return Err(AppError::Unprocessable("You can't subscribe to yourself.".into()));
+    }
+    let subscriber = state.storage.users.get(user.id).await?.ok_or(AppError::NotFound)?;
+    state.storage.subscriptions.subscribe(&creator, &subscriber).await?;
+    Ok(Redirect::to(&format!("/u/{}", creator.username)).into_response())
+}
+
+async fn unsubscribe(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(username): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    let creator = load_user(&state, &username).await?;
+    state.storage.subscriptions.unsubscribe(creator.id, user.id).await?;
+    Ok(Redirect::to(&format!("/u/{}", creator.username)).into_response())
+}
+
+struct FeedEntry {
+    id: String,
+    url: String,
+    image_url: String,
+    title: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "users/feed.xml")]
+struct Feed {
+    base_url: String,
+    username: String,
+    updated: String,
+    entries: Vec<FeedEntry>,
+}
+
+/// The creator's 20 newest memes as an Atom feed.
+async fn feed(State(state): State<AppState>, Path(username): Path<String>) -> Result<Response, AppError> {
+    let creator = load_user(&state, &username).await?;
+    let memes = state.storage.memes.list_by_creator(creator.id, PageRequest::first(20)).await?;
+    let base_url = state.config.base_url();
+    let absolute = |url: String| if url.starts_with('/') { format!("{base_url}{url}") } else { url };
+    let entries: Vec<FeedEntry> = memes
+        .items
+        .iter()
+        .map(|m| FeedEntry {
+            id: format!("{base_url}/memes/{}", m.id),
+            url: format!("{base_url}/memes/{}", m.id),
+            image_url: absolute(state.media_url(&m.media.display_key)),
+            title: m.alt_text(),
+            updated: iso(m.created_at),
+        })
+        .collect();
+    let updated = memes.items.first().map(|m| iso(m.created_at)).unwrap_or_else(|| iso(creator.created_at));
+    let body = Feed { base_url, username: creator.username.to_string(), updated, entries }
+        .render()
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/atom+xml; charset=utf-8"))], body)
+        .into_response())
+}
