@@ -23,6 +23,7 @@ pub struct Browser {
 pub struct TestApp {
     pub browser: Browser,
     pub storage: Storage,
+    pub data_dir: std::path::PathBuf,
     _temp: Option<Arc<tempfile::TempDir>>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -59,7 +60,14 @@ impl TestApp {
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        Self { browser: Browser::new(address), storage, _temp: None, shutdown: Some(shutdown), server: Some(server) }
+        Self {
+            browser: Browser::new(address),
+            storage,
+            data_dir: data_dir.to_path_buf(),
+            _temp: None,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
     }
 
     /// Stops the server gracefully and waits for it to exit.
@@ -145,6 +153,40 @@ impl Browser {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-up of {username} should succeed");
     }
 
+    /// Posts the editor's multipart form to `action` (`/memes` or `/memes/preview`).
+    pub async fn post_meme_form(&self, action: &str, fields: &[(&str, &str)], image: Option<Vec<u8>>) -> Response {
+        let token = self.csrf_token("/memes/new").await;
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", token);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        if let Some(bytes) = image {
+            form = form.part("image", reqwest::multipart::Part::bytes(bytes).file_name("upload.bin"));
+        }
+        self.client
+            .post(self.url(action))
+            .header("origin", &self.address)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Saves a meme on a template with `captions`; returns its id.
+    pub async fn save_meme(&self, template: &str, captions: &[&str]) -> String {
+        let mut fields = vec![("template", template), ("save", "1")];
+        fields.extend(captions.iter().map(|c| ("caption", *c)));
+        let response = self.post_meme_form("/memes", &fields, None).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "saving a meme");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        location.trim_start_matches("/memes/").to_owned()
+    }
+
+    /// Posts a form found on `page` (for its token) to `action`, expecting a redirect.
+    pub async fn act(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        self.post_form(page, action, fields).await
+    }
+
     pub fn session_cookie(&self) -> Option<String> {
         cookie_value(&self.jar, &self.address, "skyhigh_session")
     }
@@ -204,4 +246,36 @@ pub fn without_csrf_tokens(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A small real PNG (a gradient), for uploads.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 128])
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).expect("encode png");
+    bytes.into_inner()
+}
+
+/// The `.eml` files in an app's outbox folder.
+pub fn outbox_files(data_dir: &Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(data_dir.join("outbox")) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Waits (bounded) until `check` holds.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
 }

@@ -1,6 +1,9 @@
 //! HTTP integration tests: the real server on port 0, a fresh data folder each.
 
 mod accounts;
+mod browse;
+mod following;
 mod helpers;
+mod memes;
 mod security;
 mod server;

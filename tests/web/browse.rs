@@ -1,0 +1,150 @@
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+
+fn meme_ids(html: &str) -> Vec<String> {
+    html.split("<a href=\"/memes/")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .filter(|id| id.len() == 26)
+        .collect()
+}
+
+fn next_link(html: &str) -> Option<String> {
+    let start = html.find("rel=\"next\" href=\"")? + "rel=\"next\" href=\"".len();
+    Some(html[start..].split('"').next()?.replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn home_pagination_neither_repeats_nor_skips_while_new_memes_arrive() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let mut originals = HashSet::new();
+    for i in 0..30 {
+        originals.insert(app.save_meme("chelsea", &[&format!("meme {i}")]).await);
+    }
+
+    let first = app.get_html("/").await;
+    let mut seen = meme_ids(&first);
+    assert_eq!(seen.len(), 24);
+    let mut next = next_link(&first);
+    let mut arrivals = HashSet::new();
+    while let Some(link) = next {
+        arrivals.insert(app.save_meme("chelsea", &["arrived meanwhile"]).await);
+        let html = app.get_html(&link).await;
+        seen.extend(meme_ids(&html));
+        next = next_link(&html);
+    }
+
+    let unique: HashSet<_> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "no meme twice");
+    assert_eq!(unique, originals, "none skipped, and later arrivals stay on page one");
+    assert!(arrivals.iter().all(|a| !unique.contains(a)));
+}
+
+#[tokio::test]
+async fn the_top_tab_puts_the_most_commented_first() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let quiet = app.save_meme("chelsea", &["quiet"]).await;
+    let loud = app.save_meme("chelsea", &["loud"]).await;
+    let newest = app.save_meme("chelsea", &["newest"]).await;
+    for body in ["one", "two"] {
+        app.act(&format!("/memes/{loud}"), &format!("/memes/{loud}/comments"), &[("body", body)]).await;
+    }
+    app.act(&format!("/memes/{quiet}"), &format!("/memes/{quiet}/comments"), &[("body", "one")]).await;
+
+    let top = meme_ids(&app.get_html("/?sort=top").await);
+    assert_eq!(top, vec![loud, quiet, newest]);
+}
+
+#[tokio::test]
+async fn forged_cursors_and_unknown_sorts_are_400() {
+    let app = TestApp::spawn().await;
+    for path in
+        ["/?cursor=AAAA.BBBB", "/?cursor=garbage", "/?sort=sideways", "/u/ann?cursor=x.y", "/notifications?cursor=zz"]
+    {
+        let status = app.get(path).await.status();
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND || status == StatusCode::SEE_OTHER,
+            "{path}: {status}"
+        );
+    }
+    assert_eq!(app.get("/?cursor=AAAA.BBBB").await.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_gallery_lists_templates_and_a_template_page_counts_memes_and_remixes() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let first = app.save_meme("rocket", &["lift", "off"]).await;
+    app.post_meme_form("/memes", &[("remix", &first), ("caption", "lift"), ("caption", "again"), ("save", "1")], None)
+        .await;
+
+    let gallery = app.get_html("/templates").await;
+    assert!(gallery.contains("href=\"/templates/rocket\"") && gallery.contains("href=\"/templates/chelsea\""));
+    let page = app.get_html("/templates/rocket").await;
+    assert!(page.contains("<dt>Memes</dt><dd>2</dd>"), "{page}");
+    assert!(page.contains("<dt>Remixes</dt><dd>1</dd>"));
+    assert!(page.contains("<svg") && page.contains("class=\"chart-bar\""));
+    assert_eq!(app.get("/templates/rocket/thumb.jpg").await.headers()["content-type"], "image/jpeg");
+    assert_eq!(app.get("/templates/nope").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_upload_shared_as_a_template_appears_in_the_gallery_and_can_be_used() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let response = app
+        .post_meme_form(
+            "/memes",
+            &[("caption", "mine"), ("save", "1"), ("share_template", "1"), ("template_name", "My gradient")],
+            Some(crate::helpers::png(400, 300)),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let gallery = app.get_html("/templates").await;
+    assert!(gallery.contains("My gradient"));
+    let id = gallery.split("href=\"/templates/u-").nth(1).unwrap().split('"').next().unwrap();
+    let id = format!("u-{id}");
+    let meme = app.save_meme(&id, &["reused"]).await;
+    assert!(app.get_html(&format!("/memes/{meme}")).await.contains("My gradient"));
+}
+
+#[tokio::test]
+async fn a_portfolio_lists_the_creators_memes_newest_first() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let older = app.save_meme("chelsea", &["older"]).await;
+    let newer = app.save_meme("chelsea", &["newer"]).await;
+    let html = app.new_browser().get_html("/u/ann").await;
+    assert_eq!(meme_ids(&html), vec![newer, older]);
+    assert!(html.contains("0 subscribers"));
+    assert!(html.contains("Sign in to subscribe"));
+}
+
+#[tokio::test]
+async fn the_atom_feed_is_well_formed_atom_with_the_latest_memes() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("chelsea", &["feed <me> & \"quote\""]).await;
+
+    let response = app.get("/u/ann/feed.atom").await;
+    assert_eq!(response.headers()["content-type"], "application/atom+xml; charset=utf-8");
+    let xml = response.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let feed = doc.root_element();
+    assert_eq!(feed.tag_name().namespace(), Some("http://www.w3.org/2005/Atom"));
+    assert_eq!(feed.tag_name().name(), "feed");
+    for required in ["id", "title", "updated", "author"] {
+        assert!(feed.children().any(|c| c.tag_name().name() == required), "feed lacks <{required}>");
+    }
+    let entries: Vec<_> = feed.children().filter(|c| c.tag_name().name() == "entry").collect();
+    assert_eq!(entries.len(), 1);
+    let title = entries[0].children().find(|c| c.tag_name().name() == "title").unwrap().text().unwrap();
+    assert_eq!(title, "Meme: feed <me> & \"quote\"");
+    assert!(entries[0].children().any(|c| c.tag_name().name() == "id" && c.text().unwrap().ends_with(&id)));
+    assert_eq!(app.get("/u/nobody/feed.atom").await.status(), StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,258 @@
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, png};
+
+fn is_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xff, 0xd8, 0xff])
+}
+
+#[tokio::test]
+async fn an_anonymous_meme_downloads_as_a_jpeg_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .post_meme_form("/memes", &[("template", "chelsea"), ("caption", "hello"), ("caption", "world")], None)
+        .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(is_jpeg(&response.bytes().await.unwrap()));
+    let listed = app.get_html("/").await;
+    assert!(listed.contains("No memes yet"));
+}
+
+#[tokio::test]
+async fn the_preview_answers_a_jpeg_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+
+    let response = app
+        .post_meme_form("/memes/preview", &[("template", "rocket"), ("caption", "to the moon"), ("save", "1")], None)
+        .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert!(is_jpeg(&response.bytes().await.unwrap()));
+    assert!(app.get_html("/u/ann").await.contains("saved a meme yet"));
+}
+
+#[tokio::test]
+async fn saving_a_meme_shows_its_page_with_captions_as_alt_text_and_serves_its_media() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+
+    let id = app.save_meme("chelsea", &["when the build", "finally passes"]).await;
+    let html = app.get_html(&format!("/memes/{id}")).await;
+
+    assert!(html.contains(r#"alt="Meme: when the build / finally passes""#), "{html}");
+    assert!(html.contains(r#"href="/u/ann""#));
+    assert!(html.contains("Remix"));
+    let display = html.split("src=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let media = app.get(&display).await;
+    assert_eq!(media.status(), StatusCode::OK);
+    assert_eq!(media.headers()["content-type"], "image/jpeg");
+    assert_eq!(media.headers()["cache-control"], "public, max-age=31536000, immutable");
+    let etag = media.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(is_jpeg(&media.bytes().await.unwrap()));
+    let again = app.client.get(app.url(&display)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn an_uploaded_image_becomes_a_meme_and_its_original_is_kept_unchanged() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let original = png(640, 480);
+
+    let response =
+        app.post_meme_form("/memes", &[("caption", "uploaded"), ("save", "1")], Some(original.clone())).await;
+
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id = response.headers()["location"].to_str().unwrap().trim_start_matches("/memes/").to_owned();
+    let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
+    let skyhigh::domain::MemeSource::Upload { original_key } = &meme.source else { panic!("an upload") };
+    let kept = app.get(&format!("/media/{original_key}")).await;
+    assert_eq!(kept.headers()["content-type"], "image/png");
+    assert_eq!(kept.bytes().await.unwrap().as_ref(), original.as_slice());
+    assert_eq!((meme.media.width, meme.media.height), (640, 480));
+    assert!(meme.media.thumb_width <= 300 && meme.media.thumb_height <= 300);
+}
+
+#[tokio::test]
+async fn bad_uploads_get_a_clear_4xx_never_a_500() {
+    let app = TestApp::spawn_with(|c| c.max_upload_mb = 1).await;
+    // A PNG header declaring 100000×100000 pixels: refused from the header, nothing decoded.
+    let mut bomb = png(1, 1);
+    bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("not an image", b"%PDF-1.4 this is a pdf".to_vec()),
+        ("random bytes", (0..4000u32).map(|i| (i * 7919 % 251) as u8).collect()),
+        ("truncated png", png(64, 64)[..60].to_vec()),
+        ("decompression bomb", bomb),
+    ];
+    for (what, bytes) in cases {
+        let response = app.post_meme_form("/memes", &[("caption", "x")], Some(bytes)).await;
+        assert!(response.status().is_client_error(), "{what}: {}", response.status());
+        let html = response.text().await.unwrap();
+        assert!(html.contains("class=\"lead\""), "{what}: the app's own error page");
+    }
+    let too_big = app.post_meme_form("/memes", &[("caption", "x")], Some(vec![0u8; 2 * 1024 * 1024])).await;
+    assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(too_big.text().await.unwrap().contains("The limit is 1 MB"));
+}
+
+#[tokio::test]
+async fn a_form_without_a_picture_or_with_an_unknown_template_gets_422() {
+    let app = TestApp::spawn().await;
+    let nothing = app.post_meme_form("/memes", &[("caption", "x")], None).await;
+    assert_eq!(nothing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(nothing.text().await.unwrap().contains("Choose a template or upload an image"));
+    let unknown = app.post_meme_form("/memes", &[("template", "nope"), ("caption", "x")], None).await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_font =
+        app.post_meme_form("/memes", &[("template", "chelsea"), ("caption", "x"), ("font", "wingdings")], None).await;
+    assert_eq!(bad_font.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_meme_form_without_a_csrf_token_is_refused() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let form = reqwest::multipart::Form::new().text("template", "chelsea").text("caption", "x").text("save", "1");
+    let response = app.client.post(app.url("/memes")).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(app.get_html("/u/ann").await.contains("saved a meme yet"));
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_meme_ids_are_404() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/memes/01aaaaaaaaaaaaaaaaaaaaaaaa").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/memes/not-an-id").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/media/memes/../../etc/passwd").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/u/NoSuchUser").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_remix_links_to_its_parent_shows_what_changed_and_is_listed_on_the_parent() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let parent = app.save_meme("astronaut", &["one small step", "for a meme"]).await;
+    let bob = app.new_browser();
+    bob.signed_up("bob").await;
+
+    let response = bob
+        .post_meme_form(
+            "/memes",
+            &[("remix", &parent), ("caption", "one small step"), ("caption", "for memekind"), ("save", "1")],
+            None,
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let remix = response.headers()["location"].to_str().unwrap().trim_start_matches("/memes/").to_owned();
+    let html = bob.get_html(&format!("/memes/{remix}")).await;
+    assert!(html.contains("Remixed from"));
+    assert!(html.contains(&format!("href=\"/memes/{parent}\"")));
+    assert!(html.contains("Kept</span> “one small step”"), "{html}");
+    assert!(html.contains("<del>“for a meme”</del> → <ins>“for memekind”</ins>"));
+    let parent_html = app.get_html(&format!("/memes/{parent}")).await;
+    assert!(parent_html.contains(&format!("href=\"/memes/{remix}\"")), "the parent lists its remix");
+    let editor = bob.get_html(&format!("/memes/new?remix={parent}")).await;
+    assert!(editor.contains("Remix a meme") && editor.contains(">one small step</textarea>"));
+}
+
+#[tokio::test]
+async fn comments_are_added_and_bad_ones_get_a_message_with_the_text_kept() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("coffee", &["coffee", "first"]).await;
+    let page = format!("/memes/{id}");
+    let action = format!("/memes/{id}/comments");
+
+    let ok = app.act(&page, &action, &[("body", "  so true  ")]).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    assert!(app.get_html(&page).await.contains("<p class=\"comment-body\">so true</p>"));
+
+    let empty = app.act(&page, &action, &[("body", "   ")]).await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().await.unwrap().contains("Write something before posting a comment."));
+
+    let huge = "x".repeat(10_000);
+    let long = app.act(&page, &action, &[("body", &huge)]).await;
+    assert_eq!(long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = long.text().await.unwrap();
+    assert!(html.contains("at most 2000 characters"));
+    assert!(html.contains(&"x".repeat(3000)), "the text is kept for editing");
+    assert_eq!(app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap().comment_count, 1);
+}
+
+#[tokio::test]
+async fn commenting_requires_signing_in() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("coffee", &["a", "b"]).await;
+    let stranger = app.new_browser();
+    let response = stranger.act("/login", &format!("/memes/{id}/comments"), &[("body", "hi")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(response.headers()["location"].to_str().unwrap().starts_with("/login"));
+}
+
+fn comment_id(html: &str) -> String {
+    html.split("id=\"comment-").nth(1).unwrap().split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_delete_a_comment_but_its_author_and_the_memes_owner_can() {
+    let app = TestApp::spawn().await;
+    app.signed_up("owner").await;
+    let id = app.save_meme("coins", &["money", "talks"]).await;
+    let page = format!("/memes/{id}");
+    let author = app.new_browser();
+    author.signed_up("author").await;
+    let stranger = app.new_browser();
+    stranger.signed_up("stranger").await;
+    author.act(&page, &format!("/memes/{id}/comments"), &[("body", "first!")]).await;
+    let first = comment_id(&author.get_html(&page).await);
+    author.act(&page, &format!("/memes/{id}/comments"), &[("body", "second")]).await;
+
+    let refused = stranger.act(&page, &format!("/memes/{id}/comments/{first}/delete"), &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(stranger.get_html(&page).await.contains("first!"));
+
+    let by_author = author.act(&page, &format!("/memes/{id}/comments/{first}/delete"), &[]).await;
+    assert_eq!(by_author.status(), StatusCode::SEE_OTHER);
+    let second = comment_id(&app.get_html(&page).await);
+    let by_owner = app.act(&page, &format!("/memes/{id}/comments/{second}/delete"), &[]).await;
+    assert_eq!(by_owner.status(), StatusCode::SEE_OTHER);
+    assert!(!app.get_html(&page).await.contains("class=\"comment-body\""));
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_delete_a_meme_and_the_owners_delete_removes_media_and_comments() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("cameraman", &["say", "cheese"]).await;
+    let page = format!("/memes/{id}");
+    app.act(&page, &format!("/memes/{id}/comments"), &[("body", "mine")]).await;
+    let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
+    let stranger = app.new_browser();
+    stranger.signed_up("mallory").await;
+
+    let refused = stranger.act(&page, &format!("/memes/{id}/delete"), &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&page).await.status(), StatusCode::OK);
+
+    let deleted = app.act(&page, &format!("/memes/{id}/delete"), &[]).await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&page).await.status(), StatusCode::NOT_FOUND);
+    for key in [&meme.media.display_key, &meme.media.thumb_key] {
+        assert_eq!(app.get(&format!("/media/{key}")).await.status(), StatusCode::NOT_FOUND, "{key}");
+    }
+    assert!(
+        app.storage.comments.list(meme.id, skyhigh::storage::PageRequest::first(10)).await.unwrap().items.is_empty()
+    );
+    assert!(!app.get_html("/").await.contains(&id));
+}
