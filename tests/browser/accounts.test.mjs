@@ -135,6 +135,40 @@ describe('without JavaScript', () => {
   });
 });
 
+describe('keyboard', () => {
+  test('the first Tab shows the skip link, and it moves focus to the main content', async () => {
+    const page = await newPage();
+    await visit(page, '/');
+    await page.keyboard.press('Tab');
+    const skip = page.locator('a.skip-link');
+    assert.equal(await skip.evaluate((el) => el === document.activeElement), true, 'first Tab did not reach the skip link');
+    const box = await skip.boundingBox();
+    assert.ok(box && box.x >= 0 && box.y >= 0, `focused skip link is off screen: ${JSON.stringify(box)}`);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'main');
+    expectNoPageProblems(page);
+  });
+
+  test('sign in with the keyboard only: type, Tab, Enter', async () => {
+    const setup = await newPage();
+    const user = freshUser('keys');
+    await signUp(setup, user);
+
+    const page = await newPage();
+    await visit(page, '/login');
+    await page.getByLabel('Username or email').focus();
+    await page.keyboard.type(user.username);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
+    await page.keyboard.type(user.password);
+    const loaded = page.waitForEvent('load');
+    await page.keyboard.press('Enter');
+    await loaded;
+    await expectSignedInAs(page, user.username);
+    expectNoPageProblems(page);
+  });
+});
+
 // Every page, at every width: accessibility, layout, screenshot.
 // To cover a new page, add an entry: `open` brings a fresh page to the state to check.
 const PAGES = [

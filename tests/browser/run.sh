@@ -96,21 +96,32 @@ start_server() {
 }
 
 wait_healthy() {
-  # Up to 20 s: poll /healthz every 100 ms; stop early if the server exits.
-  local deadline=$((SECONDS + 20))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      return 2
-    fi
-    if [ "$(curl -fsS --max-time 1 "http://127.0.0.1:$port/healthz" 2>/dev/null || true)" = "ok" ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
+  # Poll GET /healthz every 100 ms for up to 20 s (node, so no curl is needed). Exit status:
+  # 0 healthy, 1 timed out, 2 the server process exited first.
+  node --input-type=module - "$port" "$server_pid" <<'JS'
+import { readFileSync } from 'node:fs';
+const [port, pid] = process.argv.slice(2).map(Number);
+const deadline = Date.now() + 20_000;
+// Alive = the process exists and is not a zombie (an exited child that bash has not reaped yet).
+const alive = () => {
+  try { return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z'; }
+  catch { return false; }
+};
+async function healthy() {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return res.status === 200 && (await res.text()).trim() === 'ok';
+  } catch { return false; }
+}
+while (Date.now() < deadline) {
+  if (!alive()) process.exit(2);
+  if (await healthy()) process.exit(0);
+  await new Promise((r) => setTimeout(r, 100));
+}
+process.exit(1);
+JS
 }
 
-command -v curl >/dev/null || die "curl is missing"
 # Another process may grab the free port between the check and the bind: try three ports.
 for attempt in 1 2 3; do
   start_server
