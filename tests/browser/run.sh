@@ -148,7 +148,26 @@ fi
 [ -e "${tests[0]}" ] || die "no test files found"
 
 echo "run.sh: screenshots go to $output_dir/screenshots, axe reports to $output_dir/axe, the server log to $log_file"
-# Node's own summary (tests / pass / fail counts) is the last thing printed; its exit code is ours.
+# The spec report goes to the terminal, a TAP copy to a file for the counts. Node prints its own
+# summary (and, when something failed, the failures again); the very last line is the plain
+# "browser: N passed, N failed, N skipped" taken from the TAP copy. Node's exit code is ours.
+tap_file="$output_dir/browser-tests.tap"
+rm -f "$tap_file"
 tests_ran=true
+set +e
 SKYHIGH_URL="$base_url" SKYHIGH_CHROMIUM="$chromium_bin" \
-  node --test --test-concurrency=1 --test-reporter=spec "${tests[@]}"
+  node --test --test-concurrency=1 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap_file" \
+    "${tests[@]}"
+status=$?
+set -e
+count() { sed -n "s/^# $1 \([0-9][0-9]*\)\$/\1/p" "$tap_file" 2>/dev/null | tail -n 1; }
+passed="$(count pass)"; failed="$(count fail)"; skipped="$(count skipped)"; cancelled="$(count cancelled)"
+if [ -n "$passed" ] && [ -n "$failed" ]; then
+  failed=$((failed + ${cancelled:-0}))
+  [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1  # node failed outside any test
+  echo
+  echo "browser: $passed passed, $failed failed, ${skipped:-0} skipped"
+fi
+exit "$status"
