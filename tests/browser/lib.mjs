@@ -145,7 +145,12 @@ export async function newPage({ viewport = 'desktop', ...contextOptions } = {}) 
     }
   });
   page.on('requestfailed', (req) => {
-    if (!req.isNavigationRequest()) problems.push(`sub-resource ${req.url()} failed: ${req.failure()?.errorText}`);
+    const error = req.failure()?.errorText ?? 'unknown error';
+    // net::ERR_ABORTED = cancelled because the page navigated on (e.g. a favicon still loading
+    // when the test moves to the next page): not a fault of the page.
+    if (!req.isNavigationRequest() && error !== 'net::ERR_ABORTED') {
+      problems.push(`sub-resource ${req.url()} failed: ${error}`);
+    }
   });
   return page;
 }
