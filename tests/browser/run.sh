@@ -68,11 +68,19 @@ log_file="$output_dir/browser-server.log"
 server_pid=""
 tests_ran=false
 
+# True while the process runs (an exited child that bash has not reaped yet is a zombie: not running).
+running() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [ "${stat:0:1}" != "Z" ]
+}
+
 cleanup() {
   local status=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+  if [ -n "$server_pid" ] && running "$server_pid"; then
     kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do running "$server_pid" || break; sleep 0.1; done
     kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
