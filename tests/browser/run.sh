@@ -62,6 +62,8 @@ free_port() {
 }
 
 output_dir="$repo_root/test-output"
+# Screenshots and axe reports are those of this run only.
+rm -rf "$output_dir/screenshots" "$output_dir/axe"
 mkdir -p "$output_dir/screenshots"
 data_dir="$(mktemp -d -t skyhigh-browser-data.XXXXXX)"
 log_file="$output_dir/browser-server.log"
