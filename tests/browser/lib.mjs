@@ -1,0 +1,335 @@
+// Helpers shared by the browser tests (node:test + playwright-core + axe-core).
+//
+// A test file does:
+//
+//   import { test } from 'node:test';
+//   import { useBrowser, newPage, signUp, expectSignedInAs } from './lib.mjs';
+//   useBrowser();                       // one Chromium per test file, closed at the end
+//   test('…', async () => {
+//     const page = await newPage();     // its own context: fresh cookies, no shared state
+//     await signUp(page, freshUser());
+//     await expectSignedInAs(page, …);
+//   });
+//
+// The server is started by run.sh, which passes its address as SKYHIGH_URL. Tests talk to that
+// address only (127.0.0.1). Every wait is explicit (a navigation, a selector); nothing sleeps.
+
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import axe from 'axe-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root (this file lives in tests/browser/). */
+export const REPO_ROOT = path.resolve(here, '..', '..');
+/** Where screenshots and axe reports go; /test-output is git-ignored. */
+export const OUTPUT_DIR = process.env.SKYHIGH_TEST_OUTPUT ?? path.join(REPO_ROOT, 'test-output');
+export const SCREENSHOT_DIR = path.join(OUTPUT_DIR, 'screenshots');
+export const AXE_DIR = path.join(OUTPUT_DIR, 'axe');
+
+/** The app under test, e.g. http://127.0.0.1:40123 (no trailing slash). */
+export const BASE_URL = (() => {
+  const url = process.env.SKYHIGH_URL;
+  if (!url) {
+    throw new Error('SKYHIGH_URL is not set: run the browser tests through tests/browser/run.sh BINARY');
+  }
+  return url.replace(/\/+$/, '');
+})();
+
+export const CHROMIUM_PATH = process.env.SKYHIGH_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * The Chromium flags, exactly as the project asked for. playwright-core adds its own automation
+ * switches and `--remote-debugging-pipe`, and it gives every launch a fresh `--user-data-dir`
+ * (a new temporary profile that it deletes on close; it refuses that flag in `args`, and
+ * `launchPersistentContext` would allow only one context, while each test wants its own).
+ */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Viewports every page is checked at. */
+export const VIEWPORTS = {
+  phone: { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 },
+  desktop: { viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false, deviceScaleFactor: 1 },
+};
+
+const ACTION_TIMEOUT_MS = 10_000;
+const NAVIGATION_TIMEOUT_MS = 15_000;
+
+let browser = null;
+
+/** Launches Chromium before the file's tests and closes it after them. Call once per file. */
+export function useBrowser() {
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    browser = null;
+  });
+}
+
+export async function launchBrowser() {
+  try {
+    return await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+  } catch (err) {
+    // Never skip: a browser that does not start is a failure of the run.
+    throw new Error(`could not start Chromium at ${CHROMIUM_PATH}: ${err.message}`);
+  }
+}
+
+function currentBrowser() {
+  if (!browser) throw new Error('no browser: call useBrowser() at the top of the test file');
+  return browser;
+}
+
+/**
+ * A new page in a new browser context (fresh cookies and storage).
+ * Options: `viewport` ('phone' | 'desktop', default desktop), `javaScriptEnabled` (default true),
+ * and any other playwright `newContext` option.
+ * The page records problems (uncaught script errors, console errors, failed sub-resources);
+ * `expectNoPageProblems(page)` asserts there were none.
+ */
+export async function newPage({ viewport = 'desktop', ...contextOptions } = {}) {
+  const size = VIEWPORTS[viewport];
+  if (!size) throw new Error(`unknown viewport ${viewport}; known: ${Object.keys(VIEWPORTS).join(', ')}`);
+  const context = await currentBrowser().newContext({
+    ...size,
+    baseURL: BASE_URL,
+    locale: 'en-US',
+    timezoneId: 'UTC',
+    colorScheme: 'light',
+    reducedMotion: 'reduce',
+    ...contextOptions,
+  });
+  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
+  // Only the app under test is reachable; anything else is a bug in the page (or the test).
+  await context.route(
+    (url) => url.origin !== BASE_URL && !url.protocol.startsWith('data') && !url.protocol.startsWith('blob'),
+    (route) => {
+      problemsOf(route.request().frame()?.page())?.push(`blocked request to ${route.request().url()}`);
+      return route.abort('blockedbyclient');
+    },
+  );
+  const page = await context.newPage();
+  page.viewportName = viewport;
+  const problems = [];
+  pageProblems.set(page, problems);
+  page.on('pageerror', (err) => problems.push(`uncaught script error: ${err.message}`));
+  page.on('console', (msg) => {
+    // A 4xx/5xx document (e.g. the 404 page) logs "Failed to load resource"; failed
+    // sub-resources are caught by the response listener below, so skip that message here.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
+      problems.push(`console error: ${msg.text()}`);
+    }
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !res.request().isNavigationRequest()) {
+      problems.push(`sub-resource ${res.request().method()} ${res.url()} answered ${res.status()}`);
+    }
+  });
+  page.on('requestfailed', (req) => {
+    const error = req.failure()?.errorText ?? 'unknown error';
+    // net::ERR_ABORTED = cancelled because the page navigated on (e.g. a favicon still loading
+    // when the test moves to the next page): not a fault of the page.
+    if (!req.isNavigationRequest() && error !== 'net::ERR_ABORTED') {
+      problems.push(`sub-resource ${req.url()} failed: ${error}`);
+    }
+  });
+  return page;
+}
+
+const pageProblems = new WeakMap();
+function problemsOf(page) {
+  return page ? pageProblems.get(page) : undefined;
+}
+
+/** Fails if the page had script errors, console errors, CSP violations or broken sub-resources. */
+export function expectNoPageProblems(page) {
+  const problems = problemsOf(page) ?? [];
+  assert.deepEqual(problems, [], `problems on ${page.url()}:\n  ${problems.join('\n  ')}`);
+}
+
+/** Navigates to a path of the app and waits for the load event. Returns the final response. */
+export async function visit(page, pathAndQuery, { status = 200 } = {}) {
+  const response = await page.goto(pathAndQuery, { waitUntil: 'load' });
+  assert.ok(response, `no response for ${pathAndQuery}`);
+  if (status !== null) {
+    assert.equal(response.status(), status, `GET ${pathAndQuery} answered ${response.status()}`);
+  }
+  return response;
+}
+
+/**
+ * Clicks something that submits a form or follows a link, waits until the resulting page has
+ * loaded (after any redirects), and returns the final document response (e.g. 200 after a 303,
+ * or the 422 of a form re-rendered with errors).
+ */
+export async function clickAndWaitForPage(page, locator) {
+  const finalResponse = page.waitForResponse(
+    (res) =>
+      res.request().isNavigationRequest() &&
+      res.frame() === page.mainFrame() &&
+      !(res.status() >= 300 && res.status() < 400),
+  );
+  const loaded = page.waitForEvent('load');
+  await locator.click();
+  const [response] = await Promise.all([finalResponse, loaded]);
+  return response;
+}
+
+let userCounter = 0;
+/** A new user whose username and email are unique within this server's life. */
+export function freshUser(prefix = 'user') {
+  userCounter += 1;
+  const tag = `${process.pid.toString(36)}${userCounter}`;
+  const username = `${prefix}-${tag}`.toLowerCase().slice(0, 30);
+  return { username, email: `${username}@example.test`, password: 'correct horse battery staple' };
+}
+
+/** Submit button of the form posting to `action` (the header has a "Sign up" link too). */
+export function submitButton(page, action) {
+  return page.locator(`form[action="${action}"] [type="submit"]`);
+}
+
+/** Signs up through the /signup form; asserts it worked (redirect, no form errors). */
+export async function signUp(page, { username, email, password }) {
+  await visit(page, '/signup');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  const response = await clickAndWaitForPage(page, submitButton(page, '/signup'));
+  if (response.status() !== 200 || new URL(page.url()).pathname === '/signup') {
+    const errors = await page.locator('.alert, .field-error').allInnerTexts();
+    assert.fail(`sign-up of ${username} failed (${response.status()}): ${errors.join(' | ') || 'no message'}`);
+  }
+  return response;
+}
+
+/** Fills and submits /login; returns the final response (200 after success, 4xx on error). */
+export async function submitLogin(page, { login, password }) {
+  await visit(page, '/login');
+  await page.getByLabel('Username or email').fill(login);
+  await page.getByLabel('Password').fill(password);
+  return clickAndWaitForPage(page, submitButton(page, '/login'));
+}
+
+/** Signs in by username or email; asserts it worked. */
+export async function signIn(page, { login, password }) {
+  const response = await submitLogin(page, { login, password });
+  if (response.status() !== 200 || new URL(page.url()).pathname === '/login') {
+    const errors = await page.locator('.alert').allInnerTexts();
+    assert.fail(`sign-in as ${login} failed (${response.status()}): ${errors.join(' | ') || 'no message'}`);
+  }
+  return response;
+}
+
+/** Clicks "Sign out" in the header and waits for the next page. */
+export async function signOut(page) {
+  const response = await clickAndWaitForPage(page, page.getByRole('button', { name: 'Sign out' }));
+  assert.equal(response.status(), 200, `sign-out ended on ${response.status()}`);
+  return response;
+}
+
+/** The header says "Signed in as <strong>username</strong>" and offers "Sign out". */
+export async function expectSignedInAs(page, username) {
+  const header = page.locator('header.site-header');
+  const who = header.locator('.nav-user');
+  await who.waitFor({ state: 'visible' });
+  assert.equal((await who.innerText()).replace(/\s+/g, ' ').trim(), `Signed in as ${username}`);
+  assert.equal(await header.locator('.nav-user strong').innerText(), username);
+  await header.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'visible' });
+}
+
+/** The header offers "Sign in" (and "Sign up") and names nobody. */
+export async function expectSignedOut(page) {
+  const header = page.locator('header.site-header');
+  await header.getByRole('link', { name: 'Sign in', exact: true }).waitFor({ state: 'visible' });
+  await header.getByRole('link', { name: 'Sign up', exact: true }).waitFor({ state: 'visible' });
+  assert.equal(await header.locator('.nav-user').count(), 0, 'header still names a user');
+  assert.equal(await header.getByRole('button', { name: 'Sign out' }).count(), 0, 'header still offers Sign out');
+}
+
+function safeName(name) {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-');
+}
+
+/** Saves a full-page PNG to test-output/screenshots/<name>-<viewport>.png; returns its path. */
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${safeName(name)}-${page.viewportName ?? 'page'}.png`);
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+  return file;
+}
+
+/**
+ * The page fits its viewport: no horizontal scrolling. Compared against the viewport's
+ * configured width, because in mobile emulation Chromium may zoom out (and widen innerWidth)
+ * to fit content that overflows.
+ */
+export async function expectNoHorizontalScroll(page) {
+  const width = page.viewportSize().width;
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.scrollingElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  assert.ok(
+    scrollWidth <= width && innerWidth <= width,
+    `${page.url()} scrolls sideways at ${width}px wide: scrollWidth ${scrollWidth}, innerWidth ${innerWidth}`,
+  );
+}
+
+const BLOCKING_IMPACTS = new Set(['serious', 'critical']);
+
+/**
+ * Runs axe-core on the page as it is now. Fails on any violation of impact "serious" or
+ * "critical" (listing rule ids, targets and help URLs); lesser ones are printed as notes.
+ * The full result is saved to test-output/axe/<name>-<viewport>.json.
+ *
+ * Injection: the app's CSP (`script-src 'self'`) blocks inline <script> elements, so
+ * page.addScriptTag({content}) would be refused. page.evaluate() runs through the DevTools
+ * protocol, which CSP does not govern, so axe is injected that way and the page keeps its real
+ * CSP (no bypassCSP context needed).
+ */
+export async function checkAccessibility(page, name) {
+  const alreadyThere = await page.evaluate(() => typeof window.axe === 'object');
+  if (!alreadyThere) await page.evaluate(axe.source);
+  const results = await page.evaluate(() =>
+    // axe's default rule set: WCAG 2.x A and AA plus best practices (AAA rules stay off).
+    window.axe.run(document, { resultTypes: ['violations'] }),
+  );
+  await mkdir(AXE_DIR, { recursive: true });
+  const file = path.join(AXE_DIR, `${safeName(name)}-${page.viewportName ?? 'page'}.json`);
+  await writeFile(file, JSON.stringify({ url: page.url(), violations: results.violations }, null, 2));
+
+  const describe = (v) =>
+    `${v.impact} ${v.id}: ${v.help}\n    ${v.helpUrl}\n` +
+    v.nodes.map((n) => `    at ${JSON.stringify(n.target)}${n.failureSummary ? ` — ${n.failureSummary.replace(/\s+/g, ' ')}` : ''}`).join('\n');
+  const blocking = results.violations.filter((v) => BLOCKING_IMPACTS.has(v.impact));
+  const notes = results.violations.filter((v) => !BLOCKING_IMPACTS.has(v.impact));
+  if (notes.length) {
+    console.log(`axe notes for ${name} (${page.viewportName}), not failing:\n  ${notes.map(describe).join('\n  ')}`);
+  }
+  assert.equal(
+    blocking.length,
+    0,
+    `axe found ${blocking.length} serious/critical violation(s) on ${name} (${page.url()}):\n  ${blocking.map(describe).join('\n  ')}`,
+  );
+  return results.violations;
+}
