@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod notify;
 pub mod render;
+pub mod seed;
 pub mod services;
 pub mod startup;
 pub mod storage;

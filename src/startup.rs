@@ -27,7 +27,7 @@ use crate::render::Engine;
 use crate::services::memes::Renderer;
 use crate::storage::{self, Storage};
 use crate::web::cursor::CursorSigner;
-use crate::web::{self, AppState, REQUEST_TIMEOUT};
+use crate::web::{self, App, AppState, REQUEST_TIMEOUT};
 
 /// Concurrent argon2 computations: one per core keeps sign-in bursts from starving pages.
 const PASSWORD_HASHING_SLOTS: usize = 2;
@@ -55,7 +55,7 @@ impl Application {
         let mailer = Arc::new(Mailer::from_config(&config)?);
         let cursor_key = storage.settings.get_or_init("cursor-signing-key", &random_key()).await?;
         let engine = Arc::new(Engine::new().context("loading the meme engine's fonts")?);
-        let state = AppState {
+        let state = AppState::new(App {
             config: Arc::new(config),
             storage,
             passwords: PasswordHasher::new(PASSWORD_HASHING_SLOTS)?,
@@ -63,7 +63,7 @@ impl Application {
             renderer: Renderer::new(engine, RENDER_SLOTS),
             cursors: Arc::new(CursorSigner::new(cursor_key)),
             wake: Wake::default(),
-        };
+        });
         Ok(Self { listener, state, mailer })
     }
 

@@ -42,13 +42,28 @@ pub(crate) fn encode(mut value: u128) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Byte → digit value, 255 for bytes outside the alphabet (ids are decoded for every row read).
+const DIGITS: [u8; 256] = {
+    let mut table = [255u8; 256];
+    let mut i = 0;
+    while i < 32 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 pub(crate) fn decode(text: &str) -> Result<u128, IdError> {
     if text.len() != LEN {
         return Err(IdError);
     }
     let mut value: u128 = 0;
     for (i, c) in text.bytes().enumerate() {
-        let digit = ALPHABET.iter().position(|&a| a == c).ok_or(IdError)? as u128;
+        let digit = DIGITS[c as usize];
+        if digit == 255 {
+            return Err(IdError);
+        }
+        let digit = digit as u128;
         // 26 × 5 = 130 bits: the first character may only carry 3 of them.
         if i == 0 && digit > 7 {
             return Err(IdError);

@@ -34,9 +34,25 @@ use error::AppError;
 /// A request that takes longer than this is answered 408; it also bounds graceful shutdown.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Everything handlers depend on, chosen once at start-up.
+/// Everything handlers depend on, chosen once at start-up. Cloned into every extractor, so it
+/// is one `Arc` (one atomic increment) rather than a struct of a dozen of them.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<App>);
+
+impl AppState {
+    pub fn new(app: App) -> Self {
+        Self(Arc::new(app))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+pub struct App {
     pub config: Arc<Config>,
     pub storage: Storage,
     pub passwords: PasswordHasher,
@@ -47,7 +63,7 @@ pub struct AppState {
     pub wake: Wake,
 }
 
-impl AppState {
+impl App {
     /// The public URL of a stored media object: the CDN when configured, else our `/media`.
     pub fn media_url(&self, key: &str) -> String {
         match &self.config.media_url {
