@@ -44,6 +44,10 @@ where
     }
 }
 
+/// A form with nothing but its CSRF token (delete, subscribe, sign out buttons).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 /// Percent-encodes a query-string value.
 pub fn url_encode(value: &str) -> String {
     serde_urlencoded::to_string([("", value)]).map(|s| s.trim_start_matches('=').to_owned()).unwrap_or_default()

@@ -15,7 +15,7 @@ use crate::storage::StorageError;
 use crate::web::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::error::AppError;
-use crate::web::forms::CsrfForm;
+use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render, render_with_status};
 use crate::web::session::{self, safe_next};
 
@@ -217,10 +217,7 @@ async fn find_account(state: &AppState, login: &str) -> Result<Option<User>, App
 
 // ---- sign out ----
 
-#[derive(Deserialize)]
-struct LogoutForm {}
-
-async fn logout(session: Session, CsrfForm(_): CsrfForm<LogoutForm>) -> Result<Response, AppError> {
+async fn logout(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> Result<Response, AppError> {
     session::sign_out(&session).await?;
     Ok(Redirect::to("/").into_response())
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::storage::PageRequest;
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::forms::CsrfForm;
+use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render};
 use crate::web::session::RequireUser;
 use crate::web::views::human_date;
@@ -103,13 +103,10 @@ async fn notifications(
     })
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn mark_read(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     state.storage.notifications.mark_all_read(user.id).await?;
     Ok(Redirect::to("/notifications").into_response())

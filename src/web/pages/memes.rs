@@ -17,7 +17,7 @@ use crate::storage::{BlobKey, PageRequest, StorageError};
 use crate::web::AppState;
 use crate::web::csrf::CsrfSecret;
 use crate::web::error::AppError;
-use crate::web::forms::CsrfForm;
+use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render, render_with_status};
 use crate::web::meme_form::MemeForm;
 use crate::web::session::{CurrentUser, RequireUser, SignedIn};
@@ -243,6 +243,19 @@ fn image_response(encoded: render::Encoded, download: bool) -> Response {
     response
 }
 
+/// Reads the editor's form (CSRF first), resolves its picture and builds the description.
+async fn read_editor_form(
+    state: &AppState,
+    csrf: &CsrfSecret,
+    headers: &HeaderMap,
+    multipart: Multipart,
+) -> Result<(MemeForm, Resolved, MemeSpec), AppError> {
+    let form = MemeForm::read(multipart, csrf, header_token(headers), state.config.max_upload_mb).await?;
+    let mut resolved = resolve(state, &form).await?;
+    let spec = form.spec(std::mem::take(&mut resolved.base)).map_err(AppError::Unprocessable)?;
+    Ok((form, resolved, spec))
+}
+
 /// Renders the editor's current state at preview size; stores nothing.
 #[tracing::instrument(skip_all)]
 async fn preview(
@@ -251,9 +264,7 @@ async fn preview(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let form = MemeForm::read(multipart, &csrf, header_token(&headers), state.config.max_upload_mb).await?;
-    let resolved = resolve(&state, &form).await?;
-    let spec = form.spec(resolved.base).map_err(AppError::Unprocessable)?;
+    let (_, resolved, spec) = read_editor_form(&state, &csrf, &headers, multipart).await?;
     let rendered = state.renderer.render(&resolved.picture, &spec, Outputs::PREVIEW).await?;
     let preview = rendered.preview.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no preview rendered")))?;
     Ok(image_response(preview, false))
@@ -269,9 +280,7 @@ async fn create(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let form = MemeForm::read(multipart, &csrf, header_token(&headers), state.config.max_upload_mb).await?;
-    let resolved = resolve(&state, &form).await?;
-    let spec = form.spec(resolved.base).map_err(AppError::Unprocessable)?;
+    let (form, resolved, spec) = read_editor_form(&state, &csrf, &headers, multipart).await?;
     match user {
         Some(user) if form.save => {
             if form.share_template
@@ -377,15 +386,12 @@ async fn meme_page(
     })
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 #[tracing::instrument(skip_all, fields(meme = %id))]
 async fn delete(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let meme = load_meme(&state, &id).await?;
     require_owner(&user, &meme)?;
@@ -448,7 +454,7 @@ async fn delete_comment(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Path((id, comment_id)): Path<(String, String)>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let meme = load_meme(&state, &id).await?;
     let comment_id = CommentId::parse(&comment_id).map_err(|_| AppError::NotFound)?;

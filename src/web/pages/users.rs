@@ -12,7 +12,7 @@ use crate::domain::{User, Username};
 use crate::storage::PageRequest;
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::forms::CsrfForm;
+use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render};
 use crate::web::session::RequireUser;
 use crate::web::views::{MemeCard, iso};
@@ -81,14 +81,11 @@ async fn portfolio(
     })
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn subscribe(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Path(username): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let creator = load_user(&state, &username).await?;
     if creator.id == user.id {
@@ -103,7 +100,7 @@ async fn unsubscribe(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Path(username): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let creator = load_user(&state, &username).await?;
     state.storage.subscriptions.unsubscribe(creator.id, user.id).await?;
