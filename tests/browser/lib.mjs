@@ -276,6 +276,9 @@ function safeName(name) {
 export async function screenshot(page, name) {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${safeName(name)}-${page.viewportName ?? 'page'}.png`);
+  // From the top: typing into a field lower down scrolls the page, and a full-page capture then
+  // draws the sticky header where the viewport was, over the middle of the page.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
 }
