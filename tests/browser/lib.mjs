@@ -130,6 +130,8 @@ export async function newPage({ viewport = 'desktop', ...contextOptions } = {}) 
   );
   const page = await context.newPage();
   page.viewportName = viewport;
+  // page.evaluate() never settles in a context without JavaScript: helpers check this first.
+  page.javaScriptEnabled = contextOptions.javaScriptEnabled !== false;
   const problems = [];
   pageProblems.set(page, problems);
   page.on('pageerror', (err) => problems.push(`uncaught script error: ${err.message}`));
@@ -278,7 +280,7 @@ export async function screenshot(page, name) {
   const file = path.join(SCREENSHOT_DIR, `${safeName(name)}-${page.viewportName ?? 'page'}.png`);
   // From the top: typing into a field lower down scrolls the page, and a full-page capture then
   // draws the sticky header where the viewport was, over the middle of the page.
-  await page.evaluate(() => window.scrollTo(0, 0));
+  if (page.javaScriptEnabled !== false) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
 }

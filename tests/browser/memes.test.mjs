@@ -34,6 +34,9 @@ import {
 
 useBrowser();
 
+/** Every test ends within this, pass or fail (node:test has no default limit: a hang would hang the run). */
+const LIMIT = { timeout: 90_000 };
+
 /** A few random letters, so that texts typed by one test never match another test's. */
 const tag = () => Math.random().toString(36).slice(2, 8);
 
@@ -59,7 +62,7 @@ async function reloadUntil(page, path, makeLocator, { attempts = 20, pauseMs = 5
 }
 
 describe('editor with JavaScript', () => {
-  test('anonymous: the live preview follows the captions, and Download gives a JPEG', async () => {
+  test('anonymous: the live preview follows the captions, and Download gives a JPEG', LIMIT, async () => {
     const page = await newPage();
     await visit(page, '/memes/new');
     await expectNoSaveButton(page);
@@ -89,7 +92,7 @@ describe('editor with JavaScript', () => {
     expectNoPageProblems(page);
   });
 
-  test('"Add a text box" adds a third box in place, and Remove takes boxes away', async () => {
+  test('"Add a text box" adds a third box in place, and Remove takes boxes away', LIMIT, async () => {
     const page = await newPage();
     const user = freshUser('boxes');
     await signUp(page, user);
@@ -138,7 +141,7 @@ describe('editor with JavaScript', () => {
     expectNoPageProblems(page);
   });
 
-  test('upload: preview from the file, Save goes through the upload with progress and lands on the meme', async () => {
+  test('upload: preview from the file, Save goes through the upload with progress and lands on the meme', LIMIT, async () => {
     const page = await newPage();
     const user = freshUser('upload');
     await signUp(page, user);
@@ -182,7 +185,7 @@ describe('editor with JavaScript', () => {
     expectNoPageProblems(page);
   });
 
-  test('upload while signed out: Download hands over the rendered JPEG', async () => {
+  test('upload while signed out: Download hands over the rendered JPEG', LIMIT, async () => {
     const page = await newPage();
     await visit(page, '/memes/new');
     await page.locator('#image').setInputFiles({ name: 'gradient.png', mimeType: 'image/png', buffer: tinyPng(64, 64) });
@@ -201,7 +204,7 @@ async function expectNoSaveButton(page) {
 }
 
 describe('editor without JavaScript', () => {
-  test('choose a template, type captions, Download gives a JPEG; signed in, Save lands on the meme', async () => {
+  test('choose a template, type captions, Download gives a JPEG; signed in, Save lands on the meme', LIMIT, async () => {
     const page = await newPage({ javaScriptEnabled: false });
     const captions = [`no script ${tag()}`, `still works ${tag()}`];
     await fillEditor(page, { template: 'rocket', captions });
@@ -214,6 +217,8 @@ describe('editor without JavaScript', () => {
     await clickAndWaitForPage(page, page.getByRole('link', { name: 'Add a text box' }));
     assert.equal(new URL(page.url()).searchParams.get('boxes'), '3');
     assert.equal(await page.locator('textarea[name=caption]').count(), 3);
+    // (No axe or width check here: both run scripts in the page, which this context forbids.)
+    await screenshot(page, 'editor-no-js');
 
     const user = freshUser('nojsmeme');
     await signUp(page, user);
@@ -226,7 +231,7 @@ describe('editor without JavaScript', () => {
 });
 
 describe('two accounts', () => {
-  test('save, subscribe, get notified, comment, remix, see the remix, delete', async () => {
+  test('save, subscribe, get notified, comment, remix, see the remix, delete', LIMIT, async () => {
     const alice = await newPage();
     const a = freshUser('alice');
     await signUp(alice, a);
@@ -324,7 +329,7 @@ describe('two accounts', () => {
 const HIDDEN_REMOVE_BUG = 'app bug: `.button { display: inline-flex }` in site.css overrides [hidden] on the Remove buttons';
 
 describe('editor caption boxes: hidden Remove buttons', () => {
-  test('with one box left, it has no Remove button', { todo: HIDDEN_REMOVE_BUG }, async () => {
+  test('with one box left, it has no Remove button', { ...LIMIT, todo: HIDDEN_REMOVE_BUG }, async () => {
     const page = await newPage();
     await visit(page, '/memes/new');
     await page.locator('[data-box]').nth(1).getByRole('button', { name: 'Remove' }).click();
@@ -333,7 +338,7 @@ describe('editor caption boxes: hidden Remove buttons', () => {
     assert.equal(await page.locator('[data-remove-box]:visible').count(), 0, 'the only box still shows a Remove button');
   });
 
-  test('without JavaScript the editor shows no Remove buttons (they would do nothing)', { todo: HIDDEN_REMOVE_BUG }, async () => {
+  test('without JavaScript the editor shows no Remove buttons (they would do nothing)', { ...LIMIT, todo: HIDDEN_REMOVE_BUG }, async () => {
     const page = await newPage({ javaScriptEnabled: false });
     await visit(page, '/memes/new');
     assert.equal(await page.locator('[data-remove-box]:visible').count(), 0, 'dead Remove buttons are shown without JavaScript');
@@ -429,7 +434,7 @@ const PAGES = [
 ];
 
 describe('meme pages', () => {
-  before(makeWorld);
+  before(makeWorld, LIMIT);
 
   for (const viewport of Object.keys(VIEWPORTS)) {
     describe(`at ${viewport} width`, () => {
@@ -442,7 +447,7 @@ describe('meme pages', () => {
           await loadAllImages(page);
           return page;
         };
-        test(`${name}${who}: ${axeBug ? '' : 'accessible, '}fits the width, screenshot`, async () => {
+        test(`${name}${who}: ${axeBug ? '' : 'accessible, '}fits the width, screenshot`, LIMIT, async () => {
           const page = await openPage();
           await screenshot(page, name);
           await expectNoHorizontalScroll(page);
@@ -450,7 +455,7 @@ describe('meme pages', () => {
           expectNoPageProblems(page);
         });
         if (axeBug) {
-          test(`${name}${who}: no serious or critical axe violation`, { todo: axeBug }, async () => {
+          test(`${name}${who}: no serious or critical axe violation`, { ...LIMIT, todo: axeBug }, async () => {
             await checkAccessibility(await openPage(), name);
           });
         }
