@@ -17,6 +17,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -129,6 +130,8 @@ export async function newPage({ viewport = 'desktop', ...contextOptions } = {}) 
   );
   const page = await context.newPage();
   page.viewportName = viewport;
+  // page.evaluate() never settles in a context without JavaScript: helpers check this first.
+  page.javaScriptEnabled = contextOptions.javaScriptEnabled !== false;
   const problems = [];
   pageProblems.set(page, problems);
   page.on('pageerror', (err) => problems.push(`uncaught script error: ${err.message}`));
@@ -187,9 +190,10 @@ export async function clickAndWaitForPage(page, locator) {
       res.request().isNavigationRequest() &&
       res.frame() === page.mainFrame() &&
       !(res.status() >= 300 && res.status() < 400),
+    { timeout: NAVIGATION_TIMEOUT_MS },
   );
-  const loaded = page.waitForEvent('load');
-  await locator.click();
+  const loaded = page.waitForEvent('load', { timeout: NAVIGATION_TIMEOUT_MS });
+  await locator.click({ timeout: NAVIGATION_TIMEOUT_MS });
   const [response] = await Promise.all([finalResponse, loaded]);
   return response;
 }
@@ -274,6 +278,9 @@ function safeName(name) {
 export async function screenshot(page, name) {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${safeName(name)}-${page.viewportName ?? 'page'}.png`);
+  // From the top: typing into a field lower down scrolls the page, and a full-page capture then
+  // draws the sticky header where the viewport was, over the middle of the page.
+  if (page.javaScriptEnabled !== false) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
 }
@@ -332,4 +339,174 @@ export async function checkAccessibility(page, name) {
     `axe found ${blocking.length} serious/critical violation(s) on ${name} (${page.url()}):\n  ${blocking.map(describe).join('\n  ')}`,
   );
   return results.violations;
+}
+
+// ---- memes: editor, preview, downloads, uploads ----------------------------------------------
+
+/** True when the bytes start like a JPEG file (SOI marker FF D8 followed by a marker FF). */
+export function isJpeg(bytes) {
+  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+/** The id in a /memes/{id} URL (not /memes/new), or null. */
+export function memeIdFrom(url) {
+  const match = new URL(url, BASE_URL).pathname.match(/^\/memes\/([^/]+)$/);
+  return match && match[1] !== 'new' ? match[1] : null;
+}
+
+/**
+ * Clicks something that makes the browser download a file (the page stays where it is) and
+ * returns `{ download, bytes, response }`: playwright's Download, the file's content as a
+ * Buffer, and the HTTP response that carried it.
+ */
+export async function downloadFrom(page, locator) {
+  const downloaded = page.waitForEvent('download');
+  await locator.click({ timeout: NAVIGATION_TIMEOUT_MS });
+  const download = await downloaded;
+  const failure = await download.failure();
+  assert.equal(failure, null, `download of ${download.url()} failed: ${failure}`);
+  const chunks = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+  return { download, bytes: Buffer.concat(chunks) };
+}
+
+/** How many times editor.js has re-rendered the live preview (img#preview's data-rendered). */
+export async function previewRenderCount(page) {
+  return page.locator('#preview').evaluate((img) => Number(img.dataset.rendered || 0));
+}
+
+/**
+ * Waits until editor.js has rendered the live preview more than `after` times, and the newest
+ * rendering is shown: img.src is a blob: URL and the image has decoded (naturalWidth > 0).
+ * Returns the new count.
+ */
+export async function waitForPreview(page, after) {
+  await page.waitForFunction(
+    (n) => {
+      const img = document.querySelector('#preview');
+      return (
+        Number(img.dataset.rendered || 0) > n && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0
+      );
+    },
+    after,
+    { timeout: NAVIGATION_TIMEOUT_MS },
+  );
+  return previewRenderCount(page);
+}
+
+/**
+ * Does `action` (e.g. typing a caption), then waits for the preview request it triggers and for
+ * the page to show the new rendering. Returns `{ count, contentType, pixels }`: the new
+ * data-rendered count, the Content-Type the server answered, and a fingerprint of the pixels
+ * shown (drawn onto a canvas in the page: the page's CSP does not let a script fetch the blob:
+ * URL back, and playwright gets no body for a response the page read as a blob).
+ */
+export async function renderPreview(page, action) {
+  const before = await previewRenderCount(page);
+  const answered = page.waitForResponse(
+    (res) => new URL(res.url()).pathname === '/memes/preview' && res.request().method() === 'POST' && res.ok(),
+    { timeout: NAVIGATION_TIMEOUT_MS },
+  );
+  await action();
+  const response = await answered;
+  const count = await waitForPreview(page, before);
+  const pixels = await page.locator('#preview').evaluate((img) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let hash = 0x811c9dc5; // FNV-1a over the RGBA bytes
+    for (let i = 0; i < data.length; i += 1) hash = Math.imul(hash ^ data[i], 0x01000193) >>> 0;
+    return `${canvas.width}x${canvas.height}:${hash.toString(16)}`;
+  });
+  return { count, contentType: response.headers()['content-type'], pixels };
+}
+
+/**
+ * Opens /memes/new (or `path`), chooses the template (unless `template` is null) and types the
+ * captions into the first boxes (the editor must already have that many). Works with and
+ * without JavaScript.
+ */
+export async function fillEditor(page, { template = 'chelsea', captions = [], path: editorPath = '/memes/new' } = {}) {
+  await visit(page, editorPath);
+  if (template !== null) await page.locator('#template').selectOption(template);
+  for (const [i, text] of captions.entries()) {
+    await page.locator(`#caption-${i + 1}`).fill(text);
+  }
+}
+
+/**
+ * As a signed-in user: fills the editor and presses "Save to my memes"; asserts it landed on the
+ * new meme's page and returns its id.
+ */
+export async function saveMeme(page, { template = 'chelsea', captions }) {
+  await fillEditor(page, { template, captions });
+  const response = await clickAndWaitForPage(page, page.getByRole('button', { name: 'Save to my memes' }));
+  assert.equal(response.status(), 200, `saving a meme ended on ${response.status()} at ${page.url()}`);
+  const id = memeIdFrom(page.url());
+  assert.ok(id, `saving a meme did not land on a meme page but on ${page.url()}`);
+  return id;
+}
+
+/** The "Meme: a / b" alt text the app gives a meme with these captions. */
+export function memeAlt(captions) {
+  const said = captions.map((c) => c.trim()).filter((c) => c !== '');
+  return said.length ? `Meme: ${said.join(' / ')}` : 'A meme without captions';
+}
+
+/**
+ * Makes every image on the page load now (lazy ones too, for full-page screenshots) and waits,
+ * bounded, until each has loaded; fails naming any image that is broken.
+ */
+export async function loadAllImages(page) {
+  await page.evaluate(() => document.querySelectorAll('img[loading="lazy"]').forEach((img) => { img.loading = 'eager'; }));
+  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete), null, { timeout: 10_000 });
+  const broken = await page.evaluate(() =>
+    Array.from(document.images).filter((img) => img.naturalWidth === 0).map((img) => img.currentSrc || img.src),
+  );
+  assert.deepEqual(broken, [], `broken images on ${page.url()}`);
+}
+
+/** A small RGB PNG (a colour gradient), encoded here so no image file has to be committed. */
+export function tinyPng(width = 96, height = 64) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // colour type: RGB
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y += 1) {
+    const row = y * (1 + width * 3); // filter byte 0 (none), then the pixels
+    for (let x = 0; x < width; x += 1) {
+      rows[row + 1 + x * 3] = Math.round((255 * x) / (width - 1));
+      rows[row + 2 + x * 3] = Math.round((255 * y) / (height - 1));
+      rows[row + 3 + x * 3] = 160;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
