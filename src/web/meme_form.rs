@@ -27,6 +27,8 @@ pub struct MemeForm {
     /// Also share an uploaded image as a public template, under this name.
     pub share_template: bool,
     pub template_name: Option<String>,
+    /// The no-JavaScript editor's own buttons ("add-box"), posted back to `/memes/new`.
+    pub edit: Option<String>,
 }
 
 /// A text field is never larger than this; only `image` carries bulk.
@@ -79,6 +81,7 @@ impl MemeForm {
                 "save" => form.save = value == "1",
                 "share_template" => form.share_template = value == "1",
                 "template_name" => form.template_name = Some(value.trim().to_owned()),
+                "edit" => form.edit = Some(value),
                 _ => {}
             }
             if form.captions.len() > MAX_BOXES {

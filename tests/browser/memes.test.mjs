@@ -100,7 +100,7 @@ describe('editor with JavaScript', () => {
     const boxes = page.locator('[data-box]');
     assert.equal(await boxes.count(), 2);
 
-    await page.getByRole('link', { name: 'Add a text box' }).click();
+    await page.getByRole('button', { name: 'Add a text box' }).click();
     assert.equal(await boxes.count(), 3);
     assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, '/memes/new', 'adding a box navigated away');
     const third = page.getByLabel('Text 3');
@@ -128,8 +128,8 @@ describe('editor with JavaScript', () => {
     assert.equal(await page.locator('#caption-1').inputValue(), captions[0]);
 
     // Back to three and save: the server gets the boxes in their order.
-    await page.getByRole('link', { name: 'Add a text box' }).click();
-    await page.getByRole('link', { name: 'Add a text box' }).click();
+    await page.getByRole('button', { name: 'Add a text box' }).click();
+    await page.getByRole('button', { name: 'Add a text box' }).click();
     assert.equal(await boxes.count(), 3);
     const saved = [captions[0], `new two ${tag()}`, `new three ${tag()}`];
     await page.getByLabel('Text 2').fill(saved[1]);
@@ -213,10 +213,13 @@ describe('editor without JavaScript', () => {
     assert.equal(download.suggestedFilename(), 'sky-high-meme.jpg');
     assert.ok(isJpeg(bytes), `the download starts with ${bytes.subarray(0, 4).toString('hex')}`);
 
-    // "Add a text box" is a plain link without the script: the editor comes back with three boxes.
-    await clickAndWaitForPage(page, page.getByRole('link', { name: 'Add a text box' }));
-    assert.equal(new URL(page.url()).searchParams.get('boxes'), '3');
+    // Without the script, "Add a text box" posts the form back: three boxes, the typed text kept.
+    await clickAndWaitForPage(page, page.getByRole('button', { name: 'Add a text box' }));
+    assert.equal(new URL(page.url()).pathname, '/memes/new');
     assert.equal(await page.locator('textarea[name=caption]').count(), 3);
+    assert.equal(await page.locator('#caption-1').inputValue(), captions[0]);
+    assert.equal(await page.locator('#caption-2').inputValue(), captions[1]);
+    assert.equal(await page.locator('#template').inputValue(), 'rocket');
     // (No axe or width check here: both run scripts in the page, which this context forbids.)
     await screenshot(page, 'editor-no-js');
 
@@ -323,13 +326,9 @@ describe('two accounts', () => {
   });
 });
 
-// Known app bugs, kept as failing checks (node:test "todo": reported, not counted as failures).
-// static/site.css gives `.button` `display: inline-flex`, which overrides the `hidden` attribute
-// on the editor's Remove buttons (they are `.button`s), so they show when they should not.
-const HIDDEN_REMOVE_BUG = 'app bug: `.button { display: inline-flex }` in site.css overrides [hidden] on the Remove buttons';
-
+// Remove buttons are `.button`s; their `hidden` attribute must still hide them.
 describe('editor caption boxes: hidden Remove buttons', () => {
-  test('with one box left, it has no Remove button', { ...LIMIT, todo: HIDDEN_REMOVE_BUG }, async () => {
+  test('with one box left, it has no Remove button', LIMIT, async () => {
     const page = await newPage();
     await visit(page, '/memes/new');
     await page.locator('[data-box]').nth(1).getByRole('button', { name: 'Remove' }).click();
@@ -338,7 +337,7 @@ describe('editor caption boxes: hidden Remove buttons', () => {
     assert.equal(await page.locator('[data-remove-box]:visible').count(), 0, 'the only box still shows a Remove button');
   });
 
-  test('without JavaScript the editor shows no Remove buttons (they would do nothing)', { ...LIMIT, todo: HIDDEN_REMOVE_BUG }, async () => {
+  test('without JavaScript the editor shows no Remove buttons (they would do nothing)', LIMIT, async () => {
     const page = await newPage({ javaScriptEnabled: false });
     await visit(page, '/memes/new');
     assert.equal(await page.locator('[data-remove-box]:visible').count(), 0, 'dead Remove buttons are shown without JavaScript');
@@ -393,12 +392,6 @@ async function typeAndRender(page) {
   await waitForPreview(page, 0);
 }
 
-// A known accessibility bug: templates/following/_list.html wraps each notification's thumbnail,
-// an <img alt="">, in a link of its own, so that link has no accessible name (axe "link-name",
-// serious). Those pages get the rest of the checks as usual, and the axe check as a todo test.
-const NOTIFICATION_THUMB_LINK_BUG =
-  'app bug: the thumbnail link in templates/following/_list.html has no accessible name (axe link-name, serious)';
-
 const PAGES = [
   {
     name: 'editor',
@@ -422,8 +415,8 @@ const PAGES = [
   { name: 'portfolio-visitor', as: 'fan', open: (page) => visit(page, `/u/${world.owner}`) },
   { name: 'templates', open: (page) => visit(page, '/templates') },
   { name: 'template-chelsea', open: (page) => visit(page, '/templates/chelsea') },
-  { name: 'subscriptions', as: 'fan', axeBug: NOTIFICATION_THUMB_LINK_BUG, open: (page) => visit(page, '/subscriptions') },
-  { name: 'notifications', as: 'fan', axeBug: NOTIFICATION_THUMB_LINK_BUG, open: (page) => visit(page, '/notifications') },
+  { name: 'subscriptions', as: 'fan', open: (page) => visit(page, '/subscriptions') },
+  { name: 'notifications', as: 'fan', open: (page) => visit(page, '/notifications') },
   {
     name: 'unsubscribe-unknown',
     open: async (page) => {
@@ -438,7 +431,7 @@ describe('meme pages', () => {
 
   for (const viewport of Object.keys(VIEWPORTS)) {
     describe(`at ${viewport} width`, () => {
-      for (const { name, as, open, axeBug } of PAGES) {
+      for (const { name, as, open } of PAGES) {
         const who = as ? ` (as ${as})` : '';
         const openPage = async () => {
           const storageState = as === 'owner' ? world.ownerState : as === 'fan' ? world.fanState : undefined;
@@ -447,18 +440,13 @@ describe('meme pages', () => {
           await loadAllImages(page);
           return page;
         };
-        test(`${name}${who}: ${axeBug ? '' : 'accessible, '}fits the width, screenshot`, LIMIT, async () => {
+        test(`${name}${who}: accessible, fits the width, screenshot`, LIMIT, async () => {
           const page = await openPage();
           await screenshot(page, name);
           await expectNoHorizontalScroll(page);
-          if (!axeBug) await checkAccessibility(page, name);
+          await checkAccessibility(page, name);
           expectNoPageProblems(page);
         });
-        if (axeBug) {
-          test(`${name}${who}: no serious or critical axe violation`, { ...LIMIT, todo: axeBug }, async () => {
-            await checkAccessibility(await openPage(), name);
-          });
-        }
       }
     });
   }

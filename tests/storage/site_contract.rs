@@ -151,6 +151,12 @@ pub async fn template_stats_count_memes_remixes_and_days(storage: &Storage) {
     assert_eq!(stats.daily.len(), 7);
     assert_eq!(stats.daily.last().copied(), Some((today, 2)));
     assert_eq!(storage.templates.stats("unused", today, 3).await.unwrap().memes, 0);
+
+    // Deleting takes the meme out of the counts and the chart alike.
+    storage.memes.delete(original.id).await.unwrap();
+    let after = storage.templates.stats("chelsea", today, 7).await.unwrap();
+    assert_eq!((after.memes, after.remixes), (1, 1));
+    assert_eq!(after.daily.last().copied(), Some((today, 1)));
 }
 
 pub async fn deleting_a_meme_takes_its_comments_and_notifications_and_counts(storage: &Storage) {

@@ -226,7 +226,7 @@ pub fn extract_csrf_token(html: &str) -> Option<String> {
 }
 
 pub fn signed_in_user(html: &str) -> Option<String> {
-    let marker = "Signed in as <strong>";
+    let marker = "Signed in as </span><strong>";
     let start = html.find(marker)? + marker.len();
     let end = html[start..].find('<')?;
     Some(html[start..start + end].to_owned())

@@ -149,15 +149,13 @@ fn count_uses(tx: &Transaction<'_>, meme: &Meme, delta: i64) -> StorageResult<()
             params![template, delta, delta * remix],
         )
         .map_err(sql_error)?;
-        if delta > 0 {
-            let day = meme.created_at.date().to_string();
-            tx.execute(
-                "INSERT INTO template_daily (template_id, day, memes) VALUES (?1, ?2, 1)
-                 ON CONFLICT (template_id, day) DO UPDATE SET memes = memes + 1",
-                params![template, day],
-            )
-            .map_err(sql_error)?;
-        }
+        let day = meme.created_at.date().to_string();
+        tx.execute(
+            "INSERT INTO template_daily (template_id, day, memes) VALUES (?1, ?2, MAX(?3, 0))
+             ON CONFLICT (template_id, day) DO UPDATE SET memes = MAX(memes + ?3, 0)",
+            params![template, day, delta],
+        )
+        .map_err(sql_error)?;
     }
     if let Some(parent) = meme.parent_id {
         tx.execute(

@@ -27,7 +27,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
     // Multipart bodies carry an image; everything else keeps axum's small default limit.
     let upload_limit = DefaultBodyLimit::max(max_upload_bytes + 64 * 1024);
     Router::new()
-        .route("/memes/new", get(editor))
+        .route("/memes/new", get(editor).post(edit_in_place).layer(upload_limit))
         .route("/memes/preview", post(preview).layer(upload_limit))
         .route("/memes", post(create).layer(upload_limit))
         .route("/memes/{id}", get(show))
@@ -89,8 +89,21 @@ struct EditorPage {
     remix: Option<MemeCard>,
     preview_url: String,
     max_upload_mb: u64,
-    more_boxes: usize,
+    modern: bool,
     selected_template: String,
+}
+
+/// What the editor shows: the picture choice and the boxes with their text and style.
+#[derive(Default)]
+struct EditorState {
+    template: Option<String>,
+    remix: Option<String>,
+    layout: Option<String>,
+    captions: Vec<String>,
+    fonts: Vec<String>,
+    fills: Vec<String>,
+    outlines: Vec<String>,
+    boxes: Option<usize>,
 }
 
 async fn editor(
@@ -98,30 +111,69 @@ async fn editor(
     page: PageContext,
     Query(q): Query<EditorQuery>,
 ) -> Result<Response, AppError> {
-    let mut selected = q.template.clone().filter(|t| render::templates::find(t).is_some() || t.starts_with("u-"));
-    let mut captions: Vec<String> = Vec::new();
+    let editor = EditorState { template: q.template, remix: q.remix, boxes: q.boxes, ..Default::default() };
+    render(&editor_page(&state, page, editor).await?)
+}
+
+/// The editor's "Add a text box" without JavaScript: the form comes back with everything typed
+/// so far, and the editor is shown again with one more box.
+async fn edit_in_place(
+    State(state): State<AppState>,
+    page: PageContext,
+    csrf: axum::Extension<CsrfSecret>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let form = MemeForm::read(multipart, &csrf, header_token(&headers), state.config.max_upload_mb).await?;
+    let captions = form.captions();
+    let extra = usize::from(form.edit.as_deref() == Some("add-box"));
+    let editor = EditorState {
+        boxes: Some(captions.len() + extra),
+        template: form.template,
+        remix: form.remix,
+        layout: form.layout,
+        captions,
+        fonts: form.fonts,
+        fills: form.fills,
+        outlines: form.outlines,
+    };
+    render(&editor_page(&state, page, editor).await?)
+}
+
+async fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Result<EditorPage, AppError> {
+    let mut selected = editor.template.clone().filter(|t| render::templates::find(t).is_some() || t.starts_with("u-"));
+    let mut captions = editor.captions;
     let mut spec: Option<MemeSpec> = None;
     let mut remix = None;
-    if let Some(id) = q.remix.as_deref() {
-        let parent = load_meme(&state, id).await?;
-        captions = parent.captions.clone();
+    if let Some(id) = editor.remix.as_deref() {
+        let parent = load_meme(state, id).await?;
+        if captions.is_empty() {
+            captions = parent.captions.clone();
+        }
         spec = serde_json::from_str(&parent.spec_json).ok();
         selected = parent.template_id().map(str::to_owned);
-        remix = Some(MemeCard::new(&state, &parent));
+        remix = Some(MemeCard::new(state, &parent));
     }
-    let count = q.boxes.unwrap_or(captions.len().max(2)).clamp(1, render::MAX_BOXES);
+    let count = editor.boxes.unwrap_or(captions.len().max(2)).clamp(1, render::MAX_BOXES);
     captions.resize(count, String::new());
+    let pick = |list: &[String], i: usize| list.get(i).filter(|v| !v.is_empty()).cloned();
     let boxes = captions
         .into_iter()
         .enumerate()
         .map(|(i, text)| {
             let styled = spec.as_ref().and_then(|s| s.boxes.get(i));
+            let font = pick(&editor.fonts, i)
+                .and_then(|f| f.parse::<FontChoice>().ok())
+                .or(styled.map(|b| b.font))
+                .unwrap_or_default();
             BoxField {
                 number: i + 1,
                 text,
-                font: styled.map(|b| b.font.id()).unwrap_or(FontChoice::default().id()),
-                fill: styled.map(|b| b.fill.to_string()).unwrap_or_else(|| "#ffffff".into()),
-                outline: styled.map(|b| b.outline.to_string()).unwrap_or_else(|| "#000000".into()),
+                font: font.id(),
+                fill: pick(&editor.fills, i).or(styled.map(|b| b.fill.to_string())).unwrap_or_else(|| "#ffffff".into()),
+                outline: pick(&editor.outlines, i)
+                    .or(styled.map(|b| b.outline.to_string()))
+                    .unwrap_or_else(|| "#000000".into()),
             }
         })
         .collect();
@@ -135,7 +187,7 @@ async fn editor(
         Some(card) => card.display_url.clone(),
         None => format!("/templates/{selected_id}/image"),
     };
-    render(&EditorPage {
+    Ok(EditorPage {
         page,
         templates,
         boxes,
@@ -143,7 +195,7 @@ async fn editor(
         remix,
         preview_url,
         max_upload_mb: state.config.max_upload_mb,
-        more_boxes: (count + 1).min(render::MAX_BOXES),
+        modern: editor.layout.as_deref() == Some("modern"),
         selected_template: selected_id,
     })
 }
