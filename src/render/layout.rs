@@ -77,6 +77,8 @@ pub struct TextLayout {
     pub lines: usize,
     /// Glyphs left out because the text did not fit even at [`MIN_SIZE`].
     pub dropped: usize,
+    /// Characters no font has, drawn as the font's missing-glyph box.
+    pub missing: usize,
     pub(crate) glyphs: Vec<PlacedGlyph>,
 }
 
@@ -238,6 +240,7 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
         bounds: None,
         lines: 0,
         dropped: 0,
+        missing: 0,
         glyphs: Vec::new(),
     };
     if region.is_empty() {
@@ -317,6 +320,7 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
     let mut glyphs = Vec::new();
     let mut bounds: Option<PxRect> = None;
     let mut dropped = 0;
+    let mut missing = 0;
     for (i, line) in lines.iter().enumerate() {
         let Some([ix0, ix1, _, _]) = line.ink() else { continue };
         let baseline = top_px + (first_top + i as f32 * metrics.line_advance) * s;
@@ -343,6 +347,9 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
                 dropped += 1;
                 continue;
             }
+            if c.id.0 == 0 {
+                missing += 1;
+            }
             bounds = Some(bounds.map_or(b, |o| o.union(&b)));
             glyphs.push(PlacedGlyph { font: c.font, id: c.id, x, y });
         }
@@ -354,6 +361,7 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
         bounds,
         lines: lines.len(),
         dropped,
+        missing,
         glyphs,
     }
 }

@@ -244,6 +244,15 @@ impl Engine {
         }
     }
 
+    /// Characters of `text` that no font in the fallback chain of `font` can draw (they would
+    /// show as a missing-glyph box). Lets the editor warn before saving.
+    pub fn missing_glyphs(&self, text: &str, font: FontChoice) -> Vec<char> {
+        text.chars()
+            .filter(|&c| !c.is_whitespace())
+            .filter(|&c| self.fonts.shape_char(font, c).is_some_and(|s| s.id.0 == 0))
+            .collect()
+    }
+
     /// The layout of every box of `spec` on a `width`×`height` image (Classic geometry; for
     /// Modern, the boxes of the band above the image). Exposed for tests and the editor.
     pub fn layout(&self, spec: &MemeSpec, width: u32, height: u32) -> Vec<TextLayout> {
