@@ -223,10 +223,10 @@ fn outline_radius(size: u32, outline: bool) -> u32 {
     }
 }
 
-/// Pixels kept free on each side of the text: the outline plus one pixel of anti-aliasing and
-/// one of rounding.
+/// Pixels kept free on each side of the text: the outline plus its one-pixel soft edge, one
+/// pixel for the rasteriser's floor/ceil of the ink box and one for rounding the pen position.
 fn margin(size: u32, outline: bool) -> i32 {
-    outline_radius(size, outline) as i32 + 2
+    outline_radius(size, outline) as i32 + 3
 }
 
 /// Lays out one box: finds the largest size whose wrapped text fits, balances the lines, and
@@ -294,7 +294,10 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
             if wrap(&paras, space, mid).len() <= n { hi = mid } else { lo = mid }
         }
         let balanced = wrap(&paras, space, hi);
-        if balanced.len() == n {
+        // Moving words between lines changes which glyphs sit on the first and last lines
+        // (a "Q" tail, an accent), so the balanced block must fit again.
+        let (bw, bh) = block_extent(&balanced, metrics.line_advance, metrics.cap_height);
+        if balanced.len() == n && bw * s <= aw && bh * s <= ah {
             lines = balanced;
         }
     }
@@ -336,7 +339,7 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
             pen += c.advance;
             let Some([gx0, gy0, gx1, gy1]) = c.ink else { continue };
             // Same rounding as the rasteriser (floor of min, ceil of max), plus the outline and
-            // one pixel of slack for float differences.
+            // its soft edge: the raster's frame exactly.
             let b = PxRect {
                 x0: x + (gx0 * s).floor() as i32 - r - 1,
                 y0: y + (gy0 * s).floor() as i32 - r - 1,
