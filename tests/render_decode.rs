@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -20,7 +22,13 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// A 64×48 picture whose left half is red and right half blue.
 fn halves(w: u32, h: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(w, h, |x, _| if x < w / 2 { image::Rgb([220, 20, 20]) } else { image::Rgb([20, 20, 220]) })
+    image::RgbImage::from_fn(w, h, |x, _| {
+        if x < w / 2 {
+            image::Rgb([220, 20, 20])
+        } else {
+            image::Rgb([20, 20, 220])
+        }
+    })
 }
 
 fn generate_fixtures() {
@@ -55,7 +63,8 @@ fn generate_fixtures() {
     let mut jpg = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut jpg, 90);
     enc.add_app_segment(1, exif).unwrap();
-    enc.encode(img.as_raw(), 64, 48, jpeg_encoder::ColorType::Rgb).unwrap();
+    enc.encode(img.as_raw(), 64, 48, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
     write("rotated-exif6.jpg", jpg);
 
     let mut bmp = std::io::Cursor::new(Vec::new());
@@ -68,7 +77,15 @@ fn generate_fixtures() {
         .unwrap();
     write("halves.webp", webp);
 
-    write("anim-3frames.gif", gif_frames(32, 24, &[[255, 0, 0], [0, 255, 0], [0, 0, 255]], &[10, 20, 30]));
+    write(
+        "anim-3frames.gif",
+        gif_frames(
+            32,
+            24,
+            &[[255, 0, 0], [0, 255, 0], [0, 0, 255]],
+            &[10, 20, 30],
+        ),
+    );
     write("still.gif", gif_frames(32, 24, &[[255, 255, 0]], &[0]));
 }
 
@@ -79,7 +96,9 @@ fn gif_frames(w: u16, h: u16, colours: &[[u8; 3]], delays: &[u16]) -> Vec<u8> {
         let mut enc = gif::Encoder::new(&mut out, w, h, &[]).unwrap();
         enc.set_repeat(gif::Repeat::Infinite).unwrap();
         for (c, d) in colours.iter().zip(delays) {
-            let mut px: Vec<u8> = (0..usize::from(w) * usize::from(h)).flat_map(|_| [c[0], c[1], c[2], 255]).collect();
+            let mut px: Vec<u8> = (0..usize::from(w) * usize::from(h))
+                .flat_map(|_| [c[0], c[1], c[2], 255])
+                .collect();
             let mut f = gif::Frame::from_rgba(w, h, &mut px);
             f.delay = *d;
             enc.write_frame(&f).unwrap();
@@ -94,9 +113,15 @@ fn engine() -> Engine {
 
 fn decode_display(bytes: &[u8]) -> image::RgbImage {
     let out = engine()
-        .render(Source::Upload(bytes), &MemeSpec::default(), Outputs::DISPLAY)
+        .render(
+            Source::Upload(bytes),
+            &MemeSpec::default(),
+            Outputs::DISPLAY,
+        )
         .unwrap();
-    image::load_from_memory(&out.display.unwrap().bytes).unwrap().to_rgb8()
+    image::load_from_memory(&out.display.unwrap().bytes)
+        .unwrap()
+        .to_rgb8()
 }
 
 #[test]
@@ -111,9 +136,17 @@ fn every_supported_format_is_detected_and_decodes() {
     ] {
         let bytes = fixture(name);
         let info = engine().probe(&bytes).unwrap();
-        assert_eq!((info.format, info.width, info.height), (format, w, h), "{name}");
+        assert_eq!(
+            (info.format, info.width, info.height),
+            (format, w, h),
+            "{name}"
+        );
         let out = engine()
-            .render(Source::Upload(&bytes), &MemeSpec::classic(&["hi"]), Outputs::SAVE)
+            .render(
+                Source::Upload(&bytes),
+                &MemeSpec::classic(&["hi"]),
+                Outputs::SAVE,
+            )
             .unwrap();
         let d = out.display.unwrap();
         assert_eq!((d.width, d.height), (w, h), "{name}");
@@ -142,7 +175,11 @@ fn transparency_is_flattened_onto_white() {
 fn an_animated_gif_stays_animated_with_its_timing() {
     let bytes = fixture("anim-3frames.gif");
     let out = engine()
-        .render(Source::Upload(&bytes), &MemeSpec::classic(&["top", "bottom"]), Outputs::ALL)
+        .render(
+            Source::Upload(&bytes),
+            &MemeSpec::classic(&["top", "bottom"]),
+            Outputs::ALL,
+        )
         .unwrap();
     assert!(out.animated);
     assert_eq!(out.frames, 3);
@@ -159,7 +196,10 @@ fn an_animated_gif_stays_animated_with_its_timing() {
         centre.push([f.buffer[i], f.buffer[i + 1], f.buffer[i + 2]]);
     }
     assert_eq!(delays, vec![10, 20, 30]);
-    assert!(centre[0][0] > 200 && centre[1][1] > 200 && centre[2][2] > 200, "{centre:?}");
+    assert!(
+        centre[0][0] > 200 && centre[1][1] > 200 && centre[2][2] > 200,
+        "{centre:?}"
+    );
     assert_eq!(out.thumbnail.unwrap().mime, "image/gif");
 }
 
@@ -169,11 +209,25 @@ fn a_tiny_png_declaring_100000_squared_pixels_fails_fast_without_allocating() {
     assert!(bytes.len() <= 50);
     let start = Instant::now();
     let err = engine()
-        .render(Source::Upload(&bytes), &MemeSpec::classic(&["x"]), Outputs::SAVE)
-        .err().expect("must fail");
-    let probe_err = engine().probe(&bytes).err().expect("must fail");
+        .render(
+            Source::Upload(&bytes),
+            &MemeSpec::classic(&["x"]),
+            Outputs::SAVE,
+        )
+        .expect_err("must fail");
+    let probe_err = engine().probe(&bytes).expect_err("must fail");
     let elapsed = start.elapsed();
-    assert!(matches!(err, RenderError::TooLarge { width: 100_000, height: 100_000, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            RenderError::TooLarge {
+                width: 100_000,
+                height: 100_000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(matches!(probe_err, RenderError::TooLarge { .. }));
     assert!(err.is_bad_input());
     // Includes building two engines (font parsing); the decode itself takes microseconds.
@@ -198,13 +252,16 @@ fn a_bomb_within_the_side_limits_hits_the_memory_limit() {
     let engine = Engine::with_limits(limits).unwrap();
     let err = engine
         .render(Source::Upload(&png), &MemeSpec::default(), Outputs::DISPLAY)
-        .err().expect("must fail");
+        .expect_err("must fail");
     assert!(matches!(err, RenderError::MemoryLimit), "{err:?}");
     let limits = Limits {
         max_pixels: 1_000_000,
         ..Limits::default()
     };
-    let err = Engine::with_limits(limits).unwrap().probe(&png).err().expect("must fail");
+    let err = Engine::with_limits(limits)
+        .unwrap()
+        .probe(&png)
+        .expect_err("must fail");
     assert!(matches!(err, RenderError::TooLarge { .. }), "{err:?}");
 }
 
@@ -218,27 +275,49 @@ fn too_many_gif_frames_is_a_typed_error() {
     };
     let err = Engine::with_limits(limits)
         .unwrap()
-        .render(Source::Upload(&bytes), &MemeSpec::default(), Outputs::DISPLAY)
-        .err().expect("must fail");
-    assert!(matches!(err, RenderError::TooManyFrames { limit: 10 }), "{err:?}");
+        .render(
+            Source::Upload(&bytes),
+            &MemeSpec::default(),
+            Outputs::DISPLAY,
+        )
+        .expect_err("must fail");
+    assert!(
+        matches!(err, RenderError::TooManyFrames { limit: 10 }),
+        "{err:?}"
+    );
     let limits = Limits {
         max_total_pixels: 8 * 8 * 5,
         ..Limits::default()
     };
     let err = Engine::with_limits(limits)
         .unwrap()
-        .render(Source::Upload(&bytes), &MemeSpec::default(), Outputs::DISPLAY)
-        .err().expect("must fail");
+        .render(
+            Source::Upload(&bytes),
+            &MemeSpec::default(),
+            Outputs::DISPLAY,
+        )
+        .expect_err("must fail");
     assert!(matches!(err, RenderError::TooManyFrames { .. }), "{err:?}");
 }
 
 #[test]
 fn truncated_files_of_every_format_fail_cleanly() {
     let engine = engine();
-    for name in ["rgba.png", "rotated-exif6.jpg", "halves.bmp", "halves.webp", "anim-3frames.gif", "still.gif"] {
+    for name in [
+        "rgba.png",
+        "rotated-exif6.jpg",
+        "halves.bmp",
+        "halves.webp",
+        "anim-3frames.gif",
+        "still.gif",
+    ] {
         let bytes = fixture(name);
         for cut in [1, 8, 16, 30, bytes.len() / 2, bytes.len() - 1] {
-            let r = engine.render(Source::Upload(&bytes[..cut]), &MemeSpec::classic(&["x"]), Outputs::SAVE);
+            let r = engine.render(
+                Source::Upload(&bytes[..cut]),
+                &MemeSpec::classic(&["x"]),
+                Outputs::SAVE,
+            );
             match r {
                 Err(e) => assert!(e.is_bad_input(), "{name} cut at {cut}: {e:?}"),
                 // Some decoders tolerate a missing tail (e.g. JPEG, BMP fill the rest): fine.
@@ -262,14 +341,31 @@ fn random_bytes_and_non_images_are_unsupported_or_corrupt() {
             })
             .collect();
         let err = engine
-            .render(Source::Upload(&bytes), &MemeSpec::default(), Outputs::DISPLAY)
-            .err().expect("must fail");
-        assert!(matches!(err, RenderError::UnsupportedFormat), "{len}: {err:?}");
+            .render(
+                Source::Upload(&bytes),
+                &MemeSpec::default(),
+                Outputs::DISPLAY,
+            )
+            .expect_err("must fail");
+        assert!(
+            matches!(err, RenderError::UnsupportedFormat),
+            "{len}: {err:?}"
+        );
     }
-    for bytes in [b"GIF89a".as_slice(), b"\x89PNG\r\n\x1a\n", b"\xFF\xD8\xFF", b"BM", b"RIFF\0\0\0\0WEBPVP8 "] {
+    for bytes in [
+        b"GIF89a".as_slice(),
+        b"\x89PNG\r\n\x1a\n",
+        b"\xFF\xD8\xFF",
+        b"BM",
+        b"RIFF\0\0\0\0WEBPVP8 ",
+    ] {
         let err = engine
-            .render(Source::Upload(bytes), &MemeSpec::default(), Outputs::DISPLAY)
-            .err().expect("must fail");
+            .render(
+                Source::Upload(bytes),
+                &MemeSpec::default(),
+                Outputs::DISPLAY,
+            )
+            .expect_err("must fail");
         assert!(err.is_bad_input(), "{bytes:?}: {err:?}");
     }
 }

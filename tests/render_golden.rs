@@ -3,7 +3,9 @@
 //! Regenerate the references with `UPDATE_GOLDEN=1 cargo test --test render_golden`, then look
 //! at every PNG before committing: they must look like real memes.
 
-use skyhigh::render::{Align, Engine, FontChoice, MemeSpec, Outputs, Rgb, Source, TextBox, VAlign, templates};
+use skyhigh::render::{
+    Align, Engine, FontChoice, MemeSpec, Outputs, Rgb, Source, TextBox, VAlign, templates,
+};
 use std::path::PathBuf;
 
 /// Mean absolute difference per channel allowed (0..255). The pipeline is deterministic on
@@ -12,12 +14,16 @@ use std::path::PathBuf;
 const TOLERANCE: f64 = 1.5;
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.png"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.png"))
 }
 
 fn check(name: &str, template: &str, spec: &MemeSpec) {
     let engine = Engine::new().unwrap();
-    let out = engine.render(Source::Template(template), spec, Outputs::PREVIEW).unwrap();
+    let out = engine
+        .render(Source::Template(template), spec, Outputs::PREVIEW)
+        .unwrap();
     let preview = out.preview.unwrap();
     let got = image::load_from_memory(&preview.bytes).unwrap().to_rgb8();
     let path = golden_path(name);
@@ -35,7 +41,10 @@ fn check(name: &str, template: &str, spec: &MemeSpec) {
         .map(|(a, b)| u64::from(a.abs_diff(*b)))
         .sum();
     let mean = diff as f64 / got.as_raw().len() as f64;
-    assert!(mean <= TOLERANCE, "{name}: mean difference {mean:.2} > {TOLERANCE}");
+    assert!(
+        mean <= TOLERANCE,
+        "{name}: mean difference {mean:.2} > {TOLERANCE}"
+    );
 }
 
 fn tpl(id: &str, captions: &[&str]) -> MemeSpec {
@@ -44,7 +53,11 @@ fn tpl(id: &str, captions: &[&str]) -> MemeSpec {
 
 #[test]
 fn golden_classic_top_and_bottom() {
-    check("chelsea-classic", "chelsea", &tpl("chelsea", &["when the code compiles", "on the first try"]));
+    check(
+        "chelsea-classic",
+        "chelsea",
+        &tpl("chelsea", &["when the code compiles", "on the first try"]),
+    );
 }
 
 #[test]
@@ -61,12 +74,18 @@ fn golden_long_caption_wraps_and_shrinks() {
 
 #[test]
 fn golden_cyrillic_accents_and_emoji_fall_back() {
-    check("cameraman-unicode", "cameraman", &tpl("cameraman", &["Привет, мир! 😂", "Été à gogo — ñandú 🚀"]));
+    check(
+        "cameraman-unicode",
+        "cameraman",
+        &tpl("cameraman", &["Привет, мир! 😂", "Été à gogo — ñandú 🚀"]),
+    );
 }
 
 #[test]
 fn golden_modern_layout() {
-    let spec = MemeSpec::modern(&["me explaining to my cat why the coffee machine needs a firmware update"]);
+    let spec = MemeSpec::modern(&[
+        "me explaining to my cat why the coffee machine needs a firmware update",
+    ]);
     check("coffee-modern", "coffee", &spec);
 }
 
@@ -102,6 +121,7 @@ fn golden_custom_boxes_fonts_and_colours() {
 
 #[test]
 fn golden_many_captions_spread_down() {
-    let spec = MemeSpec::classic(&["3", "2", "1", "liftoff", "we have a meme"]).with_font(FontChoice::NotoSans);
+    let spec = MemeSpec::classic(&["3", "2", "1", "liftoff", "we have a meme"])
+        .with_font(FontChoice::NotoSans);
     check("rocket-five", "rocket", &spec);
 }

@@ -1,7 +1,9 @@
 //! Property tests: whatever the caption and box, text stays inside its box and the image.
 
 use proptest::prelude::*;
-use skyhigh::render::{Align, Engine, FontChoice, Layout, MemeSpec, Outputs, PxRect, Source, TextBox, VAlign};
+use skyhigh::render::{
+    Align, Engine, FontChoice, Layout, MemeSpec, Outputs, PxRect, Source, TextBox, VAlign,
+};
 use std::sync::OnceLock;
 
 fn engine() -> &'static Engine {
@@ -12,11 +14,23 @@ fn engine() -> &'static Engine {
 fn caption() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
-        "[A-Za-z]{20,120}",                                   // one long word
+        "[A-Za-z]{20,120}", // one long word
         prop::collection::vec("[a-z]{1,12}", 1..60).prop_map(|w| w.join(" ")), // many words
-        "\\PC{0,80}",                                         // any printable Unicode
-        prop::collection::vec(prop::sample::select(vec!["Привет", "😂", "é", "ÅÄÖ", "👍🏽", "\u{200D}", "\n", "W"]), 0..30)
-            .prop_map(|v| v.concat()),
+        "\\PC{0,80}",       // any printable Unicode
+        prop::collection::vec(
+            prop::sample::select(vec![
+                "Привет",
+                "😂",
+                "é",
+                "ÅÄÖ",
+                "👍🏽",
+                "\u{200D}",
+                "\n",
+                "W"
+            ]),
+            0..30
+        )
+        .prop_map(|v| v.concat()),
     ]
 }
 
@@ -25,14 +39,22 @@ fn font() -> impl Strategy<Value = FontChoice> {
 }
 
 fn text_box() -> impl Strategy<Value = TextBox> {
-    (caption(), 0.0f32..1.0, 0.0f32..1.0, 0.0f32..1.2, 0.0f32..1.2, font(), 0..3usize, 0..3usize).prop_map(
-        |(text, x, y, w, h, font, a, v)| TextBox {
+    (
+        caption(),
+        0.0f32..1.0,
+        0.0f32..1.0,
+        0.0f32..1.2,
+        0.0f32..1.2,
+        font(),
+        0..3usize,
+        0..3usize,
+    )
+        .prop_map(|(text, x, y, w, h, font, a, v)| TextBox {
             align: [Align::Left, Align::Center, Align::Right][a],
             valign: [VAlign::Top, VAlign::Middle, VAlign::Bottom][v],
             font,
             ..TextBox::at(text, x, y, w, h)
-        },
-    )
+        })
 }
 
 proptest! {
@@ -90,8 +112,12 @@ fn rendering_touches_no_pixel_outside_the_boxes() {
         ],
         ..MemeSpec::default()
     };
-    let out = engine().render(Source::Upload(&png), &spec, Outputs::DISPLAY).unwrap();
-    let img = image::load_from_memory(&out.display.unwrap().bytes).unwrap().to_rgb8();
+    let out = engine()
+        .render(Source::Upload(&png), &spec, Outputs::DISPLAY)
+        .unwrap();
+    let img = image::load_from_memory(&out.display.unwrap().bytes)
+        .unwrap()
+        .to_rgb8();
     let layouts = engine().layout(&spec, w, h);
     let ringing = 8;
     let mut drawn_inside = 0;
@@ -103,25 +129,39 @@ fn rendering_touches_no_pixel_outside_the_boxes() {
         });
         let changed = p.0.iter().any(|&c| c.abs_diff(128) > 12);
         if changed {
-            assert!(near_box, "pixel ({x},{y}) = {:?} drawn outside every box", p.0);
+            assert!(
+                near_box,
+                "pixel ({x},{y}) = {:?} drawn outside every box",
+                p.0
+            );
             drawn_inside += 1;
         }
     }
-    assert!(drawn_inside > 1000, "the text was drawn ({drawn_inside} pixels)");
+    assert!(
+        drawn_inside > 1000,
+        "the text was drawn ({drawn_inside} pixels)"
+    );
 }
 
 #[test]
 fn cyrillic_with_emoji_has_no_missing_glyph_boxes() {
     let text = "Привет, мир! 😂🚀 Ёжик, Ђ, ї — café";
     for font in FontChoice::ALL {
-        assert_eq!(engine().missing_glyphs(text, font), Vec::<char>::new(), "{font}");
+        assert_eq!(
+            engine().missing_glyphs(text, font),
+            Vec::<char>::new(),
+            "{font}"
+        );
         let spec = MemeSpec::classic(&[text]).with_font(font);
         let l = &engine().layout(&spec, 600, 600)[0];
         assert_eq!(l.missing, 0, "{font}");
         assert!(l.bounds.is_some());
     }
     // A character no font has is reported, and still does not crash the renderer.
-    assert_eq!(engine().missing_glyphs("a\u{10FFFD}", FontChoice::Anton), vec!['\u{10FFFD}']);
+    assert_eq!(
+        engine().missing_glyphs("a\u{10FFFD}", FontChoice::Anton),
+        vec!['\u{10FFFD}']
+    );
     let spec = MemeSpec::classic(&["a\u{10FFFD}"]);
     assert_eq!(engine().layout(&spec, 600, 600)[0].missing, 1);
 }

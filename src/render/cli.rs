@@ -62,9 +62,16 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         Layout::Modern => MemeSpec::modern(&args.captions),
     };
     let spec = spec.with_font(font);
-    let out = engine.render(source, &spec, outputs).context("rendering the meme")?;
-    let encoded = out.display.or(out.preview).or(out.thumbnail).context("no output produced")?;
-    std::fs::write(&args.output, &encoded.bytes).with_context(|| format!("writing {}", args.output.display()))?;
+    let out = engine
+        .render(source, &spec, outputs)
+        .context("rendering the meme")?;
+    let encoded = out
+        .display
+        .or(out.preview)
+        .or(out.thumbnail)
+        .context("no output produced")?;
+    std::fs::write(&args.output, &encoded.bytes)
+        .with_context(|| format!("writing {}", args.output.display()))?;
     println!(
         "{}: {}×{} {} ({} bytes)",
         args.output.display(),

@@ -81,16 +81,27 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<ProbeInfo, RenderError> {
         Ok(o) if swaps_axes(o) => (h, w),
         _ => (w, h),
     };
-    Ok(ProbeInfo { format, width, height })
+    Ok(ProbeInfo {
+        format,
+        width,
+        height,
+    })
 }
 
 fn swaps_axes(o: image::metadata::Orientation) -> bool {
     use image::metadata::Orientation as O;
-    matches!(o, O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH)
+    matches!(
+        o,
+        O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+    )
 }
 
 /// Builds a decoder with the limits set and the dimensions checked (header parsed only).
-fn open<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result<Box<dyn ImageDecoder + 'a>, RenderError> {
+fn open<'a>(
+    bytes: &'a [u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Box<dyn ImageDecoder + 'a>, RenderError> {
     // First with the allocation limit only, so that oversized dimensions come back as our
     // typed `TooLarge` (with the numbers) rather than the image crate's generic limit error.
     let mut header_limits = limits.to_image_limits();
@@ -98,10 +109,13 @@ fn open<'a>(bytes: &'a [u8], format: Format, limits: &Limits) -> Result<Box<dyn 
     header_limits.max_image_height = None;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(header_limits);
-    let mut decoder: Box<dyn ImageDecoder> = Box::new(reader.into_decoder().map_err(RenderError::from_image)?);
+    let mut decoder: Box<dyn ImageDecoder> =
+        Box::new(reader.into_decoder().map_err(RenderError::from_image)?);
     let (w, h) = decoder.dimensions();
     limits.check_dimensions(w, h)?;
-    decoder.set_limits(limits.to_image_limits()).map_err(RenderError::from_image)?;
+    decoder
+        .set_limits(limits.to_image_limits())
+        .map_err(RenderError::from_image)?;
     Ok(decoder)
 }
 
@@ -164,11 +178,15 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Decoded<'a>
     }
     let mut decoder = open(bytes, format, limits)?;
     // Phone photos are stored sideways with an EXIF tag saying how to turn them.
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     // Not every decoder honours `max_alloc` for its output buffer, so check it here: the
     // decoded buffer plus the RGB copy made from it must fit.
     let (w, h) = decoder.dimensions();
-    let needed = decoder.total_bytes().saturating_add(u64::from(w) * u64::from(h) * 3);
+    let needed = decoder
+        .total_bytes()
+        .saturating_add(u64::from(w) * u64::from(h) * 3);
     if needed > limits.max_alloc {
         return Err(RenderError::MemoryLimit);
     }
@@ -185,7 +203,9 @@ fn decode_gif<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, Rende
     if u64::from(width) * u64::from(height) * 11 > limits.max_alloc {
         return Err(RenderError::MemoryLimit);
     }
-    decoder.set_limits(limits.to_image_limits()).map_err(RenderError::from_image)?;
+    decoder
+        .set_limits(limits.to_image_limits())
+        .map_err(RenderError::from_image)?;
     let mut anim = Animation {
         width,
         height,
@@ -228,5 +248,6 @@ pub(crate) fn flatten(img: DynamicImage) -> RgbImage {
     }
     // The buffer has exactly w*h*3 bytes, so this cannot fail; fall back to a white image
     // rather than panic if it ever did.
-    RgbImage::from_raw(w, h, out).unwrap_or_else(|| RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255])))
+    RgbImage::from_raw(w, h, out)
+        .unwrap_or_else(|| RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255])))
 }

@@ -13,7 +13,14 @@ pub(crate) struct Canvas<'a> {
     pub height: u32,
 }
 
-pub(crate) fn draw_text(canvas: &mut Canvas<'_>, fonts: &FontSet, cache: &GlyphCache, l: &TextLayout, fill: Rgb, outline: Rgb) {
+pub(crate) fn draw_text(
+    canvas: &mut Canvas<'_>,
+    fonts: &FontSet,
+    cache: &GlyphCache,
+    l: &TextLayout,
+    fill: Rgb,
+    outline: Rgb,
+) {
     // Clip to the box and the canvas: the layout already keeps glyphs inside, this is the
     // belt to its braces.
     let clip = l.region.intersect(&super::layout::PxRect {
@@ -28,20 +35,51 @@ pub(crate) fn draw_text(canvas: &mut Canvas<'_>, fonts: &FontSet, cache: &GlyphC
     let rasters: Vec<_> = l
         .glyphs
         .iter()
-        .filter_map(|g| cache.get(fonts, g.font, g.id, l.size, l.outline_radius).map(|r| (g, r)))
+        .filter_map(|g| {
+            cache
+                .get(fonts, g.font, g.id, l.size, l.outline_radius)
+                .map(|r| (g, r))
+        })
         .collect();
     if l.outline_radius > 0 {
         for (g, r) in &rasters {
-            blend(canvas, &clip, g.x + r.x0, g.y + r.y0, r.w, r.h, &r.outline, outline);
+            blend(
+                canvas,
+                &clip,
+                g.x + r.x0,
+                g.y + r.y0,
+                r.w,
+                r.h,
+                &r.outline,
+                outline,
+            );
         }
     }
     for (g, r) in &rasters {
-        blend(canvas, &clip, g.x + r.x0, g.y + r.y0, r.w, r.h, &r.fill, fill);
+        blend(
+            canvas,
+            &clip,
+            g.x + r.x0,
+            g.y + r.y0,
+            r.w,
+            r.h,
+            &r.fill,
+            fill,
+        );
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn blend(canvas: &mut Canvas<'_>, clip: &super::layout::PxRect, ox: i32, oy: i32, w: usize, h: usize, mask: &[u8], colour: Rgb) {
+fn blend(
+    canvas: &mut Canvas<'_>,
+    clip: &super::layout::PxRect,
+    ox: i32,
+    oy: i32,
+    w: usize,
+    h: usize,
+    mask: &[u8],
+    colour: Rgb,
+) {
     let stride = canvas.width as usize * 3;
     let [cr, cg, cb] = colour.0.map(u32::from);
     let y_start = clip.y0.max(oy);

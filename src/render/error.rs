@@ -8,7 +8,9 @@ pub enum RenderError {
     #[error("unsupported image format: upload a PNG, JPEG, BMP, GIF or WebP image")]
     UnsupportedFormat,
     /// The declared dimensions exceed the configured limits.
-    #[error("image is too large: {width}×{height} pixels (limit: {max_side} pixels per side, {max_megapixels} megapixels)")]
+    #[error(
+        "image is too large: {width}×{height} pixels (limit: {max_side} pixels per side, {max_megapixels} megapixels)"
+    )]
     TooLarge {
         width: u32,
         height: u32,

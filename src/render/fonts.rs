@@ -49,10 +49,19 @@ impl FontSet {
     /// Parses the embedded fonts. They are known-good files checked by the tests, so a failure
     /// here is an internal error, not bad input.
     pub fn embedded() -> Result<Self, String> {
-        let data = [ANTON, OSWALD, COMIC_NEUE, NOTO_SANS, ARCHIVO_BLACK, NOTO_EMOJI];
+        let data = [
+            ANTON,
+            OSWALD,
+            COMIC_NEUE,
+            NOTO_SANS,
+            ARCHIVO_BLACK,
+            NOTO_EMOJI,
+        ];
         let mut fonts = Vec::with_capacity(data.len());
         for (i, bytes) in data.iter().enumerate() {
-            fonts.push(FontRef::try_from_slice(bytes).map_err(|e| format!("embedded font {i}: {e}"))?);
+            fonts.push(
+                FontRef::try_from_slice(bytes).map_err(|e| format!("embedded font {i}: {e}"))?,
+            );
         }
         let metrics = fonts.iter().map(line_metrics).collect();
         Ok(FontSet { fonts, metrics })
@@ -101,7 +110,12 @@ impl FontSet {
         // ab_glyph's unscaled bounds keep font y-up values with min.y = y_max (top) and
         // max.y = y_min (bottom); negate for y-down.
         let ink = f.outline(id).map(|o| {
-            [o.bounds.min.x / h, -o.bounds.min.y / h, o.bounds.max.x / h, -o.bounds.max.y / h]
+            [
+                o.bounds.min.x / h,
+                -o.bounds.min.y / h,
+                o.bounds.max.x / h,
+                -o.bounds.max.y / h,
+            ]
         });
         Some(ShapedChar {
             font,
@@ -136,8 +150,12 @@ fn ink_of(f: &FontRef<'static>, c: char) -> Option<[f32; 2]> {
 /// cap height + descender depth + 15% of the cap height as a gap.
 fn line_metrics(f: &FontRef<'static>) -> LineMetrics {
     let h = f.height_unscaled();
-    let cap = ink_of(f, 'H').map(|[top, _]| -top).unwrap_or(f.ascent_unscaled() / h * 0.7);
-    let desc = ink_of(f, 'g').map(|[_, bottom]| bottom).unwrap_or(-f.descent_unscaled() / h);
+    let cap = ink_of(f, 'H')
+        .map(|[top, _]| -top)
+        .unwrap_or(f.ascent_unscaled() / h * 0.7);
+    let desc = ink_of(f, 'g')
+        .map(|[_, bottom]| bottom)
+        .unwrap_or(-f.descent_unscaled() / h);
     LineMetrics {
         line_advance: cap + desc + 0.15 * cap,
         cap_height: cap,
@@ -162,10 +180,19 @@ mod tests {
     fn fallback_chain_covers_cyrillic_accents_and_emoji() {
         let set = FontSet::embedded().unwrap();
         // Anton has no Cyrillic: Oswald draws it.
-        assert_eq!(set.resolve(FontChoice::Anton, 'Ж').map(|r| r.0), Some(IDX_OSWALD));
+        assert_eq!(
+            set.resolve(FontChoice::Anton, 'Ж').map(|r| r.0),
+            Some(IDX_OSWALD)
+        );
         assert_eq!(set.resolve(FontChoice::Anton, 'é').map(|r| r.0), Some(0));
-        assert_eq!(set.resolve(FontChoice::Anton, 'ψ').map(|r| r.0), Some(IDX_NOTO_SANS));
-        assert_eq!(set.resolve(FontChoice::Anton, '😂').map(|r| r.0), Some(IDX_EMOJI));
+        assert_eq!(
+            set.resolve(FontChoice::Anton, 'ψ').map(|r| r.0),
+            Some(IDX_NOTO_SANS)
+        );
+        assert_eq!(
+            set.resolve(FontChoice::Anton, '😂').map(|r| r.0),
+            Some(IDX_EMOJI)
+        );
         assert_eq!(set.resolve(FontChoice::ComicNeue, '\u{10FFFD}'), None);
         assert_eq!(set.shape_char(FontChoice::Anton, '\u{FE0F}'), None);
         assert_eq!(set.shape_char(FontChoice::Anton, '\u{200D}'), None);

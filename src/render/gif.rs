@@ -61,7 +61,8 @@ impl GifWriter {
         match self.state.as_mut() {
             None => {
                 let (palette, lut) = build_palette(pixels);
-                let mut enc = gif::Encoder::new(Vec::new(), w16, h16, &palette).map_err(internal)?;
+                let mut enc =
+                    gif::Encoder::new(Vec::new(), w16, h16, &palette).map_err(internal)?;
                 enc.set_repeat(gif::Repeat::Infinite).map_err(internal)?;
                 self.state = Some(State { enc, palette, lut });
             }
@@ -115,7 +116,9 @@ fn sampled_mse(rgb: &[u8], palette: &[u8], lut: &[u8]) -> u32 {
     for i in (0..n).step_by(step) {
         let p = &rgb[i * 3..i * 3 + 3];
         let idx = usize::from(lut[rgb555(p[0], p[1], p[2])]) * 3;
-        let Some(q) = palette.get(idx..idx + 3) else { continue };
+        let Some(q) = palette.get(idx..idx + 3) else {
+            continue;
+        };
         for c in 0..3 {
             let d = i64::from(p[c]) - i64::from(q[c]);
             err += (d * d) as u64;
@@ -131,7 +134,10 @@ fn rgb555(r: u8, g: u8, b: u8) -> usize {
 
 /// A 256-colour palette for these pixels and the RGB555 → index table.
 fn build_palette(rgb: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let rgba: Vec<u8> = rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let rgba: Vec<u8> = rgb
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
     let nq = color_quant::NeuQuant::new(NEUQUANT_SAMPLE, 256, &rgba);
     let mut lut = vec![0u8; 1 << 15];
     for (i, slot) in lut.iter_mut().enumerate() {

@@ -32,7 +32,14 @@ pub(crate) struct GlyphCache {
 
 impl GlyphCache {
     /// The raster for a glyph, from the cache or made now. None for glyphs without outlines.
-    pub fn get(&self, fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32) -> Option<Arc<GlyphRaster>> {
+    pub fn get(
+        &self,
+        fonts: &FontSet,
+        font: FontIdx,
+        id: GlyphId,
+        size: u32,
+        radius: u32,
+    ) -> Option<Arc<GlyphRaster>> {
         let key = (font, id.0, size, radius);
         // A poisoned lock only means another render panicked mid-insert; the map is still valid.
         if let Some(hit) = self.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
@@ -53,7 +60,13 @@ impl GlyphCache {
     }
 }
 
-fn rasterize(fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32) -> Option<GlyphRaster> {
+fn rasterize(
+    fonts: &FontSet,
+    font: FontIdx,
+    id: GlyphId,
+    size: u32,
+    radius: u32,
+) -> Option<GlyphRaster> {
     let glyph = Glyph {
         id,
         scale: PxScale::from(size as f32),
@@ -73,7 +86,11 @@ fn rasterize(fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32
             fill[y * w + x] = (c.clamp(0.0, 1.0) * 255.0).round() as u8;
         }
     });
-    let outline = if radius > 0 { dilate(&fill, w, h, radius) } else { Vec::new() };
+    let outline = if radius > 0 {
+        dilate(&fill, w, h, radius)
+    } else {
+        Vec::new()
+    };
     Some(GlyphRaster {
         x0: b.min.x as i32 - pad as i32,
         y0: b.min.y as i32 - pad as i32,
@@ -150,7 +167,10 @@ mod tests {
         let fill_px = g.fill.iter().filter(|&&c| c > 128).count();
         let outline_px = g.outline.iter().filter(|&&c| c > 128).count();
         assert!(fill_px > 100);
-        assert!(outline_px > fill_px + 5 * 2 * 40, "{outline_px} vs {fill_px}");
+        assert!(
+            outline_px > fill_px + 5 * 2 * 40,
+            "{outline_px} vs {fill_px}"
+        );
         for (f, o) in g.fill.iter().zip(&g.outline) {
             assert!(o >= f, "the outline must be under every filled pixel");
         }
@@ -165,6 +185,10 @@ mod tests {
         let b = cache.get(&fonts, 0, id, 40, 2).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(cache.len(), 1);
-        assert!(cache.get(&fonts, 0, fonts.font(0).glyph_id(' '), 40, 2).is_none());
+        assert!(
+            cache
+                .get(&fonts, 0, fonts.font(0).glyph_id(' '), 40, 2)
+                .is_none()
+        );
     }
 }

@@ -116,7 +116,12 @@ impl Line {
                 let g = [pen + x0, pen + x1, y0, y1];
                 out = Some(match out {
                     None => g,
-                    Some(o) => [o[0].min(g[0]), o[1].max(g[1]), o[2].min(g[2]), o[3].max(g[3])],
+                    Some(o) => [
+                        o[0].min(g[0]),
+                        o[1].max(g[1]),
+                        o[2].min(g[2]),
+                        o[3].max(g[3]),
+                    ],
                 });
             }
             pen += c.advance;
@@ -133,14 +138,19 @@ fn shape(fonts: &FontSet, text: &str, font: FontChoice) -> (Vec<Vec<Word>>, Shap
         advance: 0.25,
         ink: None,
     });
-    let text = text.replace("\r\n", "\n").replace(['\r', '\u{2028}', '\u{2029}'], "\n");
+    let text = text
+        .replace("\r\n", "\n")
+        .replace(['\r', '\u{2028}', '\u{2029}'], "\n");
     let paras = text
         .split('\n')
         .map(|p| {
             p.split(char::is_whitespace)
                 .filter(|w| !w.is_empty())
                 .map(|w| {
-                    let chars: Vec<ShapedChar> = w.chars().filter_map(|c| fonts.shape_char(font, c)).collect();
+                    let chars: Vec<ShapedChar> = w
+                        .chars()
+                        .filter_map(|c| fonts.shape_char(font, c))
+                        .collect();
                     let width = chars.iter().map(|c| c.advance).sum();
                     Word { chars, width }
                 })
@@ -168,7 +178,9 @@ fn wrap(paras: &[Vec<Word>], space: ShapedChar, limit: f32) -> Vec<Line> {
                 for &c in &word.chars {
                     if cur_w + c.advance > limit && !cur.is_empty() {
                         trim_trailing_space(&mut cur);
-                        lines.push(Line { chars: std::mem::take(&mut cur) });
+                        lines.push(Line {
+                            chars: std::mem::take(&mut cur),
+                        });
                         cur_w = 0.0;
                     }
                     cur.push(c);
@@ -182,7 +194,9 @@ fn wrap(paras: &[Vec<Word>], space: ShapedChar, limit: f32) -> Vec<Line> {
                 cur.extend_from_slice(&word.chars);
                 cur_w += space.advance + word.width;
             } else {
-                lines.push(Line { chars: std::mem::take(&mut cur) });
+                lines.push(Line {
+                    chars: std::mem::take(&mut cur),
+                });
                 cur.extend_from_slice(&word.chars);
                 cur_w = word.width;
             }
@@ -253,7 +267,10 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
     let metrics = fonts.metrics(req.font);
     let avail = |size: u32| {
         let m = margin(size, req.outline);
-        ((region.width() - 2 * m) as f32, (region.height() - 2 * m) as f32)
+        (
+            (region.width() - 2 * m) as f32,
+            (region.height() - 2 * m) as f32,
+        )
     };
     let fits = |size: u32| {
         let (aw, ah) = avail(size);
@@ -291,7 +308,11 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
         let (mut lo, mut hi) = (0.0f32, limit);
         for _ in 0..16 {
             let mid = (lo + hi) / 2.0;
-            if wrap(&paras, space, mid).len() <= n { hi = mid } else { lo = mid }
+            if wrap(&paras, space, mid).len() <= n {
+                hi = mid
+            } else {
+                lo = mid
+            }
         }
         let balanced = wrap(&paras, space, hi);
         // Moving words between lines changes which glyphs sit on the first and last lines
@@ -317,7 +338,12 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
         VAlign::Middle => inner.y0 as f32 + (ah - block_px) / 2.0,
         VAlign::Bottom => inner.y1 as f32 - block_px,
     };
-    let first_top = lines.first().and_then(Line::ink).map(|i| -i[2]).unwrap_or(metrics.cap_height).max(0.0);
+    let first_top = lines
+        .first()
+        .and_then(Line::ink)
+        .map(|i| -i[2])
+        .unwrap_or(metrics.cap_height)
+        .max(0.0);
 
     let r = outline_radius(size, req.outline) as i32;
     let mut glyphs = Vec::new();
@@ -325,7 +351,9 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
     let mut dropped = 0;
     let mut missing = 0;
     for (i, line) in lines.iter().enumerate() {
-        let Some([ix0, ix1, _, _]) = line.ink() else { continue };
+        let Some([ix0, ix1, _, _]) = line.ink() else {
+            continue;
+        };
         let baseline = top_px + (first_top + i as f32 * metrics.line_advance) * s;
         let pen0 = match req.align {
             Align::Left => inner.x0 as f32 - ix0 * s,
@@ -337,7 +365,9 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
             let x = (pen0 + pen * s).round() as i32;
             let y = baseline.round() as i32;
             pen += c.advance;
-            let Some([gx0, gy0, gx1, gy1]) = c.ink else { continue };
+            let Some([gx0, gy0, gx1, gy1]) = c.ink else {
+                continue;
+            };
             // Same rounding as the rasteriser (floor of min, ceil of max), plus the outline and
             // its soft edge: the raster's frame exactly.
             let b = PxRect {
@@ -354,7 +384,12 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
                 missing += 1;
             }
             bounds = Some(bounds.map_or(b, |o| o.union(&b)));
-            glyphs.push(PlacedGlyph { font: c.font, id: c.id, x, y });
+            glyphs.push(PlacedGlyph {
+                font: c.font,
+                id: c.id,
+                x,
+                y,
+            });
         }
     }
     TextLayout {
@@ -379,8 +414,18 @@ mod tests {
             font: FontChoice::Anton,
             align: Align::Center,
             valign: VAlign::Middle,
-            rect: PxRect { x0: 0, y0: 0, x1: w, y1: h },
-            canvas: PxRect { x0: 0, y0: 0, x1: w, y1: h },
+            rect: PxRect {
+                x0: 0,
+                y0: 0,
+                x1: w,
+                y1: h,
+            },
+            canvas: PxRect {
+                x0: 0,
+                y0: 0,
+                x1: w,
+                y1: h,
+            },
             max_size: 400,
             outline: true,
         }
@@ -390,7 +435,14 @@ mod tests {
     fn longer_text_gets_a_smaller_size() {
         let fonts = FontSet::embedded().unwrap();
         let short = layout(&fonts, &req("HELLO", 600, 150));
-        let long = layout(&fonts, &req("HELLO THERE THIS IS A MUCH LONGER CAPTION THAN BEFORE", 600, 150));
+        let long = layout(
+            &fonts,
+            &req(
+                "HELLO THERE THIS IS A MUCH LONGER CAPTION THAN BEFORE",
+                600,
+                150,
+            ),
+        );
         assert!(short.size > long.size, "{} vs {}", short.size, long.size);
         assert!(long.lines >= 2);
         assert_eq!(long.dropped, 0);
@@ -399,11 +451,18 @@ mod tests {
     #[test]
     fn balanced_wrap_keeps_lines_of_similar_width() {
         let fonts = FontSet::embedded().unwrap();
-        let (paras, space) = shape(&fonts, "ONE DOES NOT SIMPLY WALK INTO MORDOR", FontChoice::Anton);
+        let (paras, space) = shape(
+            &fonts,
+            "ONE DOES NOT SIMPLY WALK INTO MORDOR",
+            FontChoice::Anton,
+        );
         let total: f32 = paras[0].iter().map(|w| w.width).sum();
         let greedy = wrap(&paras, space, total * 0.8);
         assert_eq!(greedy.len(), 2);
-        let l = layout(&fonts, &req("ONE DOES NOT SIMPLY WALK INTO MORDOR", 400, 400));
+        let l = layout(
+            &fonts,
+            &req("ONE DOES NOT SIMPLY WALK INTO MORDOR", 400, 400),
+        );
         assert!(l.lines >= 2);
     }
 

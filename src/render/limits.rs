@@ -40,7 +40,11 @@ impl Limits {
     }
 
     /// Refuses dimensions over the per-side or per-frame limit (or zero).
-    pub(crate) fn check_dimensions(&self, width: u32, height: u32) -> Result<(), crate::render::RenderError> {
+    pub(crate) fn check_dimensions(
+        &self,
+        width: u32,
+        height: u32,
+    ) -> Result<(), crate::render::RenderError> {
         if width == 0 || height == 0 {
             return Err(crate::render::RenderError::Corrupt);
         }

@@ -86,17 +86,41 @@ pub struct Outputs {
 
 impl Outputs {
     /// What saving a meme needs: the display image and its thumbnail.
-    pub const SAVE: Outputs = Outputs { display: true, thumbnail: true, preview: false };
-    pub const DISPLAY: Outputs = Outputs { display: true, thumbnail: false, preview: false };
-    pub const PREVIEW: Outputs = Outputs { display: false, thumbnail: false, preview: true };
-    pub const THUMBNAIL: Outputs = Outputs { display: false, thumbnail: true, preview: false };
-    pub const ALL: Outputs = Outputs { display: true, thumbnail: true, preview: true };
+    pub const SAVE: Outputs = Outputs {
+        display: true,
+        thumbnail: true,
+        preview: false,
+    };
+    pub const DISPLAY: Outputs = Outputs {
+        display: true,
+        thumbnail: false,
+        preview: false,
+    };
+    pub const PREVIEW: Outputs = Outputs {
+        display: false,
+        thumbnail: false,
+        preview: true,
+    };
+    pub const THUMBNAIL: Outputs = Outputs {
+        display: false,
+        thumbnail: true,
+        preview: false,
+    };
+    pub const ALL: Outputs = Outputs {
+        display: true,
+        thumbnail: true,
+        preview: true,
+    };
 
     fn largest(&self) -> Option<u32> {
-        [(self.display, DISPLAY_MAX), (self.preview, PREVIEW_MAX), (self.thumbnail, THUMBNAIL_MAX)]
-            .into_iter()
-            .find(|(wanted, _)| *wanted)
-            .map(|(_, max)| max)
+        [
+            (self.display, DISPLAY_MAX),
+            (self.preview, PREVIEW_MAX),
+            (self.thumbnail, THUMBNAIL_MAX),
+        ]
+        .into_iter()
+        .find(|(wanted, _)| *wanted)
+        .map(|(_, max)| max)
     }
 
     /// The requested outputs, largest first, with their bounding squares.
@@ -216,7 +240,9 @@ impl Engine {
     /// registers again (or renders from `Source::Upload`).
     pub fn register_template(&self, id: &str, bytes: &[u8]) -> Result<ProbeInfo, RenderError> {
         if templates::find(id).is_some() {
-            return Err(RenderError::InvalidSpec(format!("template id {id:?} is taken by a builtin template")));
+            return Err(RenderError::InvalidSpec(format!(
+                "template id {id:?} is taken by a builtin template"
+            )));
         }
         let info = self.probe(bytes)?;
         let value = self.decode_for_cache(bytes)?;
@@ -226,11 +252,19 @@ impl Engine {
 
     /// Forgets a registered template (e.g. after its upload was deleted).
     pub fn forget_template(&self, id: &str) {
-        self.templates.write().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.templates
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
     }
 
     /// Renders `spec` onto `source` and encodes the requested outputs.
-    pub fn render(&self, source: Source<'_>, spec: &MemeSpec, outputs: Outputs) -> Result<Rendered, RenderError> {
+    pub fn render(
+        &self,
+        source: Source<'_>,
+        spec: &MemeSpec,
+        outputs: Outputs,
+    ) -> Result<Rendered, RenderError> {
         spec.validate().map_err(RenderError::InvalidSpec)?;
         let Some(largest) = outputs.largest() else {
             return Ok(Rendered::default());
@@ -238,9 +272,16 @@ impl Engine {
         match source {
             Source::Template(id) => match self.cached_template(id)? {
                 Cached::Still(img) => self.render_still(&img, spec, outputs, largest),
-                Cached::Animated(bytes) => self.render_decoded(decode::decode(&bytes, &self.limits)?, spec, outputs, largest),
+                Cached::Animated(bytes) => self.render_decoded(
+                    decode::decode(&bytes, &self.limits)?,
+                    spec,
+                    outputs,
+                    largest,
+                ),
             },
-            Source::Upload(bytes) => self.render_decoded(decode::decode(bytes, &self.limits)?, spec, outputs, largest),
+            Source::Upload(bytes) => {
+                self.render_decoded(decode::decode(bytes, &self.limits)?, spec, outputs, largest)
+            }
         }
     }
 
@@ -256,17 +297,33 @@ impl Engine {
     /// The layout of every box of `spec` on a `width`×`height` image (Classic geometry; for
     /// Modern, the boxes of the band above the image). Exposed for tests and the editor.
     pub fn layout(&self, spec: &MemeSpec, width: u32, height: u32) -> Vec<TextLayout> {
-        self.plan(spec, width, height).boxes.into_iter().map(|(l, _, _)| l).collect()
+        self.plan(spec, width, height)
+            .boxes
+            .into_iter()
+            .map(|(l, _, _)| l)
+            .collect()
     }
 
-    fn render_decoded(&self, decoded: decode::Decoded<'_>, spec: &MemeSpec, outputs: Outputs, largest: u32) -> Result<Rendered, RenderError> {
+    fn render_decoded(
+        &self,
+        decoded: decode::Decoded<'_>,
+        spec: &MemeSpec,
+        outputs: Outputs,
+        largest: u32,
+    ) -> Result<Rendered, RenderError> {
         match decoded {
             decode::Decoded::Still(img) => self.render_still(&img, spec, outputs, largest),
             decode::Decoded::Animated(anim) => self.render_animated(anim, spec, outputs, largest),
         }
     }
 
-    fn render_still(&self, src: &RgbImage, spec: &MemeSpec, outputs: Outputs, largest: u32) -> Result<Rendered, RenderError> {
+    fn render_still(
+        &self,
+        src: &RgbImage,
+        spec: &MemeSpec,
+        outputs: Outputs,
+        largest: u32,
+    ) -> Result<Rendered, RenderError> {
         let (sw, sh) = src.dimensions();
         let (bw, bh) = fit_within(sw, sh, largest, largest);
         // Text is drawn at the largest output size (cheaper than drawing on a 12 MP original,
@@ -287,13 +344,23 @@ impl Engine {
                 cur = encode::resize_rgb(&cur, cur_w, cur_h, ow, oh)?;
                 (cur_w, cur_h) = (ow, oh);
             }
-            let quality = if kind == Kind::Thumbnail { encode::THUMBNAIL_QUALITY } else { encode::DISPLAY_QUALITY };
+            let quality = if kind == Kind::Thumbnail {
+                encode::THUMBNAIL_QUALITY
+            } else {
+                encode::DISPLAY_QUALITY
+            };
             out.put(kind, encode::encode_jpeg(&cur, ow, oh, quality)?);
         }
         Ok(out)
     }
 
-    fn render_animated(&self, mut anim: decode::Animation<'_>, spec: &MemeSpec, outputs: Outputs, largest: u32) -> Result<Rendered, RenderError> {
+    fn render_animated(
+        &self,
+        mut anim: decode::Animation<'_>,
+        spec: &MemeSpec,
+        outputs: Outputs,
+        largest: u32,
+    ) -> Result<Rendered, RenderError> {
         let (bw, bh) = fit_within(anim.width, anim.height, largest, largest);
         let plan = self.plan(spec, bw, bh);
         let (cw, ch) = (bw, bh + plan.band);
@@ -328,7 +395,12 @@ impl Engine {
 
     /// Lays out every box for a `w`×`h` picture.
     fn plan(&self, spec: &MemeSpec, w: u32, h: u32) -> Plan {
-        let canvas = PxRect { x0: 0, y0: 0, x1: w as i32, y1: h as i32 };
+        let canvas = PxRect {
+            x0: 0,
+            y0: 0,
+            x1: w as i32,
+            y1: h as i32,
+        };
         match spec.layout {
             Layout::Classic => {
                 let long_side = w.max(h) as f32;
@@ -336,7 +408,11 @@ impl Engine {
                     .boxes
                     .iter()
                     .map(|b| {
-                        let text = if b.uppercase { b.text.to_uppercase() } else { b.text.clone() };
+                        let text = if b.uppercase {
+                            b.text.to_uppercase()
+                        } else {
+                            b.text.clone()
+                        };
                         let cap = self.fonts.metrics(b.font).cap_height;
                         // Capitals at most 1/10 of the long side: a one-word caption should be
                         // big, not a poster.
@@ -364,12 +440,21 @@ impl Engine {
     /// height follows the text (at most the image's height, past which the text shrinks).
     fn plan_modern(&self, spec: &MemeSpec, w: u32, h: u32) -> Plan {
         let Some(first) = spec.boxes.first() else {
-            return Plan { band: 0, boxes: Vec::new() };
+            return Plan {
+                band: 0,
+                boxes: Vec::new(),
+            };
         };
         let text = spec
             .boxes
             .iter()
-            .map(|b| if b.uppercase { b.text.to_uppercase() } else { b.text.clone() })
+            .map(|b| {
+                if b.uppercase {
+                    b.text.to_uppercase()
+                } else {
+                    b.text.clone()
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let pad = ((w as f32 * 0.04).round() as i32).max(4);
@@ -377,14 +462,24 @@ impl Engine {
         // Capitals 4.5% of the width: reads like the tweet-style memes this layout imitates.
         let max_size = ((w as f32 * 0.045 / cap) as u32).max(MIN_SIZE);
         let max_band = h.max(64) as i32;
-        let rect = PxRect { x0: pad, y0: pad, x1: w as i32 - pad, y1: pad + max_band };
+        let rect = PxRect {
+            x0: pad,
+            y0: pad,
+            x1: w as i32 - pad,
+            y1: pad + max_band,
+        };
         let req = LayoutRequest {
             text: &text,
             font: first.font,
             align: first.align,
             valign: VAlign::Top,
             rect,
-            canvas: PxRect { x0: 0, y0: 0, x1: w as i32, y1: pad + max_band + pad },
+            canvas: PxRect {
+                x0: 0,
+                y0: 0,
+                x1: w as i32,
+                y1: pad + max_band + pad,
+            },
             max_size,
             outline: false,
         };
@@ -393,7 +488,10 @@ impl Engine {
         let mut l = l;
         // The band ends below the text: shrink the clip region to it.
         l.region.y1 = l.region.y1.min(band as i32);
-        Plan { band, boxes: vec![(l, Rgb::BLACK, Rgb::WHITE)] }
+        Plan {
+            band,
+            boxes: vec![(l, Rgb::BLACK, Rgb::WHITE)],
+        }
     }
 
     /// Draws a plan onto a `w`×`h` RGB picture; returns the canvas and its size.
@@ -406,7 +504,11 @@ impl Engine {
         } else {
             (pixels, h)
         };
-        let mut canvas = Canvas { data: &mut data, width: w, height: ch };
+        let mut canvas = Canvas {
+            data: &mut data,
+            width: w,
+            height: ch,
+        };
         for (l, fill, outline) in &plan.boxes {
             draw::draw_text(&mut canvas, &self.fonts, &self.glyphs, l, *fill, *outline);
         }
@@ -415,7 +517,12 @@ impl Engine {
 
     fn cached_template(&self, id: &str) -> Result<Cached, RenderError> {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        if let Some(e) = self.templates.read().unwrap_or_else(|e| e.into_inner()).get(id) {
+        if let Some(e) = self
+            .templates
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
             e.last_used.store(tick, Ordering::Relaxed);
             return Ok(e.value.clone());
         }
@@ -435,7 +542,8 @@ impl Engine {
                     img
                 } else {
                     let px = encode::resize_rgb(img.as_raw(), w, h, dw, dh)?;
-                    RgbImage::from_raw(dw, dh, px).ok_or_else(|| RenderError::Internal("resized buffer size".into()))?
+                    RgbImage::from_raw(dw, dh, px)
+                        .ok_or_else(|| RenderError::Internal("resized buffer size".into()))?
                 };
                 Ok(Cached::Still(Arc::new(img)))
             }
@@ -446,7 +554,13 @@ impl Engine {
     fn cache_put(&self, id: &str, value: Cached) {
         let mut map = self.templates.write().unwrap_or_else(|e| e.into_inner());
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        map.insert(id.to_string(), CacheEntry { value, last_used: AtomicU64::new(tick) });
+        map.insert(
+            id.to_string(),
+            CacheEntry {
+                value,
+                last_used: AtomicU64::new(tick),
+            },
+        );
         // Evict least recently used entries past the budget (never the one just added).
         loop {
             let total: usize = map.values().map(|e| e.value.bytes()).sum();
@@ -469,7 +583,13 @@ impl Engine {
 /// A box's fractional geometry in pixels. Fractions are clamped to the image; the layout then
 /// also clamps the rectangle to the canvas.
 fn frac_rect(b: &TextBox, w: u32, h: u32) -> PxRect {
-    let c = |v: f32| if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let c = |v: f32| {
+        if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    };
     let (x0, y0) = (c(b.x), c(b.y));
     let (x1, y1) = (c(b.x + b.w.max(0.0)), c(b.y + b.h.max(0.0)));
     PxRect {
@@ -500,7 +620,9 @@ mod tests {
     fn template_render_produces_jpeg_outputs_of_the_right_sizes() {
         let engine = Engine::new().unwrap();
         let spec = MemeSpec::classic(&["top text", "bottom text"]);
-        let out = engine.render(Source::Template("deep-field"), &spec, Outputs::ALL).unwrap();
+        let out = engine
+            .render(Source::Template("deep-field"), &spec, Outputs::ALL)
+            .unwrap();
         let d = out.display.unwrap();
         assert_eq!((d.width, d.height, d.mime), (1000, 872, "image/jpeg"));
         let p = out.preview.unwrap();
@@ -521,20 +643,33 @@ mod tests {
         let bytes = templates::find("coins").unwrap().bytes;
         assert!(engine.register_template("coins", bytes).is_err());
         engine.register_template("user-1", bytes).unwrap();
-        assert!(engine.render(Source::Template("user-1"), &spec, Outputs::THUMBNAIL).is_ok());
+        assert!(
+            engine
+                .render(Source::Template("user-1"), &spec, Outputs::THUMBNAIL)
+                .is_ok()
+        );
         engine.forget_template("user-1");
-        assert!(engine.render(Source::Template("user-1"), &spec, Outputs::THUMBNAIL).is_err());
+        assert!(
+            engine
+                .render(Source::Template("user-1"), &spec, Outputs::THUMBNAIL)
+                .is_err()
+        );
     }
 
     #[test]
     fn modern_layout_adds_a_white_band_above() {
         let engine = Engine::new().unwrap();
         let spec = MemeSpec::modern(&["when the build finally passes"]);
-        let out = engine.render(Source::Template("coins"), &spec, Outputs::DISPLAY).unwrap();
+        let out = engine
+            .render(Source::Template("coins"), &spec, Outputs::DISPLAY)
+            .unwrap();
         let d = out.display.unwrap();
         assert_eq!(d.width, 384);
         assert!(d.height > 303 + 20, "{}", d.height);
         let img = image::load_from_memory(&d.bytes).unwrap().to_rgb8();
-        assert!(img.get_pixel(2, 2).0.iter().all(|&c| c > 240), "band is white");
+        assert!(
+            img.get_pixel(2, 2).0.iter().all(|&c| c > 240),
+            "band is white"
+        );
     }
 }

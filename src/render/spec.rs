@@ -151,7 +151,11 @@ impl FromStr for Rgb {
         let digit = |i: usize, n: usize| u8::from_str_radix(&hex[i..i + n], 16).map_err(|_| bad());
         match hex.len() {
             6 => Ok(Rgb([digit(0, 2)?, digit(2, 2)?, digit(4, 2)?])),
-            3 => Ok(Rgb([digit(0, 1)? * 17, digit(1, 1)? * 17, digit(2, 1)? * 17])),
+            3 => Ok(Rgb([
+                digit(0, 1)? * 17,
+                digit(1, 1)? * 17,
+                digit(2, 1)? * 17,
+            ])),
             _ => Err(bad()),
         }
     }
@@ -248,7 +252,10 @@ impl MemeSpec {
         let boxes = match n {
             0 => Vec::new(),
             1 => vec![top_box(captions[0].as_ref())],
-            2 => vec![top_box(captions[0].as_ref()), bottom_box(captions[1].as_ref())],
+            2 => vec![
+                top_box(captions[0].as_ref()),
+                bottom_box(captions[1].as_ref()),
+            ],
             _ => {
                 // n bands of equal height, each a little shorter than its slot.
                 let slot = 0.96 / n as f32;
@@ -256,7 +263,8 @@ impl MemeSpec {
                     .iter()
                     .enumerate()
                     .map(|(i, c)| {
-                        let mut b = TextBox::at(c.as_ref(), 0.02, 0.02 + slot * i as f32, 0.96, slot);
+                        let mut b =
+                            TextBox::at(c.as_ref(), 0.02, 0.02 + slot * i as f32, 0.96, slot);
                         b.valign = match i {
                             0 => VAlign::Top,
                             i if i + 1 == n => VAlign::Bottom,
@@ -309,10 +317,16 @@ impl MemeSpec {
         }
         for (i, b) in self.boxes.iter().enumerate() {
             if b.text.chars().count() > MAX_TEXT_CHARS {
-                return Err(format!("text box {} is longer than {MAX_TEXT_CHARS} characters", i + 1));
+                return Err(format!(
+                    "text box {} is longer than {MAX_TEXT_CHARS} characters",
+                    i + 1
+                ));
             }
             if ![b.x, b.y, b.w, b.h].iter().all(|v| v.is_finite()) {
-                return Err(format!("text box {} has a non-numeric position or size", i + 1));
+                return Err(format!(
+                    "text box {} has a non-numeric position or size",
+                    i + 1
+                ));
             }
         }
         Ok(())
@@ -339,10 +353,16 @@ mod tests {
 
     #[test]
     fn font_names_parse_in_any_spelling() {
-        assert_eq!("Comic Neue".parse::<FontChoice>(), Ok(FontChoice::ComicNeue));
+        assert_eq!(
+            "Comic Neue".parse::<FontChoice>(),
+            Ok(FontChoice::ComicNeue)
+        );
         assert_eq!("noto_sans".parse::<FontChoice>(), Ok(FontChoice::NotoSans));
         assert_eq!("ANTON".parse::<FontChoice>(), Ok(FontChoice::Anton));
-        assert!(matches!("impact".parse::<FontChoice>(), Err(SpecError::UnknownFont(_))));
+        assert!(matches!(
+            "impact".parse::<FontChoice>(),
+            Err(SpecError::UnknownFont(_))
+        ));
         for f in FontChoice::ALL {
             assert_eq!(f.id().parse::<FontChoice>(), Ok(f));
             assert_eq!(f.display_name().parse::<FontChoice>(), Ok(f));
@@ -365,8 +385,10 @@ mod tests {
         let spec = MemeSpec::classic(&["top", "bottom"]);
         let json = serde_json::to_string(&spec).unwrap();
         assert_eq!(serde_json::from_str::<MemeSpec>(&json).unwrap(), spec);
-        let minimal: MemeSpec =
-            serde_json::from_str(r##"{"boxes":[{"text":"hi","fill":"#00ff00","font":"comic-neue"}]}"##).unwrap();
+        let minimal: MemeSpec = serde_json::from_str(
+            r##"{"boxes":[{"text":"hi","fill":"#00ff00","font":"comic-neue"}]}"##,
+        )
+        .unwrap();
         assert_eq!(minimal.layout, Layout::Classic);
         assert_eq!(minimal.boxes[0].fill, Rgb([0, 255, 0]));
         assert_eq!(minimal.boxes[0].font, FontChoice::ComicNeue);

@@ -13,11 +13,35 @@ pub struct BoxSlot {
     pub valign: VAlign,
 }
 
-const TOP: BoxSlot = BoxSlot { x: 0.02, y: 0.02, w: 0.96, h: 0.25, valign: VAlign::Top };
-const BOTTOM: BoxSlot = BoxSlot { x: 0.02, y: 0.73, w: 0.96, h: 0.25, valign: VAlign::Bottom };
+const TOP: BoxSlot = BoxSlot {
+    x: 0.02,
+    y: 0.02,
+    w: 0.96,
+    h: 0.25,
+    valign: VAlign::Top,
+};
+const BOTTOM: BoxSlot = BoxSlot {
+    x: 0.02,
+    y: 0.73,
+    w: 0.96,
+    h: 0.25,
+    valign: VAlign::Bottom,
+};
 /// For wide, short pictures: slimmer bands so the subject stays visible.
-const TOP_WIDE: BoxSlot = BoxSlot { x: 0.02, y: 0.02, w: 0.96, h: 0.22, valign: VAlign::Top };
-const BOTTOM_WIDE: BoxSlot = BoxSlot { x: 0.02, y: 0.76, w: 0.96, h: 0.22, valign: VAlign::Bottom };
+const TOP_WIDE: BoxSlot = BoxSlot {
+    x: 0.02,
+    y: 0.02,
+    w: 0.96,
+    h: 0.22,
+    valign: VAlign::Top,
+};
+const BOTTOM_WIDE: BoxSlot = BoxSlot {
+    x: 0.02,
+    y: 0.76,
+    w: 0.96,
+    h: 0.22,
+    valign: VAlign::Bottom,
+};
 
 /// A starter template.
 #[derive(Debug)]
