@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use skyhigh::render::{Engine, Limits, MemeSpec, Outputs, Source};
+use skyhigh_render::render::{Engine, Limits, MemeSpec, Outputs, Source};
 use std::sync::OnceLock;
 
 fn engine() -> &'static Engine {
