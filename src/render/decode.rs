@@ -160,6 +160,13 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Decoded<'a>
     let mut decoder = open(bytes, format, limits)?;
     // Phone photos are stored sideways with an EXIF tag saying how to turn them.
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    // Not every decoder honours `max_alloc` for its output buffer, so check it here: the
+    // decoded buffer plus the RGB copy made from it must fit.
+    let (w, h) = decoder.dimensions();
+    let needed = decoder.total_bytes().saturating_add(u64::from(w) * u64::from(h) * 3);
+    if needed > limits.max_alloc {
+        return Err(RenderError::MemoryLimit);
+    }
     let mut img = DynamicImage::from_decoder(decoder).map_err(RenderError::from_image)?;
     img.apply_orientation(orientation);
     Ok(Decoded::Still(flatten(img)))
@@ -169,6 +176,10 @@ fn decode_gif<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, Rende
     let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(RenderError::from_image)?;
     let (width, height) = decoder.dimensions();
     limits.check_dimensions(width, height)?;
+    // Compositing keeps two RGBA canvases (current and previous frame) plus an RGB copy.
+    if u64::from(width) * u64::from(height) * 11 > limits.max_alloc {
+        return Err(RenderError::MemoryLimit);
+    }
     decoder.set_limits(limits.to_image_limits()).map_err(RenderError::from_image)?;
     let mut anim = Animation {
         width,

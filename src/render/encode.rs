@@ -11,13 +11,25 @@ pub const DISPLAY_QUALITY: u8 = 85;
 pub const THUMBNAIL_QUALITY: u8 = 80;
 
 /// An encoded output image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Encoded {
     pub bytes: Vec<u8>,
     /// `"image/jpeg"` or `"image/gif"`.
     pub mime: &'static str,
     pub width: u32,
     pub height: u32,
+}
+
+/// Shows the size of the bytes, not the bytes.
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoded")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("mime", &self.mime)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish()
+    }
 }
 
 /// The largest size within `max_w`×`max_h` with the aspect ratio of `w`×`h`; never upscales,

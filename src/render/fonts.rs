@@ -96,8 +96,10 @@ impl FontSet {
         let (font, id) = self.resolve(choice, c).unwrap_or((Self::primary(choice), GlyphId(0)));
         let f = self.font(font);
         let h = f.height_unscaled();
+        // ab_glyph's unscaled bounds keep font y-up values with min.y = y_max (top) and
+        // max.y = y_min (bottom); negate for y-down.
         let ink =
-            f.outline(id).map(|o| [o.bounds.min.x / h, -o.bounds.max.y / h, o.bounds.max.x / h, -o.bounds.min.y / h]);
+            f.outline(id).map(|o| [o.bounds.min.x / h, -o.bounds.min.y / h, o.bounds.max.x / h, -o.bounds.max.y / h]);
         Some(ShapedChar { font, id, advance: f.h_advance_unscaled(id) / h, ink })
     }
 }
@@ -117,7 +119,7 @@ fn is_invisible(c: char) -> bool {
 
 fn ink_of(f: &FontRef<'static>, c: char) -> Option<[f32; 2]> {
     let h = f.height_unscaled();
-    f.outline(f.glyph_id(c)).map(|o| [-o.bounds.max.y / h, -o.bounds.min.y / h])
+    f.outline(f.glyph_id(c)).map(|o| [-o.bounds.min.y / h, -o.bounds.max.y / h])
 }
 
 /// Line spacing from the ink of real letters rather than the font's ascent/descent, which for
@@ -150,7 +152,7 @@ mod tests {
         // Anton has no Cyrillic: Oswald draws it.
         assert_eq!(set.resolve(FontChoice::Anton, 'Ж').map(|r| r.0), Some(IDX_OSWALD));
         assert_eq!(set.resolve(FontChoice::Anton, 'é').map(|r| r.0), Some(0));
-        assert_eq!(set.resolve(FontChoice::Anton, 'Ω').map(|r| r.0), Some(IDX_NOTO_SANS));
+        assert_eq!(set.resolve(FontChoice::Anton, 'ψ').map(|r| r.0), Some(IDX_NOTO_SANS));
         assert_eq!(set.resolve(FontChoice::Anton, '😂').map(|r| r.0), Some(IDX_EMOJI));
         assert_eq!(set.resolve(FontChoice::ComicNeue, '\u{10FFFD}'), None);
         assert_eq!(set.shape_char(FontChoice::Anton, '\u{FE0F}'), None);

@@ -1,8 +1,10 @@
 //! Animated GIF output, written frame by frame while the input is decoded frame by frame.
 //!
-//! Colour quantisation: one NeuQuant palette per output, trained on the first captioned frame,
-//! and a 32768-entry RGB555 lookup table so mapping a pixel is one table read instead of a
-//! palette search (NeuQuant per frame costs tens of ms at 600×600; the table costs ~1 ms once).
+//! Colour quantisation: a NeuQuant palette trained on the first captioned frame becomes the
+//! global palette, with a 32768-entry RGB555 lookup table so mapping a pixel is one table read
+//! instead of a palette search (NeuQuant per frame costs tens of ms at 600×600). Each later
+//! frame is checked on a sample of pixels; when the palette fits it badly (a scene change), a
+//! new palette is trained and sent as that frame's local palette, and used from then on.
 
 use super::encode::{Encoded, resize_rgb};
 use super::error::RenderError;
@@ -15,8 +17,19 @@ const NEUQUANT_SAMPLE: i32 = 10;
 pub(crate) struct GifWriter {
     pub width: u32,
     pub height: u32,
-    state: Option<(gif::Encoder<Vec<u8>>, Vec<u8>)>,
+    state: Option<State>,
 }
+
+struct State {
+    enc: gif::Encoder<Vec<u8>>,
+    palette: Vec<u8>,
+    lut: Vec<u8>,
+}
+
+/// Mean squared error per channel above which a frame gets its own palette: about 12 levels
+/// of 255 off on average, well past what dithering-free quantisation of a matching palette
+/// shows (2–5 levels).
+const REPALETTE_MSE: u32 = 150;
 
 fn internal(e: impl std::fmt::Display) -> RenderError {
     RenderError::Internal(format!("GIF encoding: {e}"))
@@ -40,15 +53,27 @@ impl GifWriter {
             (Ok(a), Ok(b)) => (a, b),
             _ => return Err(internal("frame too large")),
         };
-        if self.state.is_none() {
-            let (palette, lut) = build_palette(pixels);
-            let mut enc = gif::Encoder::new(Vec::new(), w16, h16, &palette).map_err(internal)?;
-            enc.set_repeat(gif::Repeat::Infinite).map_err(internal)?;
-            self.state = Some((enc, lut));
+        let mut local_palette = None;
+        match self.state.as_mut() {
+            None => {
+                let (palette, lut) = build_palette(pixels);
+                let mut enc = gif::Encoder::new(Vec::new(), w16, h16, &palette).map_err(internal)?;
+                enc.set_repeat(gif::Repeat::Infinite).map_err(internal)?;
+                self.state = Some(State { enc, palette, lut });
+            }
+            Some(st) => {
+                if sampled_mse(pixels, &st.palette, &st.lut) > REPALETTE_MSE {
+                    let (palette, lut) = build_palette(pixels);
+                    local_palette = Some(palette.clone());
+                    st.palette = palette;
+                    st.lut = lut;
+                }
+            }
         }
-        let Some((enc, lut)) = self.state.as_mut() else {
+        let Some(st) = self.state.as_mut() else {
             return Err(internal("encoder missing"));
         };
+        let lut = &st.lut;
         let indices: Vec<u8> = pixels.chunks_exact(3).map(|p| lut[rgb555(p[0], p[1], p[2])]).collect();
         let frame = gif::Frame {
             width: w16,
@@ -56,22 +81,43 @@ impl GifWriter {
             // GIF delays are in hundredths of a second.
             delay: u16::try_from(delay_ms.div_ceil(10)).unwrap_or(u16::MAX),
             buffer: Cow::Owned(indices),
+            palette: local_palette,
             ..gif::Frame::default()
         };
-        enc.write_frame(&frame).map_err(internal)
+        st.enc.write_frame(&frame).map_err(internal)
     }
 
     pub fn finish(self) -> Result<Encoded, RenderError> {
-        let Some((enc, _)) = self.state else {
+        let Some(st) = self.state else {
             return Err(internal("no frames"));
         };
         Ok(Encoded {
-            bytes: enc.into_inner().map_err(internal)?,
+            bytes: st.enc.into_inner().map_err(internal)?,
             mime: "image/gif",
             width: self.width,
             height: self.height,
         })
     }
+}
+
+/// Mean squared error per channel of mapping ~1000 evenly spread pixels through `lut`.
+fn sampled_mse(rgb: &[u8], palette: &[u8], lut: &[u8]) -> u32 {
+    let n = rgb.len() / 3;
+    let step = (n / 1024).max(1);
+    let (mut err, mut count) = (0u64, 0u64);
+    for i in (0..n).step_by(step) {
+        let p = &rgb[i * 3..i * 3 + 3];
+        let idx = usize::from(lut[rgb555(p[0], p[1], p[2])]) * 3;
+        let Some(q) = palette.get(idx..idx + 3) else {
+            continue;
+        };
+        for c in 0..3 {
+            let d = i64::from(p[c]) - i64::from(q[c]);
+            err += (d * d) as u64;
+        }
+        count += 3;
+    }
+    (err / count.max(1)) as u32
 }
 
 fn rgb555(r: u8, g: u8, b: u8) -> usize {

@@ -47,6 +47,7 @@ impl GlyphCache {
         made
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
     }

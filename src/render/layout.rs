@@ -67,6 +67,8 @@ pub struct TextLayout {
     pub lines: usize,
     /// Glyphs left out because the text did not fit even at [`MIN_SIZE`].
     pub dropped: usize,
+    /// Characters no font has, drawn as the font's missing-glyph box.
+    pub missing: usize,
     pub(crate) glyphs: Vec<PlacedGlyph>,
 }
 
@@ -204,10 +206,10 @@ fn outline_radius(size: u32, outline: bool) -> u32 {
     if outline { ((size as f32 * OUTLINE_PER_SIZE).round() as u32).max(1) } else { 0 }
 }
 
-/// Pixels kept free on each side of the text: the outline plus one pixel of anti-aliasing and
-/// one of rounding.
+/// Pixels kept free on each side of the text: the outline plus its one-pixel soft edge, one
+/// pixel for the rasteriser's floor/ceil of the ink box and one for rounding the pen position.
 fn margin(size: u32, outline: bool) -> i32 {
-    outline_radius(size, outline) as i32 + 2
+    outline_radius(size, outline) as i32 + 3
 }
 
 /// Lays out one box: finds the largest size whose wrapped text fits, balances the lines, and
@@ -221,6 +223,7 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
         bounds: None,
         lines: 0,
         dropped: 0,
+        missing: 0,
         glyphs: Vec::new(),
     };
     if region.is_empty() {
@@ -274,7 +277,10 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
             if wrap(&paras, space, mid).len() <= n { hi = mid } else { lo = mid }
         }
         let balanced = wrap(&paras, space, hi);
-        if balanced.len() == n {
+        // Moving words between lines changes which glyphs sit on the first and last lines
+        // (a "Q" tail, an accent), so the balanced block must fit again.
+        let (bw, bh) = block_extent(&balanced, metrics.line_advance, metrics.cap_height);
+        if balanced.len() == n && bw * s <= aw && bh * s <= ah {
             lines = balanced;
         }
     }
@@ -295,8 +301,11 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
     let mut glyphs = Vec::new();
     let mut bounds: Option<PxRect> = None;
     let mut dropped = 0;
+    let mut missing = 0;
     for (i, line) in lines.iter().enumerate() {
-        let Some([ix0, ix1, _, _]) = line.ink() else { continue };
+        let Some([ix0, ix1, _, _]) = line.ink() else {
+            continue;
+        };
         let baseline = top_px + (first_top + i as f32 * metrics.line_advance) * s;
         let pen0 = match req.align {
             Align::Left => inner.x0 as f32 - ix0 * s,
@@ -308,9 +317,11 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
             let x = (pen0 + pen * s).round() as i32;
             let y = baseline.round() as i32;
             pen += c.advance;
-            let Some([gx0, gy0, gx1, gy1]) = c.ink else { continue };
+            let Some([gx0, gy0, gx1, gy1]) = c.ink else {
+                continue;
+            };
             // Same rounding as the rasteriser (floor of min, ceil of max), plus the outline and
-            // one pixel of slack for float differences.
+            // its soft edge: the raster's frame exactly.
             let b = PxRect {
                 x0: x + (gx0 * s).floor() as i32 - r - 1,
                 y0: y + (gy0 * s).floor() as i32 - r - 1,
@@ -321,11 +332,14 @@ pub(crate) fn layout(fonts: &FontSet, req: &LayoutRequest<'_>) -> TextLayout {
                 dropped += 1;
                 continue;
             }
+            if c.id.0 == 0 {
+                missing += 1;
+            }
             bounds = Some(bounds.map_or(b, |o| o.union(&b)));
             glyphs.push(PlacedGlyph { font: c.font, id: c.id, x, y });
         }
     }
-    TextLayout { size, outline_radius: r as u32, region, bounds, lines: lines.len(), dropped, glyphs }
+    TextLayout { size, outline_radius: r as u32, region, bounds, lines: lines.len(), dropped, missing, glyphs }
 }
 
 #[cfg(test)]

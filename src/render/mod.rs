@@ -244,6 +244,15 @@ impl Engine {
         }
     }
 
+    /// Characters of `text` that no font in the fallback chain of `font` can draw (they would
+    /// show as a missing-glyph box). Lets the editor warn before saving.
+    pub fn missing_glyphs(&self, text: &str, font: FontChoice) -> Vec<char> {
+        text.chars()
+            .filter(|&c| !c.is_whitespace())
+            .filter(|&c| self.fonts.shape_char(font, c).is_some_and(|s| s.id.0 == 0))
+            .collect()
+    }
+
     /// The layout of every box of `spec` on a `width`×`height` image (Classic geometry; for
     /// Modern, the boxes of the band above the image). Exposed for tests and the editor.
     pub fn layout(&self, spec: &MemeSpec, width: u32, height: u32) -> Vec<TextLayout> {
@@ -471,7 +480,9 @@ impl Engine {
 /// A box's fractional geometry in pixels. Fractions are clamped to the image; the layout then
 /// also clamps the rectangle to the canvas.
 fn frac_rect(b: &TextBox, w: u32, h: u32) -> PxRect {
-    let c = |v: f32| if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let c = |v: f32| {
+        if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }
+    };
     let (x0, y0) = (c(b.x), c(b.y));
     let (x1, y1) = (c(b.x + b.w.max(0.0)), c(b.y + b.h.max(0.0)));
     PxRect {
