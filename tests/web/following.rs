@@ -120,7 +120,7 @@ fn free_port() -> u16 {
 }
 
 async fn start_binary(data: &std::path::Path, port: u16, workers: bool) -> std::process::Child {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_skyhigh"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skyhigh"))
         .env("SKYHIGH_ADDR", format!("127.0.0.1:{port}"))
         .env("SKYHIGH_DATA_DIR", data)
         .env("SKYHIGH_RUN_WORKERS", workers.to_string())
@@ -137,5 +137,8 @@ async fn start_binary(data: &std::path::Path, port: u16, workers: bool) -> std::
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Never leave a server behind, even when failing.
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("skyhigh did not become healthy");
 }
