@@ -45,8 +45,14 @@ impl Db {
         writer.pragma_update(None, "journal_mode", "WAL").context("switching the database to WAL mode")?;
         migrate(&mut writer).context("applying database migrations")?;
         let readers = (0..READERS)
-            .map(|_| open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY))
-            .collect::<Result<Vec<_>, _>>()
+            .map(|_| {
+                let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+                // Read pages straight from the OS page cache (shared by all readers) instead of
+                // copying them into each connection's private cache.
+                conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+                Ok(conn)
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
             .context("opening database readers")?;
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
