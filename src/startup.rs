@@ -135,7 +135,15 @@ impl Application {
 async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     match config.backend {
         Backend::Local => storage::local::open(&config.data_dir),
-        Backend::Aws => anyhow::bail!("SKYHIGH_BACKEND=aws is not available in this build yet; use local"),
+        Backend::Aws => {
+            storage::aws::open(&storage::aws::AwsSettings {
+                table_prefix: config.table_prefix.clone(),
+                // `Config::validate` has already refused an aws backend without a bucket.
+                bucket: config.bucket.clone().unwrap_or_default(),
+                create_resources: config.create_resources,
+            })
+            .await
+        }
     }
 }
 

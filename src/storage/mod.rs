@@ -6,6 +6,7 @@
 //! increments, and a change that touches several records happens in one transaction.
 //! `docs/storage.md` maps each trait method to its SQLite statement and DynamoDB request.
 
+pub mod aws;
 pub mod local;
 
 use std::sync::Arc;

@@ -36,6 +36,59 @@ async fn local_fixture() -> Fixture {
     Fixture { storage, _keep: Box::new(dir) }
 }
 
+/// The aws backend against the moto server that `scripts/test` starts on loopback (it exports
+/// `AWS_ENDPOINT_URL`, a region and dummy credentials). Each test gets its own tables and bucket,
+/// so tests never share state. The stores that are not on AWS yet (memes and everything that
+/// hangs off them) come from a temporary SQLite database; only the tests of the stores that are
+/// on AWS are instantiated for this backend below.
+async fn aws_fixture() -> Fixture {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:"),
+        "the aws contract tests need the moto server on loopback: run them through scripts/test \
+         (AWS_ENDPOINT_URL is {endpoint:?})"
+    );
+    let unique = skyhigh::domain::UserId::new().to_string();
+    let settings = skyhigh::storage::aws::AwsSettings {
+        table_prefix: format!("t{unique}-"),
+        bucket: format!("skyhigh-test-{unique}"),
+        create_resources: true,
+    };
+    let aws = skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let site = skyhigh::storage::local::open(dir.path()).expect("local backend opens");
+    let storage = Storage {
+        users: aws.users,
+        sessions: aws.sessions,
+        blobs: aws.blobs,
+        health: aws.health,
+        settings: aws.settings,
+        ..site
+    };
+    Fixture { storage, _keep: Box::new(dir) }
+}
+
+storage_contract!(
+    aws,
+    crate::aws_fixture,
+    [
+        a_created_user_is_found_by_id_username_and_email,
+        a_taken_username_is_a_conflict_and_stores_nothing,
+        a_taken_email_is_a_conflict_and_stores_nothing,
+        concurrent_sign_ups_for_one_username_have_exactly_one_winner,
+        unknown_users_are_none,
+        a_session_round_trips_and_can_be_replaced,
+        inserting_an_existing_session_id_is_a_conflict,
+        expired_sessions_are_not_loaded_and_are_swept,
+        a_deleted_session_is_gone,
+        a_blob_round_trips_with_its_content_type,
+        a_missing_blob_is_none_and_deleting_it_is_fine,
+        a_deleted_blob_is_gone,
+        the_health_check_passes,
+        a_setting_keeps_its_first_value,
+    ]
+);
+
 storage_contract!(
     local,
     crate::local_fixture,
