@@ -38,8 +38,8 @@ async fn local_fixture() -> Fixture {
 
 /// The aws backend against the moto server that `scripts/test` starts on loopback (it exports
 /// `AWS_ENDPOINT_URL`, a region and dummy credentials). Each test gets its own tables and bucket,
-/// so tests never share state. The stores that are not on AWS yet (memes and everything that
-/// hangs off them) come from a temporary SQLite database; only the tests of the stores that are
+/// so tests never share state. The stores that are not on AWS yet (subscriptions and
+/// notifications) come from a temporary SQLite database; only the tests of the stores that are
 /// on AWS are instantiated for this backend below.
 async fn aws_fixture() -> Fixture {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
@@ -63,6 +63,9 @@ async fn aws_fixture() -> Fixture {
         blobs: aws.blobs,
         health: aws.health,
         settings: aws.settings,
+        memes: aws.memes,
+        comments: aws.comments,
+        templates: aws.templates,
         ..site
     };
     Fixture { storage, _keep: Box::new(dir) }
@@ -86,6 +89,15 @@ storage_contract!(
         a_deleted_blob_is_gone,
         the_health_check_passes,
         a_setting_keeps_its_first_value,
+        a_saved_meme_reads_back_whole,
+        newest_first_pagination_neither_repeats_nor_skips_while_memes_arrive,
+        top_orders_by_comments_then_newest,
+        a_forged_cursor_is_invalid_not_a_crash,
+        a_creators_memes_and_a_memes_remixes_are_listed_newest_first,
+        template_stats_count_memes_remixes_and_days,
+        comments_count_list_oldest_first_and_delete,
+        a_comment_on_a_missing_meme_is_not_found,
+        shared_templates_round_trip_newest_first,
     ]
 );
 

@@ -2,17 +2,22 @@
 //! subscribers' email. Each trait of `storage` gets an implementation here; nothing above the
 //! traits knows which backend runs. `docs/data-model.md` lists every key, index and request.
 //!
-//! Status: accounts, sessions, media, settings and the health check are on AWS and pass the
-//! storage contract against the emulator. Memes, comments, subscriptions, notifications and
-//! shared templates are still to come, so `open` refuses to start the site on this backend.
+//! Status: accounts, sessions, media, settings, the health check, memes, comments and templates
+//! are on AWS and pass the storage contract against the emulator. Subscriptions, notifications
+//! and their delivery through SNS are still to come, so `open` refuses to start the site on
+//! this backend.
 
 mod blobs;
 mod clients;
+mod comments;
 mod item;
+mod memes;
 pub mod metering;
+mod query;
 mod resources;
 mod sessions;
 mod settings;
+mod templates;
 mod users;
 
 use std::sync::Arc;
@@ -21,7 +26,9 @@ pub use blobs::IMMUTABLE;
 pub use clients::Clients;
 pub use resources::Names;
 
-use super::{BlobStore, HealthCheck, SessionStore, SettingsStore, Storage, UserStore};
+use super::{
+    BlobStore, CommentStore, HealthCheck, MemeStore, SessionStore, SettingsStore, Storage, TemplateStore, UserStore,
+};
 
 /// The DynamoDB client with the names of the tables it works on.
 #[derive(Clone, Debug)]
@@ -48,6 +55,9 @@ pub struct AccountStores {
     pub blobs: Arc<dyn BlobStore>,
     pub settings: Arc<dyn SettingsStore>,
     pub health: Arc<dyn HealthCheck>,
+    pub memes: Arc<dyn MemeStore>,
+    pub comments: Arc<dyn CommentStore>,
+    pub templates: Arc<dyn TemplateStore>,
     pub clients: Clients,
 }
 
@@ -62,7 +72,10 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AccountStores> {
         sessions: Arc::new(sessions::DynamoSessions::new(tables.clone())),
         blobs: Arc::new(blobs::S3Blobs::new(clients.s3.clone(), names.bucket)),
         settings: Arc::new(settings::DynamoSettings::new(tables.clone())),
-        health: Arc::new(settings::DynamoHealth::new(tables)),
+        health: Arc::new(settings::DynamoHealth::new(tables.clone())),
+        memes: Arc::new(memes::DynamoMemes::new(tables.clone())),
+        comments: Arc::new(comments::DynamoComments::new(tables.clone())),
+        templates: Arc::new(templates::DynamoTemplates::new(tables)),
         clients,
     })
 }
@@ -72,7 +85,7 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AccountStores> {
 pub async fn open(settings: &AwsSettings) -> anyhow::Result<Storage> {
     connect(settings).await?;
     anyhow::bail!(
-        "SKYHIGH_BACKEND=aws: memes, comments, subscriptions, notifications and shared templates are not on \
-         DynamoDB yet (accounts, sessions and media are); use SKYHIGH_BACKEND=local"
+        "SKYHIGH_BACKEND=aws: subscriptions and notifications are not on DynamoDB/SNS yet (accounts, \
+         sessions, media, memes, comments and templates are); use SKYHIGH_BACKEND=local"
     )
 }

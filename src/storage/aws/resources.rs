@@ -15,10 +15,16 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use super::clients::Clients;
 use super::item::{PK, SK, error_code};
 
-/// The overloaded global secondary indexes of the main table: each item kind that needs another
-/// access path writes its own values into one of these key pairs (see docs/data-model.md).
-pub const GSIS: [(&str, &str, &str); 4] =
-    [("gsi1", "g1pk", "g1sk"), ("gsi2", "g2pk", "g2sk"), ("gsi3", "g3pk", "g3sk"), ("gsi4", "g4pk", "g4sk")];
+/// The global secondary indexes of the main table: (name, partition key, sort key, sort key is
+/// a number). gsi1, gsi2 and gsi4 are overloaded: each item kind that needs another access path
+/// writes its own values into their key pairs. gsi3 is the "top" index of memes, sorted by a
+/// number that an atomic `ADD` moves (see docs/data-model.md).
+pub const GSIS: [(&str, &str, &str, bool); 4] = [
+    ("gsi1", "g1pk", "g1sk", false),
+    ("gsi2", "g2pk", "g2sk", false),
+    ("gsi3", "g3pk", "top_score", true),
+    ("gsi4", "g4pk", "g4sk", false),
+];
 
 /// The attribute DynamoDB's TTL reads on the sessions table (unix seconds).
 pub const SESSION_TTL_ATTRIBUTE: &str = "expires_at";
@@ -92,7 +98,11 @@ async fn bucket_exists(clients: &Clients, bucket: &str) -> anyhow::Result<bool> 
 }
 
 fn string_attribute(name: &str) -> anyhow::Result<AttributeDefinition> {
-    Ok(AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()?)
+    attribute(name, ScalarAttributeType::S)
+}
+
+fn attribute(name: &str, kind: ScalarAttributeType) -> anyhow::Result<AttributeDefinition> {
+    Ok(AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build()?)
 }
 
 fn key_element(name: &str, kind: KeyType) -> anyhow::Result<KeySchemaElement> {
@@ -109,8 +119,9 @@ async fn create_main_table(clients: &Clients, table: &str) -> anyhow::Result<()>
         .attribute_definitions(string_attribute(SK)?)
         .key_schema(key_element(PK, KeyType::Hash)?)
         .key_schema(key_element(SK, KeyType::Range)?);
-    for (index, pk, sk) in GSIS {
-        request = request.attribute_definitions(string_attribute(pk)?).attribute_definitions(string_attribute(sk)?);
+    for (index, pk, sk, numeric) in GSIS {
+        let sk_kind = if numeric { ScalarAttributeType::N } else { ScalarAttributeType::S };
+        request = request.attribute_definitions(string_attribute(pk)?).attribute_definitions(attribute(sk, sk_kind)?);
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(index)
