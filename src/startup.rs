@@ -141,6 +141,7 @@ async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
                 // `Config::validate` has already refused an aws backend without a bucket.
                 bucket: config.bucket.clone().unwrap_or_default(),
                 create_resources: config.create_resources,
+                topic_prefix: config.topic_prefix.clone(),
             })
             .await
         }

@@ -244,6 +244,14 @@ pub trait HealthCheck: Send + Sync {
     async fn check(&self) -> StorageResult<()>;
 }
 
+/// A fresh secret for a subscription's one-click unsubscribe link (128 random bits, hex).
+pub fn new_unsubscribe_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Every store the app uses, as trait objects chosen once at start-up.
 #[derive(Clone)]
 pub struct Storage {

@@ -38,10 +38,15 @@ async fn local_fixture() -> Fixture {
 
 /// The aws backend against the moto server that `scripts/test` starts on loopback (it exports
 /// `AWS_ENDPOINT_URL`, a region and dummy credentials). Each test gets its own tables and bucket,
-/// so tests never share state. The stores that are not on AWS yet (subscriptions and
-/// notifications) come from a temporary SQLite database; only the tests of the stores that are
+/// so tests never share state. The stores that are not on AWS yet (in-app notifications
+/// and the outbox) come from a temporary SQLite database; only the tests of the stores that are
 /// on AWS are instantiated for this backend below.
 async fn aws_fixture() -> Fixture {
+    aws_backend().await.0
+}
+
+/// The aws fixture with the SDK clients and the names it uses, for tests of what only AWS has.
+async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, String) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
         endpoint.starts_with("http://127.0.0.1:"),
@@ -53,8 +58,10 @@ async fn aws_fixture() -> Fixture {
         table_prefix: format!("t{unique}-"),
         bucket: format!("skyhigh-test-{unique}"),
         create_resources: true,
+        topic_prefix: format!("t{unique}-"),
     };
     let aws = skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");
+    let clients = aws.clients.clone();
     let dir = tempfile::tempdir().expect("temp dir");
     let site = skyhigh::storage::local::open(dir.path()).expect("local backend opens");
     let storage = Storage {
@@ -66,9 +73,51 @@ async fn aws_fixture() -> Fixture {
         memes: aws.memes,
         comments: aws.comments,
         templates: aws.templates,
+        subscriptions: aws.subscriptions,
         ..site
     };
-    Fixture { storage, _keep: Box::new(dir) }
+    (Fixture { storage, _keep: Box::new(dir) }, clients, settings.topic_prefix)
+}
+
+/// What only the aws backend does: email subscriptions on SNS.
+mod aws_only {
+    use crate::site_contract::user;
+
+    /// The (endpoint, protocol) of each subscription on the creator's topic.
+    async fn topic_subscriptions(sns: &aws_sdk_sns::Client, topic_name: &str) -> Option<Vec<(String, String)>> {
+        let topics = sns.list_topics().send().await.expect("list topics");
+        let arn =
+            topics.topics().iter().filter_map(|t| t.topic_arn()).find(|a| a.ends_with(&format!(":{topic_name}")))?;
+        let listed = sns.list_subscriptions_by_topic().topic_arn(arn).send().await.expect("list subscriptions");
+        Some(
+            listed
+                .subscriptions()
+                .iter()
+                .map(|s| (s.endpoint().unwrap_or_default().to_owned(), s.protocol().unwrap_or_default().to_owned()))
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn subscribing_creates_the_creators_topic_with_the_email_and_unsubscribing_removes_it() {
+        let (fixture, clients, prefix) = crate::aws_backend().await;
+        let storage = &fixture.storage;
+        let ann = user(storage, "ann").await;
+        let bob = user(storage, "bob").await;
+        let topic = format!("{prefix}ann");
+        assert_eq!(topic_subscriptions(&clients.sns, &topic).await, None, "no topic before the first subscriber");
+
+        storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
+        storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
+
+        assert_eq!(
+            topic_subscriptions(&clients.sns, &topic).await,
+            Some(vec![("bob@example.com".to_owned(), "email".to_owned())]),
+            "one email subscription, however often one subscribes"
+        );
+        storage.subscriptions.unsubscribe(ann.id, bob.id).await.unwrap();
+        assert_eq!(topic_subscriptions(&clients.sns, &topic).await, Some(vec![]));
+    }
 }
 
 storage_contract!(
@@ -98,6 +147,8 @@ storage_contract!(
         comments_count_list_oldest_first_and_delete,
         a_comment_on_a_missing_meme_is_not_found,
         shared_templates_round_trip_newest_first,
+        subscribing_is_idempotent_and_counted,
+        following_lists_creators_most_recent_first,
     ]
 );
 

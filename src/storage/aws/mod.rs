@@ -2,10 +2,10 @@
 //! subscribers' email. Each trait of `storage` gets an implementation here; nothing above the
 //! traits knows which backend runs. `docs/data-model.md` lists every key, index and request.
 //!
-//! Status: accounts, sessions, media, settings, the health check, memes, comments and templates
-//! are on AWS and pass the storage contract against the emulator. Subscriptions, notifications
-//! and their delivery through SNS are still to come, so `open` refuses to start the site on
-//! this backend.
+//! Status: accounts, sessions, media, settings, the health check, memes, comments, templates and
+//! subscriptions (with their SNS topics) are on AWS and pass the storage contract against the
+//! emulator. In-app notifications and the publishing of new memes through SNS are still to come,
+//! so `open` refuses to start the site on this backend.
 
 mod blobs;
 mod clients;
@@ -17,6 +17,7 @@ mod query;
 mod resources;
 mod sessions;
 mod settings;
+mod subscriptions;
 mod templates;
 mod users;
 
@@ -27,7 +28,8 @@ pub use clients::Clients;
 pub use resources::Names;
 
 use super::{
-    BlobStore, CommentStore, HealthCheck, MemeStore, SessionStore, SettingsStore, Storage, TemplateStore, UserStore,
+    BlobStore, CommentStore, HealthCheck, MemeStore, SessionStore, SettingsStore, Storage, SubscriptionStore,
+    TemplateStore, UserStore,
 };
 
 /// The DynamoDB client with the names of the tables it works on.
@@ -39,12 +41,13 @@ pub struct Tables {
 }
 
 /// Where the aws backend keeps things (SPEC §2: `SKYHIGH_TABLE_PREFIX`, `SKYHIGH_BUCKET`,
-/// `SKYHIGH_CREATE_RESOURCES`).
+/// `SKYHIGH_CREATE_RESOURCES`, `SKYHIGH_TOPIC_PREFIX`).
 #[derive(Debug, Clone)]
 pub struct AwsSettings {
     pub table_prefix: String,
     pub bucket: String,
     pub create_resources: bool,
+    pub topic_prefix: String,
 }
 
 /// The stores that already run on AWS.
@@ -58,6 +61,7 @@ pub struct AccountStores {
     pub memes: Arc<dyn MemeStore>,
     pub comments: Arc<dyn CommentStore>,
     pub templates: Arc<dyn TemplateStore>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
     pub clients: Clients,
 }
 
@@ -75,7 +79,12 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AccountStores> {
         health: Arc::new(settings::DynamoHealth::new(tables.clone())),
         memes: Arc::new(memes::DynamoMemes::new(tables.clone())),
         comments: Arc::new(comments::DynamoComments::new(tables.clone())),
-        templates: Arc::new(templates::DynamoTemplates::new(tables)),
+        templates: Arc::new(templates::DynamoTemplates::new(tables.clone())),
+        subscriptions: Arc::new(subscriptions::DynamoSubscriptions::new(
+            tables,
+            clients.sns.clone(),
+            settings.topic_prefix.clone(),
+        )),
         clients,
     })
 }
@@ -85,7 +94,7 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AccountStores> {
 pub async fn open(settings: &AwsSettings) -> anyhow::Result<Storage> {
     connect(settings).await?;
     anyhow::bail!(
-        "SKYHIGH_BACKEND=aws: subscriptions and notifications are not on DynamoDB/SNS yet (accounts, \
-         sessions, media, memes, comments and templates are); use SKYHIGH_BACKEND=local"
+        "SKYHIGH_BACKEND=aws: notifications are not on DynamoDB/SNS yet (accounts, sessions, media, memes, \
+         comments, templates and subscriptions are); use SKYHIGH_BACKEND=local"
     )
 }
