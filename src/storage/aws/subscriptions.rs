@@ -113,12 +113,12 @@ impl DynamoSubscriptions {
             Err(e) => return Err(sdk_error("removing a subscription", e)),
         }
         let arn = record.get("sns_subscription_arn").and_then(|v| v.as_s().ok()).filter(|a| a.starts_with("arn:"));
-        if let Some(arn) = arn {
-            if let Err(e) = self.sns.unsubscribe().subscription_arn(arn).send().await {
-                // The record is gone, so nothing will be published to them by this app; the SNS
-                // subscription is left over and logged for a person to remove.
-                tracing::error!(error = %sdk_error("removing an SNS subscription", e), %arn, "SNS unsubscribe failed");
-            }
+        if let Some(arn) = arn
+            && let Err(e) = self.sns.unsubscribe().subscription_arn(arn).send().await
+        {
+            // The record is gone, so the app no longer counts them; the SNS subscription is
+            // left over and logged for a person to remove.
+            tracing::error!(error = %sdk_error("removing an SNS subscription", e), %arn, "SNS unsubscribe failed");
         }
         Ok(Some(record))
     }
