@@ -158,7 +158,12 @@ fn spawn_background_tasks(
     let throttle = state.login_throttle.clone();
     let mut tasks = Vec::new();
     if state.config.run_workers {
-        let worker = DeliveryWorker { outbox: state.storage.outbox.clone(), mailer, wake: state.wake.clone() };
+        let worker = DeliveryWorker {
+            outbox: state.storage.outbox.clone(),
+            mailer,
+            creator_topics: state.storage.creator_topics.clone(),
+            wake: state.wake.clone(),
+        };
         tasks.push(worker.spawn(stop.clone()));
     }
     tasks.extend([

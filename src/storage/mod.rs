@@ -220,6 +220,14 @@ pub trait Outbox: Send + Sync {
     async fn retry_at(&self, delivery_id: &str, at: OffsetDateTime) -> StorageResult<()>;
 }
 
+/// Email that the backend delivers by itself to everyone subscribed to a creator: on AWS, one
+/// SNS topic per creator (the local backend has none; the app sends each email itself).
+#[async_trait]
+pub trait CreatorTopics: Send + Sync {
+    /// Publishes one message to the creator's topic, for every subscriber to receive by email.
+    async fn publish(&self, creator: &Username, subject: &str, text: &str) -> StorageResult<()>;
+}
+
 #[async_trait]
 pub trait TemplateStore: Send + Sync {
     async fn create(&self, template: &SharedTemplate) -> StorageResult<()>;
@@ -266,6 +274,8 @@ pub struct Storage {
     pub outbox: Arc<dyn Outbox>,
     pub templates: Arc<dyn TemplateStore>,
     pub settings: Arc<dyn SettingsStore>,
+    /// Present when deliveries use `DeliveryChannel::CreatorTopic` (the aws backend).
+    pub creator_topics: Option<Arc<dyn CreatorTopics>>,
 }
 
 #[cfg(test)]

@@ -181,7 +181,8 @@ storage_contract!(
         subscribing_is_idempotent_and_counted,
         following_lists_creators_most_recent_first,
         saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox,
-        outbox_deliveries_complete_retry_and_drop_after_unsubscribe,
+        outbox_deliveries_complete_and_retry,
+        email_deliveries_complete_retry_and_drop_after_unsubscribe,
         shared_templates_round_trip_newest_first,
         a_setting_keeps_its_first_value,
     ]
