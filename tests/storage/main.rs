@@ -37,15 +37,13 @@ async fn local_fixture() -> Fixture {
 }
 
 /// The aws backend against the moto server that `scripts/test` starts on loopback (it exports
-/// `AWS_ENDPOINT_URL`, a region and dummy credentials). Each test gets its own tables and bucket,
-/// so tests never share state. The stores that are not on AWS yet (in-app notifications
-/// and the outbox) come from a temporary SQLite database; only the tests of the stores that are
-/// on AWS are instantiated for this backend below.
+/// `AWS_ENDPOINT_URL`, a region and dummy credentials). Each test gets its own tables, bucket
+/// and topic names, so tests never share state.
 async fn aws_fixture() -> Fixture {
     aws_backend().await.0
 }
 
-/// The aws fixture with the SDK clients and the names it uses, for tests of what only AWS has.
+/// The aws fixture with the SDK clients and the topic prefix, for tests of what only AWS has.
 async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, String) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
@@ -60,23 +58,9 @@ async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, String) {
         create_resources: true,
         topic_prefix: format!("t{unique}-"),
     };
-    let aws = skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");
-    let clients = aws.clients.clone();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let site = skyhigh::storage::local::open(dir.path()).expect("local backend opens");
-    let storage = Storage {
-        users: aws.users,
-        sessions: aws.sessions,
-        blobs: aws.blobs,
-        health: aws.health,
-        settings: aws.settings,
-        memes: aws.memes,
-        comments: aws.comments,
-        templates: aws.templates,
-        subscriptions: aws.subscriptions,
-        ..site
-    };
-    (Fixture { storage, _keep: Box::new(dir) }, clients, settings.topic_prefix)
+    let (storage, clients) =
+        skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");
+    (Fixture { storage, _keep: Box::new(()) }, clients, settings.topic_prefix)
 }
 
 /// What only the aws backend does: email subscriptions on SNS.
@@ -137,18 +121,21 @@ storage_contract!(
         a_missing_blob_is_none_and_deleting_it_is_fine,
         a_deleted_blob_is_gone,
         the_health_check_passes,
-        a_setting_keeps_its_first_value,
         a_saved_meme_reads_back_whole,
         newest_first_pagination_neither_repeats_nor_skips_while_memes_arrive,
         top_orders_by_comments_then_newest,
         a_forged_cursor_is_invalid_not_a_crash,
         a_creators_memes_and_a_memes_remixes_are_listed_newest_first,
         template_stats_count_memes_remixes_and_days,
+        deleting_a_meme_takes_its_comments_and_notifications_and_counts,
         comments_count_list_oldest_first_and_delete,
         a_comment_on_a_missing_meme_is_not_found,
-        shared_templates_round_trip_newest_first,
         subscribing_is_idempotent_and_counted,
         following_lists_creators_most_recent_first,
+        saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox,
+        outbox_deliveries_complete_and_retry,
+        shared_templates_round_trip_newest_first,
+        a_setting_keeps_its_first_value,
     ]
 );
 

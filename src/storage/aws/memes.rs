@@ -203,7 +203,14 @@ impl DynamoMemes {
                     .map_err(build_error)?;
                 TransactWriteItem::builder().delete(delete).build()
             };
-            let mut items = vec![own];
+            // The notification event goes and comes with the meme; the parent's counter, whose
+            // condition may fail, stays last (see below).
+            let event = if delta > 0 {
+                super::notifications::event_put(table, meme)?
+            } else {
+                super::notifications::event_delete(table, meme.id)?
+            };
+            let mut items = vec![own, event];
             items.extend(counter_updates(table, meme, delta, with_parent)?);
             let result = self.tables.dynamodb.transact_write_items().set_transact_items(Some(items)).send().await;
             let error = match result {
@@ -264,9 +271,10 @@ impl MemeStore for DynamoMemes {
         if !self.write(&meme, -1).await? {
             return Ok(None);
         }
-        // The comments live in the meme's partition; nothing reads them without the meme, so
-        // removing them after the transaction (which holds at most 100 items) is safe.
+        // Comments and in-app notifications can be many, more than a transaction holds (100
+        // items); nothing shows them without the meme, so they go right after it.
         super::comments::delete_all(&self.tables, id).await?;
+        super::notifications::delete_inbox_items(&self.tables, &meme).await?;
         Ok(Some(meme))
     }
 

@@ -2,10 +2,8 @@
 //! subscribers' email. Each trait of `storage` gets an implementation here; nothing above the
 //! traits knows which backend runs. `docs/data-model.md` lists every key, index and request.
 //!
-//! Status: accounts, sessions, media, settings, the health check, memes, comments, templates and
-//! subscriptions (with their SNS topics) are on AWS and pass the storage contract against the
-//! emulator. In-app notifications and the publishing of new memes through SNS are still to come,
-//! so `open` refuses to start the site on this backend.
+//! Every store passes the same storage contract as the local backend, against the moto
+//! emulator (tests/storage).
 
 mod blobs;
 mod clients;
@@ -13,12 +11,14 @@ mod comments;
 mod item;
 mod memes;
 pub mod metering;
+mod notifications;
 mod query;
 mod resources;
 mod sessions;
 mod settings;
 mod subscriptions;
 mod templates;
+mod topics;
 mod users;
 
 use std::sync::Arc;
@@ -27,10 +27,7 @@ pub use blobs::IMMUTABLE;
 pub use clients::Clients;
 pub use resources::Names;
 
-use super::{
-    BlobStore, CommentStore, HealthCheck, MemeStore, SessionStore, SettingsStore, Storage, SubscriptionStore,
-    TemplateStore, UserStore,
-};
+use super::Storage;
 
 /// The DynamoDB client with the names of the tables it works on.
 #[derive(Clone, Debug)]
@@ -50,51 +47,35 @@ pub struct AwsSettings {
     pub topic_prefix: String,
 }
 
-/// The stores that already run on AWS.
-#[derive(Clone)]
-pub struct AccountStores {
-    pub users: Arc<dyn UserStore>,
-    pub sessions: Arc<dyn SessionStore>,
-    pub blobs: Arc<dyn BlobStore>,
-    pub settings: Arc<dyn SettingsStore>,
-    pub health: Arc<dyn HealthCheck>,
-    pub memes: Arc<dyn MemeStore>,
-    pub comments: Arc<dyn CommentStore>,
-    pub templates: Arc<dyn TemplateStore>,
-    pub subscriptions: Arc<dyn SubscriptionStore>,
-    pub clients: Clients,
+/// Connects, checks (or creates) the tables and bucket, and builds the stores.
+pub async fn open(settings: &AwsSettings) -> anyhow::Result<Storage> {
+    Ok(connect(settings).await?.0)
 }
 
-/// Connects, checks (or creates) the tables and bucket, and builds the stores.
-pub async fn connect(settings: &AwsSettings) -> anyhow::Result<AccountStores> {
+/// `open`, also handing back the SDK clients (for tests of what only AWS has).
+pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients)> {
     let clients = Clients::from_environment().await?;
     let names = Names::new(&settings.table_prefix, &settings.bucket);
     resources::ensure(&clients, &names, settings.create_resources).await?;
     let tables = Tables { dynamodb: clients.dynamodb.clone(), main: names.main_table, sessions: names.sessions_table };
-    Ok(AccountStores {
+    let notifications = Arc::new(notifications::DynamoNotifications::new(tables.clone()));
+    let storage = Storage {
         users: Arc::new(users::DynamoUsers::new(tables.clone())),
         sessions: Arc::new(sessions::DynamoSessions::new(tables.clone())),
         blobs: Arc::new(blobs::S3Blobs::new(clients.s3.clone(), names.bucket)),
-        settings: Arc::new(settings::DynamoSettings::new(tables.clone())),
         health: Arc::new(settings::DynamoHealth::new(tables.clone())),
         memes: Arc::new(memes::DynamoMemes::new(tables.clone())),
         comments: Arc::new(comments::DynamoComments::new(tables.clone())),
-        templates: Arc::new(templates::DynamoTemplates::new(tables.clone())),
         subscriptions: Arc::new(subscriptions::DynamoSubscriptions::new(
-            tables,
+            tables.clone(),
             clients.sns.clone(),
             settings.topic_prefix.clone(),
         )),
-        clients,
-    })
-}
-
-/// The whole site on AWS. Refused until every store has its DynamoDB implementation, rather
-/// than starting a site whose meme pages would fail.
-pub async fn open(settings: &AwsSettings) -> anyhow::Result<Storage> {
-    connect(settings).await?;
-    anyhow::bail!(
-        "SKYHIGH_BACKEND=aws: notifications are not on DynamoDB/SNS yet (accounts, sessions, media, memes, \
-         comments, templates and subscriptions are); use SKYHIGH_BACKEND=local"
-    )
+        notifications: notifications.clone(),
+        outbox: notifications,
+        templates: Arc::new(templates::DynamoTemplates::new(tables.clone())),
+        settings: Arc::new(settings::DynamoSettings::new(tables)),
+        creator_topics: Some(Arc::new(topics::SnsTopics::new(clients.sns.clone(), settings.topic_prefix.clone()))),
+    };
+    Ok((storage, clients))
 }

@@ -43,24 +43,8 @@ impl DynamoSubscriptions {
         Self { tables, sns, topic_prefix }
     }
 
-    /// The creator's topic, created if it does not exist yet (CreateTopic returns the existing
-    /// topic's ARN when it does).
-    async fn topic_arn(&self, creator: &Username) -> StorageResult<String> {
-        let created = self
-            .sns
-            .create_topic()
-            .name(format!("{}{}", self.topic_prefix, creator.as_str()))
-            .send()
-            .await
-            .map_err(|e| sdk_error("creating the creator's SNS topic", e))?;
-        created
-            .topic_arn()
-            .map(str::to_owned)
-            .ok_or_else(|| StorageError::Other(anyhow::anyhow!("SNS gave no topic ARN")))
-    }
-
     async fn subscribe_email(&self, creator: &User, subscriber: &User) -> StorageResult<String> {
-        let topic = self.topic_arn(&creator.username).await?;
+        let topic = super::topics::creator_topic_arn(&self.sns, &self.topic_prefix, &creator.username).await?;
         let subscribed = self
             .sns
             .subscribe()
