@@ -157,6 +157,13 @@ pub trait MemeStore: Send + Sync {
     /// creator. A crash after this returns loses no notification.
     async fn create(&self, meme: &Meme) -> StorageResult<()>;
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>>;
+    /// The meme with the first page of its comments (oldest first): the meme page's main read,
+    /// one Query on DynamoDB, where the comments share the meme's partition.
+    async fn get_with_comments(
+        &self,
+        id: MemeId,
+        comments: PageRequest,
+    ) -> StorageResult<Option<(Meme, Page<Comment>)>>;
     /// Removes the meme with its comments and notifications in one transaction and returns it
     /// (the caller then deletes its media). `None` if it did not exist.
     async fn delete(&self, id: MemeId) -> StorageResult<Option<Meme>>;

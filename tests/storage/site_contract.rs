@@ -385,3 +385,27 @@ pub async fn a_setting_keeps_its_first_value(storage: &Storage) {
     assert_eq!(first, b"one");
     assert_eq!(second, b"one");
 }
+
+pub async fn a_meme_reads_with_its_first_comments_and_the_rest_follow(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    let meme = saved(storage, &ann).await;
+    let other = saved(storage, &ann).await;
+    let mut written = Vec::new();
+    for text in ["one", "two", "three"] {
+        written.push(comment_on(storage, &meme, &ann, text).await.id);
+    }
+    comment_on(storage, &other, &ann, "elsewhere").await;
+
+    let (read, first) = storage.memes.get_with_comments(meme.id, PageRequest::first(2)).await.unwrap().unwrap();
+    let rest = storage.comments.list(meme.id, PageRequest::after(first.next.clone(), 2)).await.unwrap();
+
+    assert_eq!(read.id, meme.id);
+    assert_eq!(read.comment_count, 3);
+    let ids: Vec<_> = first.items.iter().chain(&rest.items).map(|c| c.id).collect();
+    assert_eq!(ids, written, "oldest first, none repeated or skipped");
+    assert!(rest.next.is_none());
+    let (_, all) = storage.memes.get_with_comments(other.id, PageRequest::first(10)).await.unwrap().unwrap();
+    assert_eq!(all.items.len(), 1);
+    assert!(all.next.is_none());
+    assert!(storage.memes.get_with_comments(MemeId::new(), PageRequest::first(10)).await.unwrap().is_none());
+}

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest};
 
 use super::Tables;
-use super::item::{Item, PK, SK, get_time, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, SK, get_s, get_time, key, n, parse_s, s, sdk_error};
 use super::memes::{COMMENT_SCORE, MEME_SK, build_error, failed_conditions, meme_pk};
 use super::query::{self, TABLE};
 use crate::domain::{Comment, CommentBody, CommentId, MemeId, UserId, Username};
@@ -107,6 +107,36 @@ pub async fn delete_all(tables: &Tables, meme: MemeId) -> StorageResult<()> {
             return Ok(());
         }
     }
+}
+
+/// The page for comment items read after the meme item (`limit + 1` of them at most).
+pub fn page_from_items(mut items: Vec<Item>, limit: usize) -> StorageResult<Page<Comment>> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| comment_cursor(last)).transpose()?
+    } else {
+        None
+    };
+    Ok(Page { items: items.iter().map(comment_from_item).collect::<StorageResult<_>>()?, next })
+}
+
+/// The same cursor `list` hands out, so either read can continue the other.
+fn comment_cursor(item: &Item) -> StorageResult<crate::storage::Cursor> {
+    let position = std::collections::BTreeMap::from([
+        (PK, format!("S:{}", get_s(item, PK)?)),
+        (SK, format!("S:{}", get_s(item, SK)?)),
+    ]);
+    serde_json::to_string(&position).map(crate::storage::Cursor).map_err(|e| StorageError::Other(e.into()))
+}
+
+/// Comments after `after`, for `MemeStore::get_with_comments` past its first page.
+pub async fn list_after(
+    tables: &Tables,
+    meme: MemeId,
+    after: crate::storage::Cursor,
+    limit: usize,
+) -> StorageResult<Page<Comment>> {
+    DynamoComments { tables: tables.clone() }.list(meme, PageRequest::after(Some(after), limit)).await
 }
 
 pub struct DynamoComments {

@@ -18,12 +18,14 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::Tables;
-use super::item::{Item, PK, corrupt, get_n, get_s, get_time, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, SK, corrupt, get_n, get_s, get_time, key, n, parse_s, s, sdk_error};
 use super::query::{self, Access};
-use crate::domain::{Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
+use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
 use crate::storage::{MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
 
-pub const MEME_SK: &str = "MEME";
+/// "#" sorts before "COMMENT#", so one Query on the meme's partition returns the meme first,
+/// then its comments oldest first.
+pub const MEME_SK: &str = "#MEME";
 const FEED: Access = Access::gsi("gsi1", "g1pk", "g1sk");
 const BY_CREATOR: Access = Access::gsi("gsi2", "g2pk", "g2sk");
 const TOP: Access = Access::gsi("gsi3", "g3pk", "top_score");
@@ -263,6 +265,43 @@ impl MemeStore for DynamoMemes {
             .await
             .map_err(|e| sdk_error("reading a meme", e))?;
         found.item().map(meme_from_item).transpose()
+    }
+
+    async fn get_with_comments(
+        &self,
+        id: MemeId,
+        comments: PageRequest,
+    ) -> StorageResult<Option<(Meme, Page<Comment>)>> {
+        let partition = meme_pk(id);
+        if let Some(after) = &comments.after {
+            // A later page of comments: the meme item is not on it.
+            let Some(meme) = self.get(id).await? else { return Ok(None) };
+            let page = super::comments::list_after(&self.tables, id, after.clone(), comments.limit).await?;
+            return Ok(Some((meme, page)));
+        }
+        let found = self
+            .tables
+            .dynamodb
+            .query()
+            .table_name(&self.tables.main)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(&partition))
+            .consistent_read(true)
+            // The meme, a page of comments, and one more to know whether a next page exists.
+            .limit(i32::try_from(comments.limit + 2).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| sdk_error("reading a meme and its comments", e))?;
+        let mut items = found.items.unwrap_or_default().into_iter();
+        let Some(meme) =
+            items.next().filter(|first| first.get(SK).and_then(|v| v.as_s().ok()) == Some(&MEME_SK.to_owned()))
+        else {
+            return Ok(None);
+        };
+        let rest: Vec<Item> = items.collect();
+        let page = super::comments::page_from_items(rest, comments.limit)?;
+        Ok(Some((meme_from_item(&meme)?, page)))
     }
 
     #[tracing::instrument(skip(self))]

@@ -19,6 +19,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 pub struct RequestTally {
     requests: AtomicU32,
     scans: AtomicU32,
+    operations: std::sync::Mutex<Vec<&'static str>>,
 }
 
 impl RequestTally {
@@ -29,6 +30,28 @@ impl RequestTally {
     pub fn scans(&self) -> u32 {
         self.scans.load(Ordering::Relaxed)
     }
+
+    /// The operations sent, in order (e.g. "GetItem,Query").
+    pub fn operations(&self) -> String {
+        self.operations.lock().map(|ops| ops.join(",")).unwrap_or_default()
+    }
+}
+
+/// Operation names as static strings, so recording one allocates nothing.
+fn static_name(operation: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "GetItem",
+        "Query",
+        "Scan",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "TransactWriteItems",
+        "BatchWriteItem",
+        "BatchGetItem",
+        "DescribeTable",
+    ];
+    KNOWN.iter().find(|k| **k == operation).copied().unwrap_or("other")
 }
 
 tokio::task_local! {
@@ -69,6 +92,9 @@ impl Intercept for Meter {
         TOTAL.fetch_add(1, Ordering::Relaxed);
         let _ = CURRENT.try_with(|tally| {
             tally.requests.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut operations) = tally.operations.lock() {
+                operations.push(static_name(operation));
+            }
             if scan {
                 tally.scans.fetch_add(1, Ordering::Relaxed);
             }
