@@ -113,7 +113,7 @@ pub async fn delete_all(tables: &Tables, meme: MemeId) -> StorageResult<()> {
 pub fn page_from_items(mut items: Vec<Item>, limit: usize) -> StorageResult<Page<Comment>> {
     let next = if items.len() > limit {
         items.truncate(limit);
-        items.last().map(|last| comment_cursor(last)).transpose()?
+        items.last().map(comment_cursor).transpose()?
     } else {
         None
     };

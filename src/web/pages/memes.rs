@@ -419,16 +419,11 @@ async fn meme_page(
     };
     let (remixes, parent) =
         tokio::try_join!(state.storage.memes.list_remixes(meme.id, PageRequest::first(24)), parent)?;
-    let parent = match meme.parent_id {
-        Some(_) => {
-            // A deleted parent still says "remixed from", without a card.
-            Some(ParentView {
-                changes: parent.as_ref().map(|p| caption_changes(&p.captions, &meme.captions)).unwrap_or_default(),
-                card: parent.as_ref().map(|p| MemeCard::new(state, p)),
-            })
-        }
-        None => None,
-    };
+    // A deleted parent still says "remixed from", without a card.
+    let parent = meme.parent_id.map(|_| ParentView {
+        changes: parent.as_ref().map(|p| caption_changes(&p.captions, &meme.captions)).unwrap_or_default(),
+        card: parent.as_ref().map(|p| MemeCard::new(state, p)),
+    });
     let template = match meme.template_id() {
         Some(id) => match builtin_template_name(id) {
             Some(name) => Some((id.to_owned(), name.to_owned())),
