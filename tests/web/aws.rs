@@ -184,4 +184,26 @@ mod aws_only {
         assert!(page.contains("<img"), "the meme is intact");
         assert!(ann.get_html("/").await.contains(&meme), "pages work again without a restart");
     }
+
+    #[test]
+    fn missing_tables_and_bucket_stop_start_up_with_one_line_naming_them() {
+        let data = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_skyhigh"))
+            .envs(backend_env(data.path()))
+            .env("SKYHIGH_CREATE_RESOURCES", "false")
+            .env("SKYHIGH_ADDR", "127.0.0.1:0")
+            .output()
+            .expect("run skyhigh");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+
+        assert!(!output.status.success());
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        let prefix = crate::helpers::aws_prefix(data.path());
+        for missing in
+            [format!("DynamoDB table {prefix}main"), format!("DynamoDB table {prefix}sessions"), "S3 bucket".into()]
+        {
+            assert!(stderr.contains(&missing), "{stderr} should name {missing}");
+        }
+        assert!(stderr.contains("SKYHIGH_CREATE_RESOURCES=true"));
+    }
 }
