@@ -104,75 +104,49 @@ mod aws_only {
     }
 }
 
-storage_contract!(
-    aws,
-    crate::aws_fixture,
-    [
-        a_created_user_is_found_by_id_username_and_email,
-        a_taken_username_is_a_conflict_and_stores_nothing,
-        a_taken_email_is_a_conflict_and_stores_nothing,
-        concurrent_sign_ups_for_one_username_have_exactly_one_winner,
-        unknown_users_are_none,
-        a_session_round_trips_and_can_be_replaced,
-        inserting_an_existing_session_id_is_a_conflict,
-        expired_sessions_are_not_loaded_and_are_swept,
-        a_deleted_session_is_gone,
-        a_blob_round_trips_with_its_content_type,
-        a_missing_blob_is_none_and_deleting_it_is_fine,
-        a_deleted_blob_is_gone,
-        the_health_check_passes,
-        a_saved_meme_reads_back_whole,
-        newest_first_pagination_neither_repeats_nor_skips_while_memes_arrive,
-        top_orders_by_comments_then_newest,
-        a_forged_cursor_is_invalid_not_a_crash,
-        a_creators_memes_and_a_memes_remixes_are_listed_newest_first,
-        template_stats_count_memes_remixes_and_days,
-        deleting_a_meme_takes_its_comments_and_notifications_and_counts,
-        comments_count_list_oldest_first_and_delete,
-        a_meme_reads_with_its_first_comments_and_the_rest_follow,
-        a_comment_on_a_missing_meme_is_not_found,
-        subscribing_is_idempotent_and_counted,
-        following_lists_creators_most_recent_first,
-        saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox,
-        outbox_deliveries_complete_and_retry,
-        shared_templates_round_trip_newest_first,
-        a_setting_keeps_its_first_value,
-    ]
-);
+/// The contract every backend passes, instantiated for one backend with its own extra tests.
+macro_rules! every_backend {
+    ($backend:ident, $fixture:path, [$($extra:ident),* $(,)?]) => {
+        storage_contract!(
+            $backend,
+            $fixture,
+            [
+                a_created_user_is_found_by_id_username_and_email,
+                a_taken_username_is_a_conflict_and_stores_nothing,
+                a_taken_email_is_a_conflict_and_stores_nothing,
+                concurrent_sign_ups_for_one_username_have_exactly_one_winner,
+                unknown_users_are_none,
+                a_session_round_trips_and_can_be_replaced,
+                inserting_an_existing_session_id_is_a_conflict,
+                expired_sessions_are_not_loaded_and_are_swept,
+                a_deleted_session_is_gone,
+                a_blob_round_trips_with_its_content_type,
+                a_missing_blob_is_none_and_deleting_it_is_fine,
+                a_deleted_blob_is_gone,
+                the_health_check_passes,
+                a_saved_meme_reads_back_whole,
+                newest_first_pagination_neither_repeats_nor_skips_while_memes_arrive,
+                top_orders_by_comments_then_newest,
+                a_forged_cursor_is_invalid_not_a_crash,
+                a_creators_memes_and_a_memes_remixes_are_listed_newest_first,
+                template_stats_count_memes_remixes_and_days,
+                deleting_a_meme_takes_its_comments_and_notifications_and_counts,
+                comments_count_list_oldest_first_and_delete,
+                a_meme_reads_with_its_first_comments_and_the_rest_follow,
+                a_comment_on_a_missing_meme_is_not_found,
+                subscribing_is_idempotent_and_counted,
+                following_lists_creators_most_recent_first,
+                saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox,
+                outbox_deliveries_complete_and_retry,
+                shared_templates_round_trip_newest_first,
+                a_setting_keeps_its_first_value,
+                $($extra,)*
+            ]
+        );
+    };
+}
 
-storage_contract!(
-    local,
-    crate::local_fixture,
-    [
-        a_created_user_is_found_by_id_username_and_email,
-        a_taken_username_is_a_conflict_and_stores_nothing,
-        a_taken_email_is_a_conflict_and_stores_nothing,
-        concurrent_sign_ups_for_one_username_have_exactly_one_winner,
-        unknown_users_are_none,
-        a_session_round_trips_and_can_be_replaced,
-        inserting_an_existing_session_id_is_a_conflict,
-        expired_sessions_are_not_loaded_and_are_swept,
-        a_deleted_session_is_gone,
-        a_blob_round_trips_with_its_content_type,
-        a_missing_blob_is_none_and_deleting_it_is_fine,
-        a_deleted_blob_is_gone,
-        the_health_check_passes,
-        a_saved_meme_reads_back_whole,
-        newest_first_pagination_neither_repeats_nor_skips_while_memes_arrive,
-        top_orders_by_comments_then_newest,
-        a_forged_cursor_is_invalid_not_a_crash,
-        a_creators_memes_and_a_memes_remixes_are_listed_newest_first,
-        template_stats_count_memes_remixes_and_days,
-        deleting_a_meme_takes_its_comments_and_notifications_and_counts,
-        comments_count_list_oldest_first_and_delete,
-        a_meme_reads_with_its_first_comments_and_the_rest_follow,
-        a_comment_on_a_missing_meme_is_not_found,
-        subscribing_is_idempotent_and_counted,
-        following_lists_creators_most_recent_first,
-        saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox,
-        outbox_deliveries_complete_and_retry,
-        email_deliveries_complete_retry_and_drop_after_unsubscribe,
-        shared_templates_round_trip_newest_first,
-        a_setting_keeps_its_first_value,
-    ]
-);
+every_backend!(aws, crate::aws_fixture, []);
+
+// The local backend also sends each email itself, with a per-subscriber unsubscribe link.
+every_backend!(local, crate::local_fixture, [email_deliveries_complete_retry_and_drop_after_unsubscribe]);

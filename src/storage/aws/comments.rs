@@ -4,10 +4,10 @@
 //! the meme existing.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
 use super::Tables;
-use super::item::{Item, PK, SK, get_s, get_time, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, SK, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
 use super::memes::{COMMENT_SCORE, MEME_SK, build_error, failed_conditions, meme_pk};
 use super::query::{self, TABLE};
 use crate::domain::{Comment, CommentBody, CommentId, MemeId, UserId, Username};
@@ -57,56 +57,20 @@ fn count_update(table: &str, meme: MemeId, delta: i64) -> StorageResult<Transact
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// Removes every comment of a (deleted) meme, 25 at a time.
+/// Removes every comment of a (deleted) meme.
 pub async fn delete_all(tables: &Tables, meme: MemeId) -> StorageResult<()> {
-    let mut start = None;
-    loop {
-        let page = tables
-            .dynamodb
-            .query()
-            .table_name(&tables.main)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(meme_pk(meme)))
-            .expression_attribute_values(":prefix", s(PREFIX))
-            .projection_expression("#pk, #sk")
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error("listing a deleted meme's comments", e))?;
-        for chunk in page.items().chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    let key = item.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                    DeleteRequest::builder()
-                        .set_key(Some(key))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                        .map_err(build_error)
-                })
-                .collect::<StorageResult<_>>()?;
-            // BatchWriteItem may leave some for later under load: send those again.
-            for _ in 0..5 {
-                if requests.is_empty() {
-                    break;
-                }
-                let written = tables
-                    .dynamodb
-                    .batch_write_item()
-                    .request_items(&tables.main, requests)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("deleting a deleted meme's comments", e))?;
-                requests = written.unprocessed_items.and_then(|mut u| u.remove(&tables.main)).unwrap_or_default();
-            }
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(());
-        }
-    }
+    let query = comments_of(tables, meme).projection_expression("#pk, #sk");
+    let keys = tables.query_all(query, "listing a deleted meme's comments").await?;
+    tables.batch_delete(keys, "deleting a deleted meme's comments").await
+}
+
+/// The Query of a meme's comments (its partition, without the meme item), oldest first.
+fn comments_of(tables: &Tables, meme: MemeId) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    tables
+        .query_partition(TABLE, &meme_pk(meme))
+        .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+        .expression_attribute_names("#sk", SK)
+        .expression_attribute_values(":prefix", s(PREFIX))
 }
 
 /// The page for comment items read after the meme item (`limit + 1` of them at most).
@@ -149,15 +113,7 @@ impl DynamoComments {
     }
 
     fn list_query(&self, meme: MemeId) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.tables
-            .dynamodb
-            .query()
-            .table_name(&self.tables.main)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(meme_pk(meme)))
-            .expression_attribute_values(":prefix", s(PREFIX))
+        comments_of(&self.tables, meme)
     }
 }
 
@@ -165,18 +121,11 @@ impl DynamoComments {
 impl CommentStore for DynamoComments {
     async fn add(&self, comment: &Comment) -> StorageResult<()> {
         let table = &self.tables.main;
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(comment_item(comment)))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .map_err(build_error)?;
         let result = self
             .tables
             .dynamodb
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(put_if_new(table, comment_item(comment))?)
             .transact_items(count_update(table, comment.meme_id, 1)?)
             .send()
             .await;
@@ -191,17 +140,8 @@ impl CommentStore for DynamoComments {
     }
 
     async fn get(&self, meme: MemeId, id: CommentId) -> StorageResult<Option<Comment>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(meme_pk(meme), comment_sk(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a comment", e))?;
-        found.item().map(comment_from_item).transpose()
+        let found = self.tables.get(key(meme_pk(meme), comment_sk(id)), true, "reading a comment").await?;
+        found.as_ref().map(comment_from_item).transpose()
     }
 
     async fn delete(&self, meme: MemeId, id: CommentId) -> StorageResult<()> {

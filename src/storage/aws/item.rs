@@ -30,6 +30,19 @@ pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
+/// A transaction's put that succeeds only where no item has the key yet (uniqueness, and
+/// idempotent retries: a second attempt cancels instead of writing twice).
+pub fn put_if_new(table: &str, item: Item) -> StorageResult<aws_sdk_dynamodb::types::TransactWriteItem> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .build()
+        .map_err(|e| StorageError::Other(anyhow::Error::new(e).context("building a DynamoDB request")))?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
+}
+
 /// A stored item that does not have the shape this code wrote: data corruption, not user error.
 pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
     StorageError::Other(anyhow::anyhow!("corrupt {what} item: {detail}"))

@@ -14,11 +14,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::Tables;
-use super::item::{Item, PK, SK, corrupt, get_n, get_s, get_time, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, SK, corrupt, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
 use super::query::{self, Access};
 use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
 use crate::storage::{MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
@@ -187,14 +187,7 @@ impl DynamoMemes {
         let mut with_parent = meme.parent_id.is_some();
         loop {
             let own = if delta > 0 {
-                let put = Put::builder()
-                    .table_name(table)
-                    .set_item(Some(meme_item(meme)))
-                    .condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-                    .build()
-                    .map_err(build_error)?;
-                TransactWriteItem::builder().put(put).build()
+                put_if_new(table, meme_item(meme))?
             } else {
                 let delete = Delete::builder()
                     .table_name(table)
@@ -233,14 +226,7 @@ impl DynamoMemes {
     }
 
     async fn list_on(&self, access: Access, partition: String, page: PageRequest) -> StorageResult<Page<Meme>> {
-        let query = self
-            .tables
-            .dynamodb
-            .query()
-            .table_name(&self.tables.main)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", access.pk)
-            .expression_attribute_values(":pk", s(&partition));
+        let query = self.tables.query_partition(access, &partition);
         query::page(query, access, &partition, &page, true, "listing memes", meme_from_item).await
     }
 }
@@ -253,18 +239,8 @@ impl MemeStore for DynamoMemes {
     }
 
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(meme_pk(id), MEME_SK)))
-            // The page right after a save or a comment must show it.
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a meme", e))?;
-        found.item().map(meme_from_item).transpose()
+        let found = self.tables.get(key(meme_pk(id), MEME_SK), true, "reading a meme").await?;
+        found.as_ref().map(meme_from_item).transpose()
     }
 
     async fn get_with_comments(
@@ -281,12 +257,7 @@ impl MemeStore for DynamoMemes {
         }
         let found = self
             .tables
-            .dynamodb
-            .query()
-            .table_name(&self.tables.main)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(&partition))
+            .query_partition(query::TABLE, &partition)
             .consistent_read(true)
             // The meme, a page of comments, and one more to know whether a next page exists.
             .limit(i32::try_from(comments.limit + 2).unwrap_or(i32::MAX))

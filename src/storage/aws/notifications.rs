@@ -17,13 +17,11 @@
 //! inbox item is read when it arrived before that moment.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::Tables;
-use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
 use super::memes::{build_error, failed_conditions};
 use super::query::{self, TABLE};
 use super::users::{USER_SK, user_pk};
@@ -76,62 +74,19 @@ pub fn event_delete(table: &str, meme: MemeId) -> StorageResult<TransactWriteIte
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
-/// Every current subscriber of a creator (the fan-out's one Query per 1 MB of them).
+/// Every current subscriber of a creator (one Query per 1 MB of them).
 async fn subscribers(tables: &Tables, creator: UserId) -> StorageResult<Vec<UserId>> {
-    let mut found = Vec::new();
-    let mut start = None;
-    loop {
-        let page = tables
-            .dynamodb
-            .query()
-            .table_name(&tables.main)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(format!("SUBS#{creator}")))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error("listing a creator's subscribers", e))?;
-        for item in page.items() {
-            found.push(parse_s(item, "subscriber_id", UserId::parse)?);
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(found);
-        }
-    }
+    let query = tables.query_partition(TABLE, &format!("SUBS#{creator}"));
+    let items = tables.query_all(query, "listing a creator's subscribers").await?;
+    items.iter().map(|item| parse_s(item, "subscriber_id", UserId::parse)).collect()
 }
 
 /// Removes a deleted meme's in-app notifications from its creator's subscribers' inboxes.
 /// (Their unread counts are left as they are: the next visit to /notifications resets them.)
 pub async fn delete_inbox_items(tables: &Tables, meme: &Meme) -> StorageResult<()> {
     let recipients = subscribers(tables, meme.creator_id).await?;
-    for chunk in recipients.chunks(25) {
-        let mut requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|recipient| {
-                DeleteRequest::builder()
-                    .set_key(Some(inbox_key(*recipient, meme.id)))
-                    .build()
-                    .map(|d| WriteRequest::builder().delete_request(d).build())
-                    .map_err(build_error)
-            })
-            .collect::<StorageResult<_>>()?;
-        for _ in 0..5 {
-            if requests.is_empty() {
-                break;
-            }
-            let written = tables
-                .dynamodb
-                .batch_write_item()
-                .request_items(&tables.main, requests)
-                .send()
-                .await
-                .map_err(|e| sdk_error("removing a deleted meme's notifications", e))?;
-            requests = written.unprocessed_items.and_then(|mut u| u.remove(&tables.main)).unwrap_or_default();
-        }
-    }
-    Ok(())
+    let keys = recipients.iter().map(|recipient| inbox_key(*recipient, meme.id)).collect();
+    tables.batch_delete(keys, "removing a deleted meme's notifications").await
 }
 
 pub struct DynamoNotifications {
@@ -156,13 +111,6 @@ impl DynamoNotifications {
                 }
             }
             note.insert("notified_at_ms".into(), n(now_ms()));
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(Some(note))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build()
-                .map_err(build_error)?;
             let count = Update::builder()
                 .table_name(table)
                 .set_key(Some(key(user_pk(*recipient), USER_SK)))
@@ -176,7 +124,7 @@ impl DynamoNotifications {
                 .tables
                 .dynamodb
                 .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put).build())
+                .transact_items(put_if_new(table, note)?)
                 .transact_items(TransactWriteItem::builder().update(count).build())
                 .send()
                 .await;
@@ -191,18 +139,8 @@ impl DynamoNotifications {
     }
 
     async fn user_numbers(&self, recipient: UserId) -> StorageResult<Option<Item>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(user_pk(recipient), USER_SK)))
-            .projection_expression("unread, read_through_ms")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading notification counts", e))?;
-        Ok(found.item)
+        let found = self.tables.get(key(user_pk(recipient), USER_SK), true, "reading notification counts").await?;
+        Ok(found)
     }
 }
 
@@ -218,14 +156,7 @@ impl NotificationStore for DynamoNotifications {
     async fn list(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>> {
         let read_through = optional_number(self.user_numbers(recipient).await?.as_ref(), "read_through_ms")?;
         let partition = format!("INBOX#{recipient}");
-        let query = self
-            .tables
-            .dynamodb
-            .query()
-            .table_name(&self.tables.main)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(&partition));
+        let query = self.tables.query_partition(TABLE, &partition);
         query::page(query, TABLE, &partition, &page, true, "listing notifications", |item| {
             Ok(Notification {
                 recipient_id: recipient,

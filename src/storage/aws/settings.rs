@@ -18,17 +18,8 @@ impl DynamoSettings {
     }
 
     async fn read(&self, name: &str) -> StorageResult<Option<Vec<u8>>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(format!("SETTING#{name}"), "SETTING")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a setting", e))?;
-        found.item().map(|item| get_b(item, "value").map(<[u8]>::to_vec)).transpose()
+        let found = self.tables.get(key(format!("SETTING#{name}"), "SETTING"), true, "reading a setting").await?;
+        found.as_ref().map(|item| get_b(item, "value").map(<[u8]>::to_vec)).transpose()
     }
 }
 
@@ -76,14 +67,7 @@ impl DynamoHealth {
 #[async_trait]
 impl HealthCheck for DynamoHealth {
     async fn check(&self) -> StorageResult<()> {
-        self.tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key("HEALTH", "HEALTH")))
-            .send()
-            .await
-            .map_err(|e| sdk_error("checking DynamoDB", e))?;
+        self.tables.get(key("HEALTH", "HEALTH"), false, "checking DynamoDB").await?;
         Ok(())
     }
 }

@@ -11,10 +11,10 @@
 //! subscription ARN is kept on the record so that unsubscribing removes it from SNS too.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
 use super::Tables;
-use super::item::{Item, PK, get_n, get_s, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, get_n, get_s, key, n, parse_s, put_if_new, s, sdk_error};
 use super::memes::{build_error, failed_conditions};
 use super::query::{self, Access};
 use super::users::{USER_SK, user_pk};
@@ -62,17 +62,8 @@ impl DynamoSubscriptions {
     /// Removes the subscription and its token, and counts it, if it exists; returns the removed
     /// record.
     async fn remove(&self, creator: UserId, subscriber: UserId) -> StorageResult<Option<Item>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(subscription_key(creator, subscriber)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a subscription", e))?;
-        let Some(record) = found.item else { return Ok(None) };
+        let found = self.tables.get(subscription_key(creator, subscriber), true, "reading a subscription").await?;
+        let Some(record) = found else { return Ok(None) };
         let table = &self.tables.main;
         let delete = |key: Item, condition: bool| -> StorageResult<TransactWriteItem> {
             let mut builder = Delete::builder().table_name(table).set_key(Some(key));
@@ -141,22 +132,12 @@ impl SubscriptionStore for DynamoSubscriptions {
         token_item.insert("creator_id".into(), s(creator.id.to_string()));
         token_item.insert("subscriber_id".into(), s(subscriber.id.to_string()));
 
-        let put = |item: Item| -> StorageResult<TransactWriteItem> {
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build()
-                .map_err(build_error)?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
         let result = self
             .tables
             .dynamodb
             .transact_write_items()
-            .transact_items(put(record)?)
-            .transact_items(put(token_item)?)
+            .transact_items(put_if_new(table, record)?)
+            .transact_items(put_if_new(table, token_item)?)
             .transact_items(count_update(table, creator.id, 1)?)
             .send()
             .await;
@@ -200,17 +181,8 @@ impl SubscriptionStore for DynamoSubscriptions {
     }
 
     async fn unsubscribe_by_token(&self, token: &str) -> StorageResult<Option<Username>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(token_key(token)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading an unsubscribe link", e))?;
-        let Some(link) = found.item else { return Ok(None) };
+        let found = self.tables.get(token_key(token), true, "reading an unsubscribe link").await?;
+        let Some(link) = found else { return Ok(None) };
         let creator = parse_s(&link, "creator_id", UserId::parse)?;
         let subscriber = parse_s(&link, "subscriber_id", UserId::parse)?;
         match self.remove(creator, subscriber).await? {
@@ -220,33 +192,13 @@ impl SubscriptionStore for DynamoSubscriptions {
     }
 
     async fn is_subscribed(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(subscription_key(creator, subscriber)))
-            .projection_expression("#pk")
-            .expression_attribute_names("#pk", PK)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a subscription", e))?;
-        Ok(found.item.is_some())
+        let found = self.tables.get(subscription_key(creator, subscriber), false, "reading a subscription").await?;
+        Ok(found.is_some())
     }
 
     async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(user_pk(creator), USER_SK)))
-            .projection_expression("subscriber_count, #pk")
-            .expression_attribute_names("#pk", PK)
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a subscriber count", e))?;
-        let user = found.item.ok_or(StorageError::NotFound)?;
+        let found = self.tables.get(key(user_pk(creator), USER_SK), false, "reading a subscriber count").await?;
+        let user = found.ok_or(StorageError::NotFound)?;
         if !user.contains_key("subscriber_count") {
             return Ok(0);
         }
@@ -255,14 +207,7 @@ impl SubscriptionStore for DynamoSubscriptions {
 
     async fn following(&self, subscriber: UserId, page: PageRequest) -> StorageResult<Page<Following>> {
         let partition = format!("FOLLOWS#{subscriber}");
-        let query = self
-            .tables
-            .dynamodb
-            .query()
-            .table_name(&self.tables.main)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", FOLLOWS.pk)
-            .expression_attribute_values(":pk", s(&partition));
+        let query = self.tables.query_partition(FOLLOWS, &partition);
         query::page(query, FOLLOWS, &partition, &page, true, "listing followed creators", |item| {
             Ok(Following {
                 creator_id: parse_s(item, "creator_id", UserId::parse)?,

@@ -79,28 +79,12 @@ impl TemplateStore for DynamoTemplates {
     }
 
     async fn get(&self, id: &str) -> StorageResult<Option<SharedTemplate>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(format!("TEMPLATE#{id}"), TEMPLATE_SK)))
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a template", e))?;
-        found.item().map(template_from_item).transpose()
+        let found = self.tables.get(key(format!("TEMPLATE#{id}"), TEMPLATE_SK), false, "reading a template").await?;
+        found.as_ref().map(template_from_item).transpose()
     }
 
     async fn list(&self, page: PageRequest) -> StorageResult<Page<SharedTemplate>> {
-        let query = self
-            .tables
-            .dynamodb
-            .query()
-            .table_name(&self.tables.main)
-            .index_name("gsi1")
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", SHARED.pk)
-            .expression_attribute_values(":pk", s("TEMPLATES"));
+        let query = self.tables.query_partition(SHARED, "TEMPLATES");
         query::page(query, SHARED, "TEMPLATES", &page, true, "listing templates", template_from_item).await
     }
 

@@ -5,10 +5,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::Tables;
-use super::item::{Item, PK, get_s, get_time, key, n, parse_s, s, sdk_error};
+use super::item::{Item, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
 use crate::domain::{Email, User, UserId, Username};
 use crate::storage::{StorageError, StorageResult, UserStore};
 
@@ -22,16 +21,8 @@ impl DynamoUsers {
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> StorageResult<Option<User>> {
-        let found = self
-            .tables
-            .dynamodb
-            .get_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(pk, sk)))
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading an account", e))?;
-        found.item().map(user_from_item).transpose()
+        let found = self.tables.get(key(pk, sk), false, "reading an account").await?;
+        found.as_ref().map(user_from_item).transpose()
     }
 }
 
@@ -70,17 +61,6 @@ pub fn user_from_item(item: &Item) -> StorageResult<User> {
     })
 }
 
-fn claim(table: &str, item: Item) -> StorageResult<TransactWriteItem> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .build()
-        .map_err(|e| StorageError::Other(e.into()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 #[async_trait]
 impl UserStore for DynamoUsers {
     #[tracing::instrument(skip_all, fields(username = %user.username))]
@@ -90,9 +70,9 @@ impl UserStore for DynamoUsers {
             .tables
             .dynamodb
             .transact_write_items()
-            .transact_items(claim(table, user_attributes(user, user_pk(user.id), USER_SK))?)
-            .transact_items(claim(table, user_attributes(user, username_pk(&user.username), CLAIM_SK))?)
-            .transact_items(claim(table, user_attributes(user, email_pk(&user.email), CLAIM_SK))?)
+            .transact_items(put_if_new(table, user_attributes(user, user_pk(user.id), USER_SK))?)
+            .transact_items(put_if_new(table, user_attributes(user, username_pk(&user.username), CLAIM_SK))?)
+            .transact_items(put_if_new(table, user_attributes(user, email_pk(&user.email), CLAIM_SK))?)
             .send()
             .await;
         let error = match result {
