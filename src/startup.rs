@@ -135,7 +135,16 @@ impl Application {
 async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
     match config.backend {
         Backend::Local => storage::local::open(&config.data_dir),
-        Backend::Aws => anyhow::bail!("SKYHIGH_BACKEND=aws is not available in this build yet; use local"),
+        Backend::Aws => {
+            storage::aws::open(&storage::aws::AwsSettings {
+                table_prefix: config.table_prefix.clone(),
+                // `Config::validate` has already refused an aws backend without a bucket.
+                bucket: config.bucket.clone().unwrap_or_default(),
+                create_resources: config.create_resources,
+                topic_prefix: config.topic_prefix.clone(),
+            })
+            .await
+        }
     }
 }
 
@@ -149,7 +158,12 @@ fn spawn_background_tasks(
     let throttle = state.login_throttle.clone();
     let mut tasks = Vec::new();
     if state.config.run_workers {
-        let worker = DeliveryWorker { outbox: state.storage.outbox.clone(), mailer, wake: state.wake.clone() };
+        let worker = DeliveryWorker {
+            outbox: state.storage.outbox.clone(),
+            mailer,
+            creator_topics: state.storage.creator_topics.clone(),
+            wake: state.wake.clone(),
+        };
         tasks.push(worker.spawn(stop.clone()));
     }
     tasks.extend([

@@ -87,6 +87,11 @@ macro_rules! typed_id {
             pub fn parse(text: &str) -> Result<Self, $crate::domain::IdError> {
                 $crate::domain::id::decode(text).map(Self)
             }
+
+            /// The id as a number (time in the high 48 bits), for sort keys that must be numbers.
+            pub fn as_u128(self) -> u128 {
+                self.0
+            }
         }
 
         impl Default for $name {

@@ -102,16 +102,30 @@ pub struct Notification {
     pub read: bool,
 }
 
-/// One email to send: the outbox row the delivery worker works through.
+/// One notification to deliver: an outbox item the delivery worker works through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: String,
     pub meme_id: MemeId,
     pub creator: Username,
-    pub recipient: Username,
-    pub recipient_email: super::Email,
-    pub unsubscribe_token: String,
     pub attempts: u32,
+    pub channel: DeliveryChannel,
+}
+
+/// How a delivery reaches people, which depends on the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryChannel {
+    /// One email to one subscriber, sent by the app itself (local backend: `.eml` files or SMTP).
+    Email(EmailRecipient),
+    /// One message to the creator's SNS topic, which emails every subscriber (aws backend).
+    CreatorTopic,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailRecipient {
+    pub recipient: Username,
+    pub email: super::Email,
+    pub unsubscribe_token: String,
 }
 
 /// A template shared by a user (starter templates live in the render engine's catalog).

@@ -11,7 +11,8 @@ mod username;
 pub use email::Email;
 pub use id::{CommentId, IdError, MemeId, UserId};
 pub use meme::{
-    Comment, CommentBody, Delivery, Meme, MemeMedia, MemeSource, Notification, SharedTemplate, TemplateStats,
+    Comment, CommentBody, Delivery, DeliveryChannel, EmailRecipient, Meme, MemeMedia, MemeSource, Notification,
+    SharedTemplate, TemplateStats,
 };
 pub use password::Password;
 pub use user::User;

@@ -8,7 +8,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::domain::Delivery;
+use crate::domain::{Delivery, EmailRecipient};
 
 pub enum Transport {
     /// `.eml` files in a folder (the local default). Each file is named after its delivery
@@ -48,16 +48,29 @@ impl Mailer {
         Self::new(transport, &config.mail_from, &config.base_url())
     }
 
-    pub fn message(&self, delivery: &Delivery) -> anyhow::Result<Message> {
+    /// The subject and text of the one message published to a creator's SNS topic. SNS adds
+    /// its own unsubscribe link to every email it sends, so this one names no token.
+    pub fn topic_message(&self, delivery: &Delivery) -> (String, String) {
         let meme_url = format!("{}/memes/{}", self.base_url, delivery.meme_id);
         let creator_url = format!("{}/u/{}", self.base_url, delivery.creator);
-        let unsubscribe_url = format!("{}/unsubscribe/{}", self.base_url, delivery.unsubscribe_token);
-        let to = Mailbox::new(Some(delivery.recipient.to_string()), delivery.recipient_email.as_str().parse()?);
+        let text = format!(
+            "{creator} just posted a new meme on Sky-High Memes:\n{meme_url}\n\n\
+             You get this email because you follow {creator} ({creator_url}).\n",
+            creator = delivery.creator,
+        );
+        (format!("{} posted a new meme", delivery.creator), text)
+    }
+
+    pub fn message(&self, delivery: &Delivery, to: &EmailRecipient) -> anyhow::Result<Message> {
+        let meme_url = format!("{}/memes/{}", self.base_url, delivery.meme_id);
+        let creator_url = format!("{}/u/{}", self.base_url, delivery.creator);
+        let unsubscribe_url = format!("{}/unsubscribe/{}", self.base_url, to.unsubscribe_token);
+        let recipient = &to.recipient;
+        let to = Mailbox::new(Some(to.recipient.to_string()), to.email.as_str().parse()?);
         let text = format!(
             "Hi {recipient},\n\n{creator} just posted a new meme on Sky-High Memes:\n{meme_url}\n\n\
              You get this email because you follow {creator} ({creator_url}).\n\
              Stop these emails with one click: {unsubscribe_url}\n",
-            recipient = delivery.recipient,
             creator = delivery.creator,
         );
         let html = format!(
@@ -68,7 +81,7 @@ impl Mailer {
              border-radius:999px;text-decoration:none\">See the meme</a></p>\
              <p style=\"color:#666;font-size:13px\">You get this email because you follow {creator}. \
              <a href=\"{unsubscribe_url}\">Unsubscribe</a> with one click.</p></body></html>",
-            recipient = html_escape(delivery.recipient.as_str()),
+            recipient = html_escape(recipient.as_str()),
             creator = html_escape(delivery.creator.as_str()),
         );
         Message::builder()
@@ -92,8 +105,8 @@ impl Mailer {
             .context("building a notification email")
     }
 
-    pub async fn send(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let message = self.message(delivery)?;
+    pub async fn send(&self, delivery: &Delivery, to: &EmailRecipient) -> anyhow::Result<()> {
+        let message = self.message(delivery, to)?;
         match &self.transport {
             Transport::Files(folder) => {
                 let path = folder.join(format!("{}.eml", delivery.id));
@@ -127,23 +140,28 @@ mod tests {
     use super::*;
     use crate::domain::{Email, MemeId, Username};
 
-    fn delivery() -> Delivery {
-        Delivery {
+    fn delivery() -> (Delivery, EmailRecipient) {
+        let to = EmailRecipient {
+            recipient: Username::parse("bob").unwrap(),
+            email: Email::parse("bob@example.com").unwrap(),
+            unsubscribe_token: "tok123".into(),
+        };
+        let delivery = Delivery {
             id: "meme-sub".into(),
             meme_id: MemeId::new(),
             creator: Username::parse("ann").unwrap(),
-            recipient: Username::parse("bob").unwrap(),
-            recipient_email: Email::parse("bob@example.com").unwrap(),
-            unsubscribe_token: "tok123".into(),
             attempts: 0,
-        }
+            channel: crate::domain::DeliveryChannel::Email(to.clone()),
+        };
+        (delivery, to)
     }
 
     #[test]
     fn the_email_has_both_parts_and_one_click_unsubscribe() {
         let mailer =
             Mailer::new(Transport::Files("/tmp".into()), "Sky <no-reply@example.com>", "https://m.example/").unwrap();
-        let raw = String::from_utf8(mailer.message(&delivery()).unwrap().formatted()).unwrap();
+        let (delivery, to) = delivery();
+        let raw = String::from_utf8(mailer.message(&delivery, &to).unwrap().formatted()).unwrap();
         assert!(raw.contains("List-Unsubscribe: <https://m.example/unsubscribe/tok123>"), "{raw}");
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(raw.contains("Content-Type: text/plain"));

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
 use super::Mailer;
-use crate::storage::Outbox;
+use crate::domain::{Delivery, DeliveryChannel};
+use crate::storage::{CreatorTopics, Outbox};
 
 /// How long a claimed delivery is reserved for this worker; after a crash it becomes due again
 /// once the lease runs out.
@@ -32,6 +33,8 @@ impl Wake {
 pub struct DeliveryWorker {
     pub outbox: Arc<dyn Outbox>,
     pub mailer: Arc<Mailer>,
+    /// The backend's own email channel, for `DeliveryChannel::CreatorTopic` deliveries.
+    pub creator_topics: Option<Arc<dyn CreatorTopics>>,
     pub wake: Wake,
 }
 
@@ -64,7 +67,7 @@ impl DeliveryWorker {
                 return;
             }
             for delivery in claimed {
-                let outcome = self.mailer.send(&delivery).await;
+                let outcome = self.send(&delivery).await;
                 let recorded = match outcome {
                     Ok(()) => {
                         tracing::info!(delivery = %delivery.id, "notification delivered");
@@ -83,6 +86,22 @@ impl DeliveryWorker {
                 if let Err(e) = recorded {
                     tracing::warn!(delivery = %delivery.id, error = %e, "recording a delivery's outcome failed");
                 }
+            }
+        }
+    }
+}
+
+impl DeliveryWorker {
+    async fn send(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        match &delivery.channel {
+            DeliveryChannel::Email(to) => self.mailer.send(delivery, to).await,
+            DeliveryChannel::CreatorTopic => {
+                let topics = self
+                    .creator_topics
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("this backend has no creator topics to publish to"))?;
+                let (subject, text) = self.mailer.topic_message(delivery);
+                Ok(topics.publish(&delivery.creator, &subject, &text).await?)
             }
         }
     }

@@ -6,6 +6,7 @@
 //! increments, and a change that touches several records happens in one transaction.
 //! `docs/storage.md` maps each trait method to its SQLite statement and DynamoDB request.
 
+pub mod aws;
 pub mod local;
 
 use std::sync::Arc;
@@ -156,6 +157,13 @@ pub trait MemeStore: Send + Sync {
     /// creator. A crash after this returns loses no notification.
     async fn create(&self, meme: &Meme) -> StorageResult<()>;
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>>;
+    /// The meme with the first page of its comments (oldest first): the meme page's main read,
+    /// one Query on DynamoDB, where the comments share the meme's partition.
+    async fn get_with_comments(
+        &self,
+        id: MemeId,
+        comments: PageRequest,
+    ) -> StorageResult<Option<(Meme, Page<Comment>)>>;
     /// Removes the meme with its comments and notifications in one transaction and returns it
     /// (the caller then deletes its media). `None` if it did not exist.
     async fn delete(&self, id: MemeId) -> StorageResult<Option<Meme>>;
@@ -219,6 +227,14 @@ pub trait Outbox: Send + Sync {
     async fn retry_at(&self, delivery_id: &str, at: OffsetDateTime) -> StorageResult<()>;
 }
 
+/// Email that the backend delivers by itself to everyone subscribed to a creator: on AWS, one
+/// SNS topic per creator (the local backend has none; the app sends each email itself).
+#[async_trait]
+pub trait CreatorTopics: Send + Sync {
+    /// Publishes one message to the creator's topic, for every subscriber to receive by email.
+    async fn publish(&self, creator: &Username, subject: &str, text: &str) -> StorageResult<()>;
+}
+
 #[async_trait]
 pub trait TemplateStore: Send + Sync {
     async fn create(&self, template: &SharedTemplate) -> StorageResult<()>;
@@ -243,6 +259,14 @@ pub trait HealthCheck: Send + Sync {
     async fn check(&self) -> StorageResult<()>;
 }
 
+/// A fresh secret for a subscription's one-click unsubscribe link (128 random bits, hex).
+pub fn new_unsubscribe_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Every store the app uses, as trait objects chosen once at start-up.
 #[derive(Clone)]
 pub struct Storage {
@@ -257,6 +281,8 @@ pub struct Storage {
     pub outbox: Arc<dyn Outbox>,
     pub templates: Arc<dyn TemplateStore>,
     pub settings: Arc<dyn SettingsStore>,
+    /// Present when deliveries use `DeliveryChannel::CreatorTopic` (the aws backend).
+    pub creator_topics: Option<Arc<dyn CreatorTopics>>,
 }
 
 #[cfg(test)]

@@ -200,7 +200,10 @@ pub async fn render_error_pages(request: Request, next: Next) -> Response {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         serde_json::json!({ "error": { "code": error_code(status), "message": message } }).to_string()
     } else {
-        let page = PageContext::from_parts(session.as_ref(), &parts.extensions).await;
+        // A 503 means storage did not answer; asking the session store again would make the
+        // visitor wait out a second timeout for a header showing who they are.
+        let session = session.as_ref().filter(|_| status != StatusCode::SERVICE_UNAVAILABLE);
+        let page = PageContext::from_parts(session, &parts.extensions).await;
         let title = status.canonical_reason().unwrap_or("Error");
         let rendered = ErrorPage { page, status: status.as_u16(), title, message: &message }.render();
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));

@@ -7,6 +7,7 @@ pub mod error;
 pub mod forms;
 pub mod layout;
 pub mod meme_form;
+pub mod metering;
 pub mod pages;
 pub mod security;
 pub mod session;
@@ -89,10 +90,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
         // become responses that the error renderer turns into pages; the session is loaded
-        // before (and saved after) all of that.
+        // before (and saved after) all of that; the storage meter counts everything.
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
+                .layer(middleware::from_fn(metering::count_storage_requests))
                 .layer(session::layer(state.storage.sessions.clone(), secure))
                 .layer(middleware::from_fn(error::render_error_pages))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use skyhigh::domain::{
-    Comment, CommentBody, CommentId, Email, Meme, MemeId, MemeMedia, MemeSource, SharedTemplate, User, UserId, Username,
+    Comment, CommentBody, CommentId, Delivery, DeliveryChannel, Email, Meme, MemeId, MemeMedia, MemeSource,
+    SharedTemplate, User, UserId, Username,
 };
 use skyhigh::storage::{Cursor, MemeOrder, PageRequest, Storage, StorageError};
 use time::{Duration, OffsetDateTime};
@@ -167,6 +168,7 @@ pub async fn deleting_a_meme_takes_its_comments_and_notifications_and_counts(sto
     let remix = meme_by(&ann, "chelsea", Some(original.id));
     storage.memes.create(&remix).await.unwrap();
     let comment = comment_on(storage, &remix, &bob, "nice").await;
+    claim_due(storage).await;
 
     let deleted = storage.memes.delete(remix.id).await.unwrap();
 
@@ -253,6 +255,26 @@ pub async fn following_lists_creators_most_recent_first(storage: &Storage) {
     assert_eq!(seen, creators.into_iter().collect());
 }
 
+/// Works the outbox once, as the delivery worker does: claims everything due now.
+async fn claim_due(storage: &Storage) -> Vec<Delivery> {
+    let now = OffsetDateTime::now_utc() + Duration::seconds(1);
+    storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap()
+}
+
+/// Who the deliveries reach by email: each recipient of an email, or everyone subscribed for a
+/// message on the creator's topic.
+fn reached(deliveries: &[Delivery], subscribers: &[&User]) -> Vec<String> {
+    let mut names: Vec<String> = deliveries
+        .iter()
+        .flat_map(|d| match &d.channel {
+            DeliveryChannel::Email(to) => vec![to.recipient.as_str().to_owned()],
+            DeliveryChannel::CreatorTopic => subscribers.iter().map(|u| u.username.as_str().to_owned()).collect(),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 pub async fn saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox(storage: &Storage) {
     let ann = user(storage, "ann").await;
     let bob = user(storage, "bob").await;
@@ -261,30 +283,48 @@ pub async fn saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox(st
     storage.subscriptions.subscribe(&ann, &cat).await.unwrap();
 
     let meme = saved(storage, &ann).await;
+    let claimed = claim_due(storage).await;
 
+    assert_eq!(reached(&claimed, &[&bob, &cat]), vec!["bob", "cat"], "each subscriber once");
+    assert!(claimed.iter().all(|d| d.meme_id == meme.id && d.creator == ann.username));
+    assert!(claim_due(storage).await.is_empty(), "leased");
     for reader in [&bob, &cat] {
         let notes = storage.notifications.list(reader.id, PageRequest::first(10)).await.unwrap();
         assert_eq!(notes.items.len(), 1);
         assert_eq!(notes.items[0].meme_id, meme.id);
         assert_eq!(notes.items[0].creator, ann.username);
+        assert!(!notes.items[0].read);
         assert_eq!(storage.notifications.unread_count(reader.id).await.unwrap(), 1);
     }
     assert_eq!(storage.notifications.unread_count(ann.id).await.unwrap(), 0, "no notification for yourself");
     storage.notifications.mark_all_read(bob.id).await.unwrap();
     assert_eq!(storage.notifications.unread_count(bob.id).await.unwrap(), 0);
-
-    let now = OffsetDateTime::now_utc() + Duration::seconds(1);
-    let claimed = storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap();
-    let mut recipients: Vec<_> = claimed.iter().map(|d| d.recipient.as_str().to_owned()).collect();
-    recipients.sort();
-    assert_eq!(recipients, vec!["bob", "cat"]);
-    assert!(
-        claimed.iter().all(|d| d.meme_id == meme.id && d.creator == ann.username && !d.unsubscribe_token.is_empty())
-    );
-    assert!(storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap().is_empty(), "leased");
+    let notes = storage.notifications.list(bob.id, PageRequest::first(10)).await.unwrap();
+    assert!(notes.items[0].read);
 }
 
-pub async fn outbox_deliveries_complete_retry_and_drop_after_unsubscribe(storage: &Storage) {
+pub async fn outbox_deliveries_complete_and_retry(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    let bob = user(storage, "bob").await;
+    storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
+    saved(storage, &ann).await;
+    let claimed = claim_due(storage).await;
+    assert_eq!(claimed.len(), 1);
+    let now = OffsetDateTime::now_utc();
+
+    storage.outbox.retry_at(&claimed[0].id, now).await.unwrap();
+    let again = claim_due(storage).await;
+    assert_eq!(again.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), vec![claimed[0].id.clone()]);
+    assert_eq!(again[0].attempts, 1);
+
+    storage.outbox.complete(&again[0].id).await.unwrap();
+    storage.outbox.retry_at(&again[0].id, now).await.unwrap();
+    assert!(claim_due(storage).await.is_empty(), "a completed delivery never comes back");
+    assert_eq!(storage.notifications.unread_count(bob.id).await.unwrap(), 1, "in-app once, however often claimed");
+}
+
+/// The local backend emails each subscriber itself, with their own unsubscribe link.
+pub async fn email_deliveries_complete_retry_and_drop_after_unsubscribe(storage: &Storage) {
     let ann = user(storage, "ann").await;
     let bob = user(storage, "bob").await;
     let cat = user(storage, "cat").await;
@@ -292,9 +332,13 @@ pub async fn outbox_deliveries_complete_retry_and_drop_after_unsubscribe(storage
     storage.subscriptions.subscribe(&ann, &cat).await.unwrap();
     saved(storage, &ann).await;
     let now = OffsetDateTime::now_utc() + Duration::seconds(1);
-    let claimed = storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap();
-    let bobs = claimed.iter().find(|d| d.recipient == bob.username).unwrap();
-    let cats = claimed.iter().find(|d| d.recipient == cat.username).unwrap();
+    let claimed = claim_due(storage).await;
+    let to = |d: &Delivery| match &d.channel {
+        DeliveryChannel::Email(to) => to.clone(),
+        DeliveryChannel::CreatorTopic => panic!("expected per-recipient emails"),
+    };
+    let bobs = claimed.iter().find(|d| to(d).recipient == bob.username).unwrap();
+    let cats = claimed.iter().find(|d| to(d).recipient == cat.username).unwrap();
 
     storage.outbox.complete(&bobs.id).await.unwrap();
     storage.outbox.retry_at(&cats.id, now).await.unwrap();
@@ -303,7 +347,8 @@ pub async fn outbox_deliveries_complete_retry_and_drop_after_unsubscribe(storage
     assert_eq!(again[0].attempts, 1);
 
     storage.outbox.retry_at(&cats.id, now).await.unwrap();
-    let token = again[0].unsubscribe_token.clone();
+    let token = to(&again[0]).unsubscribe_token;
+    assert!(!token.is_empty());
     assert_eq!(storage.subscriptions.unsubscribe_by_token(&token).await.unwrap(), Some(ann.username.clone()));
     assert_eq!(storage.subscriptions.unsubscribe_by_token(&token).await.unwrap(), None, "a used link is dead");
     assert!(storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap().is_empty(), "unsubscribed: not sent");
@@ -339,4 +384,28 @@ pub async fn a_setting_keeps_its_first_value(storage: &Storage) {
     let second = storage.settings.get_or_init("cursor-key", b"two").await.unwrap();
     assert_eq!(first, b"one");
     assert_eq!(second, b"one");
+}
+
+pub async fn a_meme_reads_with_its_first_comments_and_the_rest_follow(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    let meme = saved(storage, &ann).await;
+    let other = saved(storage, &ann).await;
+    let mut written = Vec::new();
+    for text in ["one", "two", "three"] {
+        written.push(comment_on(storage, &meme, &ann, text).await.id);
+    }
+    comment_on(storage, &other, &ann, "elsewhere").await;
+
+    let (read, first) = storage.memes.get_with_comments(meme.id, PageRequest::first(2)).await.unwrap().unwrap();
+    let rest = storage.comments.list(meme.id, PageRequest::after(first.next.clone(), 2)).await.unwrap();
+
+    assert_eq!(read.id, meme.id);
+    assert_eq!(read.comment_count, 3);
+    let ids: Vec<_> = first.items.iter().chain(&rest.items).map(|c| c.id).collect();
+    assert_eq!(ids, written, "oldest first, none repeated or skipped");
+    assert!(rest.next.is_none());
+    let (_, all) = storage.memes.get_with_comments(other.id, PageRequest::first(10)).await.unwrap().unwrap();
+    assert_eq!(all.items.len(), 1);
+    assert!(all.next.is_none());
+    assert!(storage.memes.get_with_comments(MemeId::new(), PageRequest::first(10)).await.unwrap().is_none());
 }

@@ -52,6 +52,7 @@ impl TestApp {
     /// Spawns on an existing data folder (to test what survives a restart).
     pub async fn spawn_in(data_dir: &Path, tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_tests(data_dir.to_path_buf());
+        use_test_backend(&mut config, data_dir);
         tweak(&mut config);
         let app = Application::build(config).await.expect("app builds");
         let address = format!("http://{}", app.local_addr());
@@ -182,6 +183,16 @@ impl Browser {
         location.trim_start_matches("/memes/").to_owned()
     }
 
+    /// Saves a remix of meme `parent` with `captions`; returns its id.
+    pub async fn save_meme_remix(&self, parent: &str, captions: &[&str]) -> String {
+        let mut fields = vec![("remix", parent), ("save", "1")];
+        fields.extend(captions.iter().map(|c| ("caption", *c)));
+        let response = self.post_meme_form("/memes", &fields, None).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "saving a remix");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        location.trim_start_matches("/memes/").to_owned()
+    }
+
     /// Posts a form found on `page` (for its token) to `action`, expecting a redirect.
     pub async fn act(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
         self.post_form(page, action, fields).await
@@ -259,6 +270,81 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// The `.eml` files in an app's outbox folder.
+/// Whether this run of the suite is on the aws backend. `scripts/test` runs the HTTP suite
+/// twice: on the local backend, then with `SKYHIGH_TEST_BACKEND=aws` against the moto emulator
+/// it started (`AWS_ENDPOINT_URL`).
+pub fn on_aws() -> bool {
+    std::env::var("SKYHIGH_TEST_BACKEND").as_deref() == Ok("aws")
+}
+
+/// The prefix of the tables, bucket and topics of an app on the aws backend, derived from its
+/// data folder: a restart on the same folder finds the same tables; other tests never do.
+pub fn aws_prefix(data_dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    format!("t{:016x}-", hasher.finish())
+}
+
+/// The settings (as environment variables) that put an app on this run's backend.
+pub fn backend_env(data_dir: &Path) -> Vec<(&'static str, String)> {
+    if !on_aws() {
+        return vec![("SKYHIGH_BACKEND", "local".into())];
+    }
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "the aws run needs the moto server on loopback (scripts/test)");
+    let prefix = aws_prefix(data_dir);
+    vec![
+        ("SKYHIGH_BACKEND", "aws".into()),
+        ("SKYHIGH_TABLE_PREFIX", prefix.clone()),
+        ("SKYHIGH_BUCKET", format!("skyhigh-{}", prefix.trim_end_matches('-'))),
+        ("SKYHIGH_TOPIC_PREFIX", prefix),
+        ("SKYHIGH_CREATE_RESOURCES", "true".into()),
+    ]
+}
+
+fn use_test_backend(config: &mut Config, data_dir: &Path) {
+    for (name, value) in backend_env(data_dir) {
+        match name {
+            "SKYHIGH_BACKEND" if value == "aws" => config.backend = skyhigh::config::Backend::Aws,
+            "SKYHIGH_TABLE_PREFIX" => config.table_prefix = value,
+            "SKYHIGH_BUCKET" => config.bucket = Some(value),
+            "SKYHIGH_TOPIC_PREFIX" => config.topic_prefix = value,
+            "SKYHIGH_CREATE_RESOURCES" => config.create_resources = true,
+            _ => {}
+        }
+    }
+}
+
+/// The notification emails sent about `creator`'s memes: on the local backend the `.eml` files
+/// in the outbox folder, on aws the messages published to the creator's SNS topic (read from
+/// the emulator's record of them).
+pub async fn sent_emails(data_dir: &Path, creator: &str) -> Vec<String> {
+    if !on_aws() {
+        return outbox_files(data_dir).iter().map(|f| std::fs::read_to_string(f).expect("read .eml")).collect();
+    }
+    let topic = format!("{}{creator}", aws_prefix(data_dir));
+    sns_messages(&topic).await
+}
+
+/// What the moto emulator recorded as published to the topic named `topic`.
+pub async fn sns_messages(topic: &str) -> Vec<String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .expect("moto's data is JSON");
+    let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
+    topics
+        .iter()
+        .filter(|t| t["name"] == topic)
+        .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
+        .map(|sent| format!("Subject: {}\n\n{}", sent[2].as_str().unwrap_or(""), sent[1].as_str().unwrap_or("")))
+        .collect()
+}
+
 pub fn outbox_files(data_dir: &Path) -> Vec<std::path::PathBuf> {
     match std::fs::read_dir(data_dir.join("outbox")) {
         Ok(entries) => entries
@@ -273,6 +359,17 @@ pub fn outbox_files(data_dir: &Path) -> Vec<std::path::PathBuf> {
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..100 {
         if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Waits (bounded) until the asynchronous `check` holds.
+pub async fn eventually_async<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    for _ in 0..100 {
+        if check().await {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -32,6 +32,23 @@ fn comment_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<Comment>> {
     })())
 }
 
+/// Comments of `meme` after the comment id `after` ("" for the first page), oldest first.
+pub fn list_comments(
+    conn: &rusqlite::Connection,
+    meme: MemeId,
+    after: &str,
+    limit: usize,
+) -> StorageResult<Page<Comment>> {
+    let sql = format!("SELECT {COLUMNS} FROM comments WHERE meme_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+    let mut stmt = conn.prepare_cached(&sql).map_err(sql_error)?;
+    let rows = stmt
+        .query_map(params![meme.to_string(), after, (limit + 1) as i64], comment_from_row)
+        .map_err(sql_error)?
+        .map(|r| r.map_err(sql_error)?)
+        .collect::<StorageResult<Vec<_>>>()?;
+    Ok(page_of(rows, limit, |c| c.id.to_string()))
+}
+
 #[async_trait]
 impl CommentStore for SqliteComments {
     async fn add(&self, comment: &Comment) -> StorageResult<()> {
@@ -96,19 +113,7 @@ impl CommentStore for SqliteComments {
 
     async fn list(&self, meme: MemeId, page: PageRequest) -> StorageResult<Page<Comment>> {
         let after = id_cursor::<CommentId>(&page.after)?.unwrap_or_default();
-        let limit = page.limit;
-        self.db
-            .read(move |conn| {
-                let sql = format!("SELECT {COLUMNS} FROM comments WHERE meme_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
-                let mut stmt = conn.prepare_cached(&sql).map_err(sql_error)?;
-                let rows = stmt
-                    .query_map(params![meme.to_string(), after, (limit + 1) as i64], comment_from_row)
-                    .map_err(sql_error)?
-                    .map(|r| r.map_err(sql_error)?)
-                    .collect::<StorageResult<Vec<_>>>()?;
-                Ok(page_of(rows, limit, |c| c.id.to_string()))
-            })
-            .await
+        self.db.read(move |conn| list_comments(conn, meme, &after, page.limit)).await
     }
 
     async fn latest(&self, meme: MemeId, n: usize) -> StorageResult<Vec<Comment>> {

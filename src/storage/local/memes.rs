@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::db::{Db, corrupt, id_cursor, page_of, sql_error, timestamp};
-use crate::domain::{Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
+use crate::domain::{Comment, CommentId, Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
 use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
 
 pub struct SqliteMemes {
@@ -205,6 +205,21 @@ impl MemeStore for SqliteMemes {
 
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>> {
         self.db.read(move |conn| get_meme(conn, &id.to_string())).await
+    }
+
+    async fn get_with_comments(
+        &self,
+        id: MemeId,
+        comments: PageRequest,
+    ) -> StorageResult<Option<(Meme, Page<Comment>)>> {
+        let after = id_cursor::<CommentId>(&comments.after)?.unwrap_or_default();
+        self.db
+            .read(move |conn| {
+                let Some(meme) = get_meme(conn, &id.to_string())? else { return Ok(None) };
+                let comments = super::comments::list_comments(conn, id, &after, comments.limit)?;
+                Ok(Some((meme, comments)))
+            })
+            .await
     }
 
     #[tracing::instrument(skip(self))]

@@ -47,6 +47,7 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
         outbox: notifications,
         templates: Arc::new(SqliteTemplates::new(db.clone())),
         settings: Arc::new(SqliteSettings::new(db)),
+        creator_topics: None,
     })
 }
 

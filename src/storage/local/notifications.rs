@@ -3,7 +3,7 @@ use rusqlite::params;
 use time::OffsetDateTime;
 
 use super::db::{Db, corrupt, id_cursor, page_of, sql_error, timestamp};
-use crate::domain::{Delivery, Email, MemeId, Notification, UserId, Username};
+use crate::domain::{Delivery, DeliveryChannel, Email, EmailRecipient, MemeId, Notification, UserId, Username};
 use crate::storage::{NotificationStore, Outbox, Page, PageRequest, StorageResult};
 
 pub struct SqliteNotifications {
@@ -126,10 +126,12 @@ impl Outbox for SqliteNotifications {
                         id,
                         meme_id: MemeId::parse(&meme_id).map_err(|e| corrupt("outbox", e))?,
                         creator: Username::parse(&creator).map_err(|e| corrupt("outbox", e))?,
-                        recipient: Username::parse(&recipient).map_err(|e| corrupt("outbox", e))?,
-                        recipient_email: Email::parse(&email).map_err(|e| corrupt("outbox", e))?,
-                        unsubscribe_token: token,
                         attempts,
+                        channel: DeliveryChannel::Email(EmailRecipient {
+                            recipient: Username::parse(&recipient).map_err(|e| corrupt("outbox", e))?,
+                            email: Email::parse(&email).map_err(|e| corrupt("outbox", e))?,
+                            unsubscribe_token: token,
+                        }),
                     });
                 }
                 drop(stmt);

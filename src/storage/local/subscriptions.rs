@@ -1,5 +1,4 @@
 use async_trait::async_trait;
-use rand::RngCore;
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
@@ -18,12 +17,6 @@ impl SqliteSubscriptions {
 }
 
 /// 128 random bits: the unsubscribe link must not be guessable.
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[async_trait]
 impl SubscriptionStore for SqliteSubscriptions {
     async fn subscribe(&self, creator: &User, subscriber: &User) -> StorageResult<bool> {
@@ -35,7 +28,7 @@ impl SubscriptionStore for SqliteSubscriptions {
                     .execute(
                         "INSERT INTO subscriptions (creator_id, subscriber_id, token, created_at) VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT (creator_id, subscriber_id) DO NOTHING",
-                        params![creator, subscriber, new_token(), OffsetDateTime::now_utc().unix_timestamp()],
+                        params![creator, subscriber, crate::storage::new_unsubscribe_token(), OffsetDateTime::now_utc().unix_timestamp()],
                     )
                     .map_err(sql_error)?;
                 if added == 1 {

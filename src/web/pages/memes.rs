@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::domain::{Comment, CommentBody, CommentId, Meme, MemeId, MemeSource};
 use crate::render::{self, FontChoice, MemeSpec, Outputs};
 use crate::services::memes::{self as meme_service, MemeError, NewMeme, Picture};
-use crate::storage::{BlobKey, PageRequest, StorageError};
+use crate::storage::{BlobKey, Page, PageRequest, StorageError};
 use crate::web::AppState;
 use crate::web::csrf::CsrfSecret;
 use crate::web::error::AppError;
@@ -53,6 +53,12 @@ fn parse_meme_id(id: &str) -> Result<MemeId, AppError> {
 
 async fn load_meme(state: &AppState, id: &str) -> Result<Meme, AppError> {
     state.storage.memes.get(parse_meme_id(id)?).await?.ok_or(AppError::NotFound)
+}
+
+/// The meme and the comments its page shows, in one storage read.
+async fn load_meme_with_comments(state: &AppState, id: &str) -> Result<(Meme, Page<Comment>), AppError> {
+    let first = PageRequest::first(PageRequest::MAX_LIMIT);
+    state.storage.memes.get_with_comments(parse_meme_id(id)?, first).await?.ok_or(AppError::NotFound)
 }
 
 // ---- the editor ----
@@ -389,8 +395,8 @@ struct MemePage {
 
 #[tracing::instrument(skip_all, fields(meme = %id))]
 async fn show(State(state): State<AppState>, page: PageContext, Path(id): Path<String>) -> Result<Response, AppError> {
-    let meme = load_meme(&state, &id).await?;
-    let body = meme_page(&state, page, meme, String::new(), None).await?;
+    let (meme, comments) = load_meme_with_comments(&state, &id).await?;
+    let body = meme_page(&state, page, meme, comments, String::new(), None).await?;
     render(&body)
 }
 
@@ -398,25 +404,26 @@ async fn meme_page(
     state: &AppState,
     page: PageContext,
     meme: Meme,
+    comments: Page<Comment>,
     comment_body: String,
     comment_error: Option<String>,
 ) -> Result<MemePage, AppError> {
     let viewer = page.user.as_ref().map(|u| u.id);
     let is_owner = viewer == Some(meme.creator_id);
-    let (comments, remixes) = tokio::try_join!(
-        state.storage.comments.list(meme.id, PageRequest::first(PageRequest::MAX_LIMIT)),
-        state.storage.memes.list_remixes(meme.id, PageRequest::first(24)),
-    )?;
-    let parent = match meme.parent_id {
-        Some(parent_id) => {
-            let parent = state.storage.memes.get(parent_id).await?;
-            Some(ParentView {
-                changes: parent.as_ref().map(|p| caption_changes(&p.captions, &meme.captions)).unwrap_or_default(),
-                card: parent.as_ref().map(|p| MemeCard::new(state, p)),
-            })
+    // Both reads at once: the page waits for one round trip, not two.
+    let parent = async {
+        match meme.parent_id {
+            Some(parent_id) => state.storage.memes.get(parent_id).await,
+            None => Ok(None),
         }
-        None => None,
     };
+    let (remixes, parent) =
+        tokio::try_join!(state.storage.memes.list_remixes(meme.id, PageRequest::first(24)), parent)?;
+    // A deleted parent still says "remixed from", without a card.
+    let parent = meme.parent_id.map(|_| ParentView {
+        changes: parent.as_ref().map(|p| caption_changes(&p.captions, &meme.captions)).unwrap_or_default(),
+        card: parent.as_ref().map(|p| MemeCard::new(state, p)),
+    });
     let template = match meme.template_id() {
         Some(id) => match builtin_template_name(id) {
             Some(name) => Some((id.to_owned(), name.to_owned())),
@@ -479,9 +486,9 @@ async fn add_comment(
     let body = match CommentBody::parse(&form.body) {
         Ok(body) => body,
         Err(e) => {
-            let page =
-                meme_page(&state, page, meme, form.body.chars().take(CommentBody::MAX_CHARS * 2).collect(), Some(e.0))
-                    .await?;
+            let (meme, comments) = load_meme_with_comments(&state, &id).await?;
+            let typed = form.body.chars().take(CommentBody::MAX_CHARS * 2).collect();
+            let page = meme_page(&state, page, meme, comments, typed, Some(e.0)).await?;
             return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };

@@ -1,0 +1,162 @@
+//! The `aws` backend: DynamoDB for records, S3 for media (served through CloudFront), SNS for
+//! subscribers' email. Each trait of `storage` gets an implementation here; nothing above the
+//! traits knows which backend runs. `docs/data-model.md` lists every key, index and request.
+//!
+//! Every store passes the same storage contract as the local backend, against the moto
+//! emulator (tests/storage).
+
+mod blobs;
+mod clients;
+mod comments;
+mod item;
+mod memes;
+pub mod metering;
+mod notifications;
+mod query;
+mod resources;
+mod sessions;
+mod settings;
+mod subscriptions;
+mod templates;
+mod topics;
+mod users;
+
+use std::sync::Arc;
+
+pub use blobs::IMMUTABLE;
+pub use clients::Clients;
+pub use resources::Names;
+
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+
+use super::{Storage, StorageError, StorageResult};
+use item::{Item, sdk_error};
+
+/// The DynamoDB client with the names of the tables it works on.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub main: String,
+    pub sessions: String,
+}
+
+impl Tables {
+    /// One item of the main table by its key. `consistent` reads see every write that
+    /// finished before (twice the read cost); the others may lag by a fraction of a second.
+    pub async fn get(&self, key: Item, consistent: bool, what: &str) -> StorageResult<Option<Item>> {
+        let found = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.main)
+            .set_key(Some(key))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| sdk_error(what, e))?;
+        Ok(found.item)
+    }
+
+    /// A Query of one partition of the main table, or of one of its indexes (`access`).
+    pub fn query_partition(&self, access: query::Access, partition: &str) -> QueryFluentBuilder {
+        self.dynamodb
+            .query()
+            .table_name(&self.main)
+            .set_index_name(access.index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", access.pk)
+            .expression_attribute_values(":pk", item::s(partition))
+    }
+
+    /// Every item `query` matches, following its pages (background work only: a page view
+    /// reads one page).
+    pub async fn query_all(&self, query: QueryFluentBuilder, what: &str) -> StorageResult<Vec<Item>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = query.clone().set_exclusive_start_key(start).send().await.map_err(|e| sdk_error(what, e))?;
+            found.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Deletes items of the main table by key, 25 per request (BatchWriteItem's limit),
+    /// sending again whatever DynamoDB leaves unprocessed under load.
+    pub async fn batch_delete(&self, keys: Vec<Item>, what: &str) -> StorageResult<()> {
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(|e| StorageError::Other(e.into()))
+                })
+                .collect::<StorageResult<_>>()?;
+            for _ in 0..5 {
+                if requests.is_empty() {
+                    break;
+                }
+                let written = self
+                    .dynamodb
+                    .batch_write_item()
+                    .request_items(&self.main, requests)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(what, e))?;
+                requests = written.unprocessed_items.and_then(|mut u| u.remove(&self.main)).unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(StorageError::Unavailable(format!("{what}: DynamoDB kept items unprocessed")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the aws backend keeps things (SPEC §2: `SKYHIGH_TABLE_PREFIX`, `SKYHIGH_BUCKET`,
+/// `SKYHIGH_CREATE_RESOURCES`, `SKYHIGH_TOPIC_PREFIX`).
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub table_prefix: String,
+    pub bucket: String,
+    pub create_resources: bool,
+    pub topic_prefix: String,
+}
+
+/// Connects, checks (or creates) the tables and bucket, and builds the stores.
+pub async fn open(settings: &AwsSettings) -> anyhow::Result<Storage> {
+    Ok(connect(settings).await?.0)
+}
+
+/// `open`, also handing back the SDK clients (for tests of what only AWS has).
+pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients)> {
+    let clients = Clients::from_environment().await?;
+    let names = Names::new(&settings.table_prefix, &settings.bucket);
+    resources::ensure(&clients, &names, settings.create_resources).await?;
+    let tables = Tables { dynamodb: clients.dynamodb.clone(), main: names.main_table, sessions: names.sessions_table };
+    let notifications = Arc::new(notifications::DynamoNotifications::new(tables.clone()));
+    let storage = Storage {
+        users: Arc::new(users::DynamoUsers::new(tables.clone())),
+        sessions: Arc::new(sessions::DynamoSessions::new(tables.clone())),
+        blobs: Arc::new(blobs::S3Blobs::new(clients.s3.clone(), names.bucket)),
+        health: Arc::new(settings::DynamoHealth::new(tables.clone())),
+        memes: Arc::new(memes::DynamoMemes::new(tables.clone())),
+        comments: Arc::new(comments::DynamoComments::new(tables.clone())),
+        subscriptions: Arc::new(subscriptions::DynamoSubscriptions::new(
+            tables.clone(),
+            clients.sns.clone(),
+            settings.topic_prefix.clone(),
+        )),
+        notifications: notifications.clone(),
+        outbox: notifications,
+        templates: Arc::new(templates::DynamoTemplates::new(tables.clone())),
+        settings: Arc::new(settings::DynamoSettings::new(tables)),
+        creator_topics: Some(Arc::new(topics::SnsTopics::new(clients.sns.clone(), settings.topic_prefix.clone()))),
+    };
+    Ok((storage, clients))
+}

@@ -1,0 +1,127 @@
+//! Templates users shared (`TEMPLATE#<id>`, listed newest first through gsi1 under `TEMPLATES`)
+//! and the use counters of every template: `TSTATS#<template>` holds a `TOTAL` item and one
+//! `DAY#<date>` item per day with memes, all moved by atomic `ADD`s in the meme's transaction.
+//! The day items sort before `TOTAL`, so a template page's numbers and chart are one Query.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use super::Tables;
+use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, parse_s, s, sdk_error};
+use super::query::{self, Access};
+use crate::domain::{SharedTemplate, TemplateStats, UserId, Username};
+use crate::storage::{Page, PageRequest, StorageError, StorageResult, TemplateStore};
+
+const SHARED: Access = Access::gsi("gsi1", "g1pk", "g1sk");
+const TEMPLATE_SK: &str = "TEMPLATE";
+
+fn template_item(t: &SharedTemplate) -> Item {
+    let mut item = key(format!("TEMPLATE#{}", t.id), TEMPLATE_SK);
+    item.insert("id".into(), s(&t.id));
+    item.insert("name".into(), s(&t.name));
+    item.insert("owner_id".into(), s(t.owner_id.to_string()));
+    item.insert("owner".into(), s(t.owner.as_str()));
+    item.insert("original_key".into(), s(&t.original_key));
+    item.insert("thumb_key".into(), s(&t.thumb_key));
+    item.insert("width".into(), n(t.width));
+    item.insert("height".into(), n(t.height));
+    item.insert("created_at".into(), n(t.created_at.unix_timestamp()));
+    item.insert(SHARED.pk.into(), s("TEMPLATES"));
+    item.insert(SHARED.sk.into(), s(&t.id));
+    item
+}
+
+fn template_from_item(item: &Item) -> StorageResult<SharedTemplate> {
+    Ok(SharedTemplate {
+        id: get_s(item, "id")?.to_owned(),
+        name: get_s(item, "name")?.to_owned(),
+        owner_id: parse_s(item, "owner_id", UserId::parse)?,
+        owner: parse_s(item, "owner", Username::parse)?,
+        original_key: get_s(item, "original_key")?.to_owned(),
+        thumb_key: get_s(item, "thumb_key")?.to_owned(),
+        width: get_n(item, "width")?,
+        height: get_n(item, "height")?,
+        created_at: get_time(item, "created_at")?,
+    })
+}
+
+pub struct DynamoTemplates {
+    tables: Tables,
+}
+
+impl DynamoTemplates {
+    pub fn new(tables: Tables) -> Self {
+        Self { tables }
+    }
+}
+
+#[async_trait]
+impl TemplateStore for DynamoTemplates {
+    async fn create(&self, template: &SharedTemplate) -> StorageResult<()> {
+        let result = self
+            .tables
+            .dynamodb
+            .put_item()
+            .table_name(&self.tables.main)
+            .set_item(Some(template_item(template)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {
+                Err(StorageError::Conflict("template id"))
+            }
+            Err(e) => Err(sdk_error("sharing a template", e)),
+        }
+    }
+
+    async fn get(&self, id: &str) -> StorageResult<Option<SharedTemplate>> {
+        let found = self.tables.get(key(format!("TEMPLATE#{id}"), TEMPLATE_SK), false, "reading a template").await?;
+        found.as_ref().map(template_from_item).transpose()
+    }
+
+    async fn list(&self, page: PageRequest) -> StorageResult<Page<SharedTemplate>> {
+        let query = self.tables.query_partition(SHARED, "TEMPLATES");
+        query::page(query, SHARED, "TEMPLATES", &page, true, "listing templates", template_from_item).await
+    }
+
+    async fn stats(&self, template_id: &str, today: time::Date, days: u16) -> StorageResult<TemplateStats> {
+        let first = today - time::Duration::days(i64::from(days.saturating_sub(1)));
+        let found = self
+            .tables
+            .dynamodb
+            .query()
+            .table_name(&self.tables.main)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :total")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(format!("TSTATS#{template_id}")))
+            .expression_attribute_values(":first", s(format!("DAY#{first}")))
+            .expression_attribute_values(":total", s("TOTAL"))
+            .send()
+            .await
+            .map_err(|e| sdk_error("reading a template's use counts", e))?;
+        let mut stats = TemplateStats::default();
+        let mut per_day = HashMap::new();
+        for item in found.items() {
+            let sort = get_s(item, SK)?;
+            let memes = get_n::<i64>(item, "memes")?.max(0) as u64;
+            if sort == "TOTAL" {
+                stats.memes = memes;
+                stats.remixes = get_n::<i64>(item, "remixes")?.max(0) as u64;
+            } else if let Some(day) = sort.strip_prefix("DAY#") {
+                per_day.insert(day.to_owned(), memes);
+            }
+        }
+        stats.daily = (0..i64::from(days))
+            .map(|i| {
+                let day = first + time::Duration::days(i);
+                (day, per_day.get(&day.to_string()).copied().unwrap_or(0))
+            })
+            .collect();
+        Ok(stats)
+    }
+}

@@ -1,0 +1,119 @@
+//! Accounts in the main table: the user item under `USER#<id>`, and one claim item each for the
+//! username and the email, written together in one transaction whose puts only succeed where no
+//! item exists yet. That is how DynamoDB makes two attributes unique at once. The claims carry a
+//! copy of the (immutable) account, so a sign-in by username or email is one `GetItem`.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+use super::Tables;
+use super::item::{Item, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
+use crate::domain::{Email, User, UserId, Username};
+use crate::storage::{StorageError, StorageResult, UserStore};
+
+pub struct DynamoUsers {
+    tables: Tables,
+}
+
+impl DynamoUsers {
+    pub fn new(tables: Tables) -> Self {
+        Self { tables }
+    }
+
+    async fn get_item(&self, pk: String, sk: &str) -> StorageResult<Option<User>> {
+        let found = self.tables.get(key(pk, sk), false, "reading an account").await?;
+        found.as_ref().map(user_from_item).transpose()
+    }
+}
+
+pub fn user_pk(id: UserId) -> String {
+    format!("USER#{id}")
+}
+pub const USER_SK: &str = "USER";
+const CLAIM_SK: &str = "CLAIM";
+
+fn username_pk(username: &Username) -> String {
+    format!("USERNAME#{}", username.as_str())
+}
+
+fn email_pk(email: &Email) -> String {
+    format!("EMAIL#{}", email.as_str())
+}
+
+/// The account's attributes, as kept on the user item and copied onto both claims.
+fn user_attributes(user: &User, pk: String, sk: &str) -> Item {
+    let mut item = key(pk, sk);
+    item.insert("id".into(), s(user.id.to_string()));
+    item.insert("username".into(), s(user.username.as_str()));
+    item.insert("email".into(), s(user.email.as_str()));
+    item.insert("password_hash".into(), s(&user.password_hash));
+    item.insert("created_at".into(), n(user.created_at.unix_timestamp()));
+    item
+}
+
+pub fn user_from_item(item: &Item) -> StorageResult<User> {
+    Ok(User {
+        id: parse_s(item, "id", UserId::parse)?,
+        username: parse_s(item, "username", Username::parse)?,
+        email: parse_s(item, "email", Email::parse)?,
+        password_hash: get_s(item, "password_hash")?.to_owned(),
+        created_at: get_time(item, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl UserStore for DynamoUsers {
+    #[tracing::instrument(skip_all, fields(username = %user.username))]
+    async fn create(&self, user: &User) -> StorageResult<()> {
+        let table = &self.tables.main;
+        let result = self
+            .tables
+            .dynamodb
+            .transact_write_items()
+            .transact_items(put_if_new(table, user_attributes(user, user_pk(user.id), USER_SK))?)
+            .transact_items(put_if_new(table, user_attributes(user, username_pk(&user.username), CLAIM_SK))?)
+            .transact_items(put_if_new(table, user_attributes(user, email_pk(&user.email), CLAIM_SK))?)
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error() else {
+            return Err(sdk_error("creating an account", error));
+        };
+        // The reasons come in the order of the items: user, username claim, email claim.
+        let lost = |index: usize| {
+            cancelled.cancellation_reasons().get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+        };
+        if lost(1) {
+            Err(StorageError::Conflict("username"))
+        } else if lost(2) {
+            Err(StorageError::Conflict("email"))
+        } else if lost(0) {
+            Err(StorageError::Conflict("user id"))
+        } else {
+            // Cancelled for another reason, such as a concurrent transaction on the same claim:
+            // whichever claim now exists is the one this sign-up lost.
+            if self.find_by_username(&user.username).await?.is_some() {
+                return Err(StorageError::Conflict("username"));
+            }
+            if self.find_by_email(&user.email).await?.is_some() {
+                return Err(StorageError::Conflict("email"));
+            }
+            Err(sdk_error("creating an account", error))
+        }
+    }
+
+    async fn get(&self, id: UserId) -> StorageResult<Option<User>> {
+        self.get_item(user_pk(id), USER_SK).await
+    }
+
+    async fn find_by_username(&self, username: &Username) -> StorageResult<Option<User>> {
+        self.get_item(username_pk(username), CLAIM_SK).await
+    }
+
+    async fn find_by_email(&self, email: &Email) -> StorageResult<Option<User>> {
+        self.get_item(email_pk(email), CLAIM_SK).await
+    }
+}

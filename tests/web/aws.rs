@@ -1,0 +1,209 @@
+//! What only the aws backend has: per-page DynamoDB costs, and staying up while AWS is not.
+//! Run by the aws pass of `scripts/test` (the local pass skips `aws_only::`).
+
+mod aws_only {
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use reqwest::StatusCode;
+
+    use crate::helpers::{Browser, TestApp, backend_env, eventually_async};
+
+    /// A moto server of the test's own, so pausing it disturbs no other test.
+    struct Emulator {
+        process: Child,
+        url: String,
+    }
+
+    impl Emulator {
+        fn start() -> Self {
+            let port = free_port();
+            let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
+            let process = Command::new(binary)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server from .venv (scripts/test installs it)");
+            Self { process, url: format!("http://127.0.0.1:{port}") }
+        }
+
+        /// SIGSTOP: the port still accepts connections but nothing answers, as when AWS is
+        /// unreachable behind a black hole. (Killing it would lose its in-memory data.)
+        fn pause(&self) {
+            self.signal("-STOP");
+        }
+
+        fn resume(&self) {
+            self.signal("-CONT");
+        }
+
+        fn signal(&self, signal: &str) {
+            let status = Command::new("kill").args([signal, &self.process.id().to_string()]).status().expect("kill");
+            assert!(status.success(), "kill {signal}");
+        }
+    }
+
+    impl Drop for Emulator {
+        fn drop(&mut self) {
+            self.resume();
+            let _ = self.process.kill();
+            let _ = self.process.wait();
+        }
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// The app as its own process on the aws backend, pointed at `emulator`.
+    struct Server(Child);
+
+    impl Server {
+        async fn start(data: &std::path::Path, emulator: &Emulator, port: u16) -> Self {
+            let server = Self(
+                Command::new(env!("CARGO_BIN_EXE_skyhigh"))
+                    .envs(backend_env(data))
+                    .env("AWS_ENDPOINT_URL", &emulator.url)
+                    .env("SKYHIGH_ADDR", format!("127.0.0.1:{port}"))
+                    .env("RUST_LOG", "error")
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .expect("start skyhigh"),
+            );
+            let health = format!("http://127.0.0.1:{port}/healthz");
+            let client = reqwest::Client::new();
+            eventually_async("the app is healthy", || async {
+                client.get(&health).send().await.is_ok_and(|r| r.status() == StatusCode::OK)
+            })
+            .await;
+            server
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// The DynamoDB requests and Scans a response reports in its `Server-Timing` header.
+    fn dynamodb_cost(response: &reqwest::Response) -> (u32, u32) {
+        let timing = response
+            .headers()
+            .get_all("server-timing")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("dynamodb"))
+            .unwrap_or_else(|| panic!("no dynamodb Server-Timing on {}", response.url()))
+            .to_owned();
+        let number = |name: &str| -> u32 {
+            timing
+                .split(&format!("{name}="))
+                .nth(1)
+                .and_then(|rest| rest.split([' ', '"']).next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        (number("requests"), number("scans"))
+    }
+
+    #[tokio::test]
+    async fn home_portfolio_and_meme_pages_cost_at_most_three_dynamodb_requests_and_no_scan() {
+        let app = TestApp::spawn().await;
+        app.signed_up("ann").await;
+        let original = app.save_meme("chelsea", &["first", "meme"]).await;
+        let remix = app.save_meme_remix(&original, &["first", "remix"]).await;
+        app.act(&format!("/memes/{remix}"), &format!("/memes/{remix}/comments"), &[("body", "nice")]).await;
+        let visitor = app.new_browser();
+
+        for page in [
+            "/".to_owned(),
+            "/?sort=top".into(),
+            "/u/ann".into(),
+            format!("/memes/{original}"),
+            format!("/memes/{remix}"),
+        ] {
+            let response = visitor.get(&page).await;
+            assert_eq!(response.status(), StatusCode::OK, "{page}");
+            let (requests, scans) = dynamodb_cost(&response);
+            assert!(
+                requests <= 3,
+                "{page} cost {requests} DynamoDB requests: {:?}",
+                response.headers().get("server-timing")
+            );
+            assert_eq!(scans, 0, "{page} used a Scan");
+        }
+    }
+
+    #[tokio::test]
+    async fn while_aws_does_not_answer_pages_are_503_nothing_is_half_written_and_the_app_recovers() {
+        let emulator = Emulator::start();
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _server = Server::start(data.path(), &emulator, port).await;
+        let ann = Browser::new(format!("http://127.0.0.1:{port}"));
+        ann.signed_up("ann").await;
+        let meme = ann.save_meme("chelsea", &["still", "here"]).await;
+        let meme_page = format!("/memes/{meme}");
+        let token = ann.csrf_token(&meme_page).await;
+
+        emulator.pause();
+        let asked = Instant::now();
+        let home = ann.get("/").await;
+        let waited = asked.elapsed();
+        let comment = ann
+            .client
+            .post(ann.url(&format!("{meme_page}/comments")))
+            .header("origin", &ann.address)
+            .form(&[("csrf_token", token.as_str()), ("body", "lost in the outage?")])
+            .send()
+            .await
+            .unwrap();
+        let health = ann.get("/healthz").await.status();
+
+        assert_eq!(home.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // The SDK gives up after its 5 s operation timeout; the page must not hang longer.
+        assert!(waited < Duration::from_secs(8), "answered after {waited:?}");
+        assert!(home.text().await.unwrap().contains("<html"), "a friendly page, not a bare error");
+        assert_eq!(comment.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(health, StatusCode::SERVICE_UNAVAILABLE);
+
+        emulator.resume();
+        eventually_async("the app recovers", || async { ann.get("/healthz").await.status() == StatusCode::OK }).await;
+        // The comment's transaction may still have reached DynamoDB before the timeout (as a
+        // timed-out write may on real AWS), so it is either wholly there or wholly absent:
+        // the stored count (shown on the portfolio's card) matches the comments stored.
+        let page = ann.get_html(&meme_page).await;
+        let listed = page.matches("<li id=\"comment-").count();
+        let portfolio = ann.get_html("/u/ann").await;
+        assert!(listed <= 1, "never twice");
+        assert!(portfolio.contains(&format!("aria-label=\"{listed} comments\"")), "count and comments agree");
+        assert!(page.contains("<img"), "the meme is intact");
+        assert!(ann.get_html("/").await.contains(&meme), "pages work again without a restart");
+    }
+
+    #[test]
+    fn missing_tables_and_bucket_stop_start_up_with_one_line_naming_them() {
+        let data = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_skyhigh"))
+            .envs(backend_env(data.path()))
+            .env("SKYHIGH_CREATE_RESOURCES", "false")
+            .env("SKYHIGH_ADDR", "127.0.0.1:0")
+            .output()
+            .expect("run skyhigh");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+
+        assert!(!output.status.success());
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        let prefix = crate::helpers::aws_prefix(data.path());
+        for missing in
+            [format!("DynamoDB table {prefix}main"), format!("DynamoDB table {prefix}sessions"), "S3 bucket".into()]
+        {
+            assert!(stderr.contains(&missing), "{stderr} should name {missing}");
+        }
+        assert!(stderr.contains("SKYHIGH_CREATE_RESOURCES=true"));
+    }
+}
