@@ -195,6 +195,22 @@ pub struct Following {
     pub creator: Username,
 }
 
+/// Where a subscriber stands with a creator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionState {
+    NotSubscribed,
+    Subscribed,
+    /// Subscribed, but the email service (SNS) sends nothing until the subscriber confirms
+    /// their address through the email it sent them.
+    AwaitingEmailConfirmation,
+}
+
+impl SubscriptionState {
+    pub fn is_subscribed(self) -> bool {
+        self != Self::NotSubscribed
+    }
+}
+
 #[async_trait]
 pub trait SubscriptionStore: Send + Sync {
     /// Idempotent; returns whether a new subscription was made. The creator's subscriber count
@@ -203,7 +219,8 @@ pub trait SubscriptionStore: Send + Sync {
     async fn unsubscribe(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool>;
     /// The one-click link from an email; returns the creator unfollowed, if the token was live.
     async fn unsubscribe_by_token(&self, token: &str) -> StorageResult<Option<Username>>;
-    async fn is_subscribed(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool>;
+    /// Where `subscriber` stands with `creator`.
+    async fn state(&self, creator: UserId, subscriber: UserId) -> StorageResult<SubscriptionState>;
     async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64>;
     /// Creators `subscriber` follows, most recent first.
     async fn following(&self, subscriber: UserId, page: PageRequest) -> StorageResult<Page<Following>>;

@@ -77,6 +77,7 @@ impl App {
 /// The whole application as a `Router`, so tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
     let secure = state.config.cookie_secure;
+    let metered = state.config.backend == crate::config::Backend::Aws;
     let mut app = Router::new()
         .merge(pages::home::router())
         .merge(pages::accounts::router())
@@ -94,7 +95,8 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
-                .layer(middleware::from_fn(metering::count_storage_requests))
+                // Only the aws backend counts requests: the local one pays nothing for it.
+                .option_layer(metered.then(|| middleware::from_fn(metering::count_storage_requests)))
                 .layer(session::layer(state.storage.sessions.clone(), secure))
                 .layer(middleware::from_fn(error::render_error_pages))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

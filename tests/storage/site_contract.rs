@@ -7,7 +7,7 @@ use skyhigh::domain::{
     Comment, CommentBody, CommentId, Delivery, DeliveryChannel, Email, Meme, MemeId, MemeMedia, MemeSource,
     SharedTemplate, User, UserId, Username,
 };
-use skyhigh::storage::{Cursor, MemeOrder, PageRequest, Storage, StorageError};
+use skyhigh::storage::{Cursor, MemeOrder, PageRequest, Storage, StorageError, SubscriptionState};
 use time::{Duration, OffsetDateTime};
 
 pub async fn user(storage: &Storage, name: &str) -> User {
@@ -224,12 +224,12 @@ pub async fn subscribing_is_idempotent_and_counted(storage: &Storage) {
     assert!(!storage.subscriptions.subscribe(&ann, &bob).await.unwrap());
     assert!(storage.subscriptions.subscribe(&ann, &cat).await.unwrap());
     assert_eq!(storage.subscriptions.subscriber_count(ann.id).await.unwrap(), 2);
-    assert!(storage.subscriptions.is_subscribed(ann.id, bob.id).await.unwrap());
+    assert!(storage.subscriptions.state(ann.id, bob.id).await.unwrap().is_subscribed());
 
     assert!(storage.subscriptions.unsubscribe(ann.id, bob.id).await.unwrap());
     assert!(!storage.subscriptions.unsubscribe(ann.id, bob.id).await.unwrap());
     assert_eq!(storage.subscriptions.subscriber_count(ann.id).await.unwrap(), 1);
-    assert!(!storage.subscriptions.is_subscribed(ann.id, bob.id).await.unwrap());
+    assert_eq!(storage.subscriptions.state(ann.id, bob.id).await.unwrap(), SubscriptionState::NotSubscribed);
 }
 
 pub async fn following_lists_creators_most_recent_first(storage: &Storage) {

@@ -19,7 +19,7 @@ use super::memes::{build_error, failed_conditions};
 use super::query::{self, Access};
 use super::users::{USER_SK, user_pk};
 use crate::domain::{User, UserId, Username};
-use crate::storage::{Following, Page, PageRequest, StorageError, StorageResult, SubscriptionStore};
+use crate::storage::{Following, Page, PageRequest, StorageError, StorageResult, SubscriptionState, SubscriptionStore};
 
 const FOLLOWS: Access = Access::gsi("gsi2", "g2pk", "g2sk");
 const TOKEN_SK: &str = "UNSUB";
@@ -191,9 +191,48 @@ impl SubscriptionStore for DynamoSubscriptions {
         }
     }
 
-    async fn is_subscribed(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool> {
-        let found = self.tables.get(subscription_key(creator, subscriber), false, "reading a subscription").await?;
-        Ok(found.is_some())
+    /// SNS sends an email subscriber nothing until they confirm their address. Until the
+    /// record says confirmed, ask SNS, and remember a confirmation so later views skip the call.
+    async fn state(&self, creator: UserId, subscriber: UserId) -> StorageResult<SubscriptionState> {
+        let key = subscription_key(creator, subscriber);
+        let Some(record) = self.tables.get(key.clone(), false, "reading a subscription").await? else {
+            return Ok(SubscriptionState::NotSubscribed);
+        };
+        if record.get("email_confirmed").is_some_and(|v| v.as_bool() == Ok(&true)) {
+            return Ok(SubscriptionState::Subscribed);
+        }
+        let Some(arn) =
+            record.get("sns_subscription_arn").and_then(|v| v.as_s().ok()).filter(|a| a.starts_with("arn:"))
+        else {
+            return Ok(SubscriptionState::AwaitingEmailConfirmation);
+        };
+        let pending = match self.sns.get_subscription_attributes().subscription_arn(arn).send().await {
+            Ok(found) => found.attributes().and_then(|a| a.get("PendingConfirmation")).is_some_and(|v| v == "true"),
+            Err(e) => {
+                // Not knowing is no reason to fail the page: show them as subscribed.
+                tracing::warn!(error = %sdk_error("reading an SNS subscription", e), "SNS did not answer");
+                return Ok(SubscriptionState::Subscribed);
+            }
+        };
+        if pending {
+            return Ok(SubscriptionState::AwaitingEmailConfirmation);
+        }
+        let remembered = self
+            .tables
+            .dynamodb
+            .update_item()
+            .table_name(&self.tables.main)
+            .set_key(Some(key))
+            .update_expression("SET email_confirmed = :yes")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .send()
+            .await;
+        if let Err(e) = remembered {
+            tracing::debug!(error = %sdk_error("remembering a confirmation", e), "will ask SNS again next time");
+        }
+        Ok(SubscriptionState::Subscribed)
     }
 
     async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64> {

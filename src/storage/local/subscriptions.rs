@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::db::{Db, corrupt, page_of, sql_error};
 use crate::domain::{User, UserId, Username};
-use crate::storage::{Following, Page, PageRequest, StorageError, StorageResult, SubscriptionStore};
+use crate::storage::{Following, Page, PageRequest, StorageError, StorageResult, SubscriptionState, SubscriptionStore};
 
 pub struct SqliteSubscriptions {
     db: Db,
@@ -91,14 +91,17 @@ impl SubscriptionStore for SqliteSubscriptions {
             .await
     }
 
-    async fn is_subscribed(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool> {
-        self.db
+    /// The local backend sends its emails itself: there is nothing to confirm.
+    async fn state(&self, creator: UserId, subscriber: UserId) -> StorageResult<SubscriptionState> {
+        let exists = self
+            .db
             .read(move |conn| {
                 conn.prepare_cached("SELECT 1 FROM subscriptions WHERE creator_id = ?1 AND subscriber_id = ?2")
                     .and_then(|mut s| s.exists([creator.to_string(), subscriber.to_string()]))
                     .map_err(sql_error)
             })
-            .await
+            .await?;
+        Ok(if exists { SubscriptionState::Subscribed } else { SubscriptionState::NotSubscribed })
     }
 
     async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64> {

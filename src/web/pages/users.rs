@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::domain::{User, Username};
-use crate::storage::PageRequest;
+use crate::storage::{PageRequest, SubscriptionState};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
@@ -39,6 +39,8 @@ struct PortfolioPage {
     subscribers: u64,
     is_self: bool,
     subscribed: bool,
+    /// The email service waits for the visitor to confirm their address (aws backend).
+    awaiting_confirmation: bool,
     memes: Vec<MemeCard>,
     next: Option<String>,
 }
@@ -58,23 +60,24 @@ async fn portfolio(
     let creator = load_user(&state, &username).await?;
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
     let viewer = page.user.as_ref().map(|u| u.id);
-    let subscribed = async {
+    let subscription = async {
         match viewer {
-            Some(v) if v != creator.id => state.storage.subscriptions.is_subscribed(creator.id, v).await,
-            _ => Ok(false),
+            Some(v) if v != creator.id => state.storage.subscriptions.state(creator.id, v).await,
+            _ => Ok(SubscriptionState::NotSubscribed),
         }
     };
-    let (memes, subscribers, subscribed) = tokio::try_join!(
+    let (memes, subscribers, subscription) = tokio::try_join!(
         state.storage.memes.list_by_creator(creator.id, PageRequest::after(after, super::home::PAGE_SIZE)),
         state.storage.subscriptions.subscriber_count(creator.id),
-        subscribed,
+        subscription,
     )?;
     render(&PortfolioPage {
         username: creator.username.to_string(),
         member_since: creator.created_at.date().to_string(),
         subscribers,
         is_self: viewer == Some(creator.id),
-        subscribed,
+        subscribed: subscription.is_subscribed(),
+        awaiting_confirmation: subscription == SubscriptionState::AwaitingEmailConfirmation,
         memes: MemeCard::cards(&state, &memes.items),
         next: memes.next.map(|c| state.cursors.sign(&c)),
         page,
@@ -147,4 +150,38 @@ async fn feed(State(state): State<AppState>, Path(username): Path<String>) -> Re
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/atom+xml; charset=utf-8"))], body)
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use askama::Template;
+
+    use super::PortfolioPage;
+    use crate::web::layout::PageContext;
+    use crate::web::session::SignedIn;
+
+    fn portfolio(awaiting_confirmation: bool) -> String {
+        let visitor =
+            SignedIn { id: crate::domain::UserId::new(), username: crate::domain::Username::parse("bob").unwrap() };
+        PortfolioPage {
+            page: PageContext { user: Some(visitor), csrf_token: "t".into() },
+            username: "ann".into(),
+            member_since: "2026-11-22".into(),
+            subscribers: 1,
+            is_self: false,
+            subscribed: true,
+            awaiting_confirmation,
+            memes: Vec::new(),
+            next: None,
+        }
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_subscriber_who_has_not_confirmed_their_email_is_asked_to() {
+        assert!(portfolio(true).contains("Check your email: confirm the message from AWS Notifications"));
+        assert!(!portfolio(false).contains("Check your email"));
+        assert!(portfolio(true).contains("Unsubscribe"));
+    }
 }
