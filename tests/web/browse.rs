@@ -148,3 +148,78 @@ async fn the_atom_feed_is_well_formed_atom_with_the_latest_memes() {
     assert!(entries[0].children().any(|c| c.tag_name().name() == "id" && c.text().unwrap().ends_with(&id)));
     assert_eq!(app.get("/u/nobody/feed.atom").await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn home_thumbnails_offer_the_display_size_through_srcset() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("chelsea", &["small", "and large"]).await;
+
+    let home = app.get_html("/").await;
+
+    let card = home.split(&format!("<a href=\"/memes/{id}\"")).nth(1).expect("the meme's card");
+    let srcset = card.split("srcset=\"").nth(1).expect("a srcset").split('"').next().unwrap();
+    let candidates: Vec<(&str, u32)> = srcset
+        .split(", ")
+        .map(|c| {
+            let (url, width) = c.split_once(' ').unwrap();
+            (url, width.trim_end_matches('w').parse().unwrap())
+        })
+        .collect();
+    assert_eq!(candidates.len(), 2, "{srcset}");
+    assert!(candidates[0].0.ends_with("/thumb.jpg") && candidates[1].0.ends_with("/display.jpg"), "{srcset}");
+    assert!(candidates[0].1 <= 300 && candidates[0].1 < candidates[1].1, "{srcset}");
+}
+
+#[tokio::test]
+async fn a_portfolio_pages_through_every_meme_newest_first() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let mut saved = Vec::new();
+    for i in 0..26 {
+        saved.push(app.save_meme("chelsea", &[&format!("meme {i}")]).await);
+    }
+
+    let first = app.get_html("/u/ann").await;
+    let next = next_link(&first).expect("a second page");
+    let second = app.get_html(&next).await;
+
+    let mut listed = meme_ids(&first);
+    listed.dedup();
+    let mut rest = meme_ids(&second);
+    rest.dedup();
+    assert_eq!(listed.len(), 24, "a full first page");
+    listed.extend(rest);
+    saved.reverse();
+    assert_eq!(listed, saved, "newest first, none repeated or skipped");
+    assert!(next_link(&second).is_none());
+}
+
+#[tokio::test]
+async fn forged_cursors_on_a_real_portfolio_and_on_notifications_are_400() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    app.save_meme("chelsea", &["hi"]).await;
+
+    for page in ["/u/ann?cursor=bm90LXNpZ25lZA.AAAA", "/notifications?cursor=forged", "/?sort=top&cursor=x.y"] {
+        let response = app.get(page).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{page}");
+        assert!(response.text().await.unwrap().contains("page link is out of date"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_meme_leaves_its_creators_feed() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let kept = app.save_meme("chelsea", &["kept"]).await;
+    let gone = app.save_meme("chelsea", &["gone"]).await;
+    assert!(app.get_html("/u/ann/feed.atom").await.contains(&gone));
+
+    let page = format!("/memes/{gone}");
+    app.act(&page, &format!("{page}/delete"), &[]).await;
+
+    let feed = app.get_html("/u/ann/feed.atom").await;
+    assert!(!feed.contains(&gone));
+    assert!(feed.contains(&kept));
+}

@@ -76,6 +76,32 @@ mod local_only {
     use super::*;
 
     #[tokio::test]
+    async fn a_mail_clients_one_click_post_unsubscribes() {
+        let app = TestApp::spawn().await;
+        app.signed_up("ann").await;
+        let bob = app.new_browser();
+        bob.signed_up("bob").await;
+        subscribe(&bob, "ann").await;
+        app.save_meme("chelsea", &["hi"]).await;
+        let dir = app.data_dir.clone();
+        eventually("the email is written", || outbox_files(&dir).len() == 1).await;
+        let email = std::fs::read_to_string(&outbox_files(&app.data_dir)[0]).unwrap();
+        let link = email.split("List-Unsubscribe: <").nth(1).unwrap().split('>').next().unwrap().to_owned();
+
+        // RFC 8058: the mail provider POSTs this body from its servers: no cookie, no Origin.
+        let response = reqwest::Client::new()
+            .post(&link)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(bob.get_html("/u/ann").await.contains("0 subscribers"));
+    }
+
+    #[tokio::test]
     async fn the_one_click_link_from_the_email_unsubscribes_once() {
         let app = TestApp::spawn().await;
         app.signed_up("ann").await;

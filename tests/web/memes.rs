@@ -256,3 +256,42 @@ async fn a_stranger_cannot_delete_a_meme_and_the_owners_delete_removes_media_and
     );
     assert!(!app.get_html("/").await.contains(&id));
 }
+
+#[tokio::test]
+async fn the_editor_preselects_the_template_named_in_the_link() {
+    let app = TestApp::spawn().await;
+
+    let editor = app.get_html("/memes/new?template=rocket").await;
+
+    assert!(editor.contains("<option value=\"rocket\" selected>"), "{editor}");
+    assert!(!editor.contains("<option value=\"chelsea\" selected>"));
+}
+
+#[tokio::test]
+async fn a_meme_keeps_the_font_and_colours_chosen_for_each_box() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let fields = [
+        ("template", "chelsea"),
+        ("save", "1"),
+        ("caption", "top"),
+        ("caption", "bottom"),
+        ("font", "oswald"),
+        ("font", "comic-neue"),
+        ("fill", "#ff0000"),
+        ("fill", "#00ff00"),
+        ("outline", "#000000"),
+        ("outline", "#123456"),
+    ];
+
+    let response = app.post_meme_form("/memes", &fields, None).await;
+
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id = response.headers()["location"].to_str().unwrap().trim_start_matches("/memes/").to_owned();
+    let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
+    for chosen in ["\"oswald\"", "\"comic-neue\"", "\"#ff0000\"", "\"#00ff00\"", "\"#123456\""] {
+        assert!(meme.spec_json.contains(chosen), "{chosen} in {}", meme.spec_json);
+    }
+    let remix = app.get_html(&format!("/memes/new?remix={id}")).await;
+    assert!(remix.contains("<option value=\"comic-neue\" selected>"), "a remix starts from the same fonts");
+}
