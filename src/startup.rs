@@ -83,9 +83,12 @@ impl Application {
         let background = spawn_background_tasks(&state, mailer, stop_rx);
 
         let router = web::router(state.clone());
-        let mut http = auto::Builder::new(TokioExecutor::new());
+        // HTTP/1 only. Browsers speak HTTP/2 only over TLS, which ends at the load balancer,
+        // and auto-detecting the version reads the connection's first bytes with no timeout:
+        // a client that connected and sent nothing would hold its connection forever. Serving
+        // HTTP/1 directly puts every byte under the header-read timer.
+        let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
         http.http1().timer(TokioTimer::new()).header_read_timeout(state.config.header_timeout()).keep_alive(true);
-        http.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
 
         tracing::info!(addr = %state.config.addr, base_url = %state.config.base_url(), "Sky-High Memes is listening");

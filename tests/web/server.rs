@@ -125,3 +125,34 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     app.stop().await;
     assert_eq!(in_flight.await.unwrap().unwrap(), StatusCode::OK);
 }
+
+/// A client that connects and sends nothing at all holds a connection (and a file handle)
+/// just like a slow one: the header-read timeout must close it too.
+#[tokio::test]
+async fn silent_connections_are_closed_by_the_header_timeout() {
+    const HEADER_TIMEOUT: u64 = 2;
+    let app = TestApp::spawn_with(|c| c.header_timeout_secs = HEADER_TIMEOUT).await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        let addr = addr.clone();
+        silent.push(tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            // Send nothing; wait for the server to close (possibly after a 408).
+            let closed = tokio::time::timeout(Duration::from_secs(HEADER_TIMEOUT + 3), async {
+                let mut sink = Vec::new();
+                let _ = stream.read_to_end(&mut sink).await;
+            })
+            .await;
+            closed.is_ok().then(|| started.elapsed())
+        }));
+    }
+
+    for (i, handle) in silent.into_iter().enumerate() {
+        let closed_after = handle.await.unwrap().unwrap_or_else(|| panic!("silent client {i} was never cut off"));
+        assert!(closed_after >= Duration::from_secs(HEADER_TIMEOUT - 1), "closed too early: {closed_after:?}");
+    }
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
