@@ -136,6 +136,36 @@ async fn the_session_id_changes_at_sign_in() {
     assert_eq!(app.signed_in_as().await.as_deref(), Some("ann"));
 }
 
+/// The sharp case: a session that exists on the server (here ann's) must not carry over into
+/// the next sign-in; else whoever knew the old id would be signed in as bob.
+#[tokio::test]
+async fn signing_in_over_a_live_session_replaces_its_id_and_the_old_one_is_dead() {
+    let app = TestApp::spawn().await;
+    app.new_browser().signed_up("bob").await;
+    app.signed_up("ann").await;
+    let before = app.session_cookie().expect("ann's session");
+
+    // The sign-in form posted while still signed in as ann (the token from any page's form).
+    let response = app.post_form("/", "/login", &[("login", "bob"), ("password", PASSWORD)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let after = app.session_cookie().expect("bob's session");
+    assert_ne!(after, before);
+    assert_eq!(app.signed_in_as().await.as_deref(), Some("bob"));
+    let replay = app
+        .new_browser()
+        .client
+        .get(app.url("/"))
+        .header("cookie", format!("skyhigh_session={before}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(signed_in_user(&replay), None, "the old id is signed in as nobody");
+}
+
 #[tokio::test]
 async fn every_sign_in_gets_a_new_session_id() {
     let app = TestApp::spawn().await;
