@@ -43,8 +43,8 @@ async fn aws_fixture() -> Fixture {
     aws_backend().await.0
 }
 
-/// The aws fixture with the SDK clients and the topic prefix, for tests of what only AWS has.
-async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, String) {
+/// The aws fixture with the SDK clients and its settings, for tests of what only AWS has.
+async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, skyhigh::storage::aws::AwsSettings) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
         endpoint.starts_with("http://127.0.0.1:"),
@@ -60,12 +60,25 @@ async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, String) {
     };
     let (storage, clients) =
         skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");
-    (Fixture { storage, _keep: Box::new(()) }, clients, settings.topic_prefix)
+    (Fixture { storage, _keep: Box::new(()) }, clients, settings)
 }
 
-/// What only the aws backend does: email subscriptions on SNS.
+/// What only the aws backend does: email subscriptions on SNS, media headers on S3.
 mod aws_only {
     use crate::site_contract::user;
+
+    #[tokio::test]
+    async fn media_is_uploaded_with_its_type_and_a_year_long_immutable_cache_header() {
+        let (fixture, clients, settings) = crate::aws_backend().await;
+        let key = skyhigh::storage::BlobKey::parse("memes/01abc/display.jpg").unwrap();
+        fixture.storage.blobs.put(&key, bytes::Bytes::from_static(b"jpeg bytes"), "image/jpeg").await.unwrap();
+
+        let head = clients.s3.head_object().bucket(&settings.bucket).key(key.as_str()).send().await.unwrap();
+
+        assert_eq!(head.content_type(), Some("image/jpeg"));
+        assert_eq!(head.cache_control(), Some("public, max-age=31536000, immutable"));
+        assert_eq!(head.content_length(), Some(10));
+    }
 
     /// The (endpoint, protocol) of each subscription on the creator's topic.
     async fn topic_subscriptions(sns: &aws_sdk_sns::Client, topic_name: &str) -> Option<Vec<(String, String)>> {
@@ -84,7 +97,8 @@ mod aws_only {
 
     #[tokio::test]
     async fn subscribing_creates_the_creators_topic_with_the_email_and_unsubscribing_removes_it() {
-        let (fixture, clients, prefix) = crate::aws_backend().await;
+        let (fixture, clients, settings) = crate::aws_backend().await;
+        let prefix = settings.topic_prefix;
         let storage = &fixture.storage;
         let ann = user(storage, "ann").await;
         let bob = user(storage, "bob").await;

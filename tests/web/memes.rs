@@ -295,3 +295,20 @@ async fn a_meme_keeps_the_font_and_colours_chosen_for_each_box() {
     let remix = app.get_html(&format!("/memes/new?remix={id}")).await;
     assert!(remix.contains("<option value=\"comic-neue\" selected>"), "a remix starts from the same fonts");
 }
+
+#[tokio::test]
+async fn with_a_media_url_pages_take_media_from_the_cdn() {
+    let app = TestApp::spawn_with(|c| c.media_url = Some("https://cdn.example.net/".into())).await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("chelsea", &["from", "the edge"]).await;
+
+    let home = app.get_html("/").await;
+    let page = app.get_html(&format!("/memes/{id}")).await;
+
+    for html in [&home, &page] {
+        assert!(html.contains(&format!("https://cdn.example.net/memes/{id}/")), "{html}");
+        assert!(!html.contains(&format!("\"/media/memes/{id}/")));
+    }
+    let csp = app.get("/").await.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("img-src 'self' data: blob: https://cdn.example.net"), "{csp}");
+}
