@@ -152,18 +152,7 @@ async fn signing_in_over_a_live_session_replaces_its_id_and_the_old_one_is_dead(
     let after = app.session_cookie().expect("bob's session");
     assert_ne!(after, before);
     assert_eq!(app.signed_in_as().await.as_deref(), Some("bob"));
-    let replay = app
-        .new_browser()
-        .client
-        .get(app.url("/"))
-        .header("cookie", format!("skyhigh_session={before}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(signed_in_user(&replay), None, "the old id is signed in as nobody");
+    assert_eq!(signed_in_with(&app, &before).await, None, "the old id is signed in as nobody");
 }
 
 #[tokio::test]
@@ -187,18 +176,7 @@ async fn after_sign_out_the_old_cookie_is_anonymous() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // Replay the old cookie from a browser that never signed out.
-    let replay = app
-        .new_browser()
-        .client
-        .get(app.url("/"))
-        .header("cookie", format!("skyhigh_session={old_cookie}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(signed_in_user(&replay), None);
+    assert_eq!(signed_in_with(&app, &old_cookie).await, None);
 }
 
 #[tokio::test]
@@ -271,4 +249,17 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
         .map(str::to_owned)
+}
+
+/// Who a fresh browser presenting `session_cookie` is signed in as.
+async fn signed_in_with(app: &TestApp, session_cookie: &str) -> Option<String> {
+    let response = app
+        .new_browser()
+        .client
+        .get(app.url("/"))
+        .header("cookie", format!("skyhigh_session={session_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    signed_in_user(&response.text().await.unwrap())
 }

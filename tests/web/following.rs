@@ -75,8 +75,9 @@ async fn a_new_meme_sends_each_subscriber_exactly_one_email_and_one_notification
 mod local_only {
     use super::*;
 
-    #[tokio::test]
-    async fn a_mail_clients_one_click_post_unsubscribes() {
+    /// ann saves a meme that bob, her subscriber, is emailed about; returns the email's
+    /// `List-Unsubscribe` link.
+    async fn bob_follows_ann_and_gets_an_email() -> (TestApp, Browser, String) {
         let app = TestApp::spawn().await;
         app.signed_up("ann").await;
         let bob = app.new_browser();
@@ -87,6 +88,12 @@ mod local_only {
         eventually("the email is written", || outbox_files(&dir).len() == 1).await;
         let email = std::fs::read_to_string(&outbox_files(&app.data_dir)[0]).unwrap();
         let link = email.split("List-Unsubscribe: <").nth(1).unwrap().split('>').next().unwrap().to_owned();
+        (app, bob, link)
+    }
+
+    #[tokio::test]
+    async fn a_mail_clients_one_click_post_unsubscribes() {
+        let (_app, bob, link) = bob_follows_ann_and_gets_an_email().await;
 
         // RFC 8058: the mail provider POSTs this body from its servers: no cookie, no Origin.
         let response = reqwest::Client::new()
@@ -103,16 +110,7 @@ mod local_only {
 
     #[tokio::test]
     async fn the_one_click_link_from_the_email_unsubscribes_once() {
-        let app = TestApp::spawn().await;
-        app.signed_up("ann").await;
-        let bob = app.new_browser();
-        bob.signed_up("bob").await;
-        subscribe(&bob, "ann").await;
-        app.save_meme("chelsea", &["hi"]).await;
-        let dir = app.data_dir.clone();
-        eventually("the email is written", || outbox_files(&dir).len() == 1).await;
-        let email = std::fs::read_to_string(&outbox_files(&app.data_dir)[0]).unwrap();
-        let link = email.split("List-Unsubscribe: <").nth(1).unwrap().split('>').next().unwrap().to_owned();
+        let (app, bob, link) = bob_follows_ann_and_gets_an_email().await;
         let path = link.split_once("127.0.0.1:").unwrap().1.split_once('/').unwrap().1;
 
         let anonymous = app.new_browser();
