@@ -16,7 +16,9 @@ mod aws_only {
     }
 
     impl Emulator {
-        fn start() -> Self {
+        /// Starts it and waits until it answers: Python takes seconds to start on a busy
+        /// machine, and the app's start-up would fail against a port nobody listens on yet.
+        async fn start() -> Self {
             let port = free_port();
             let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
             let process = Command::new(binary)
@@ -25,7 +27,10 @@ mod aws_only {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start moto_server from .venv (scripts/test installs it)");
-            Self { process, url: format!("http://127.0.0.1:{port}") }
+            let mut emulator = Self { process, url: format!("http://127.0.0.1:{port}") };
+            let ready = format!("{}/moto-api/", emulator.url);
+            wait_until_ok("moto_server", &ready, &mut emulator.process).await;
+            emulator
         }
 
         /// SIGSTOP: the port still accepts connections but nothing answers, as when AWS is
@@ -71,14 +76,27 @@ mod aws_only {
                     .spawn()
                     .expect("start skyhigh"),
             );
-            let health = format!("http://127.0.0.1:{port}/healthz");
-            let client = reqwest::Client::new();
-            eventually_async("the app is healthy", || async {
-                client.get(&health).send().await.is_ok_and(|r| r.status() == StatusCode::OK)
-            })
-            .await;
+            let mut server = server;
+            wait_until_ok("skyhigh", &format!("http://127.0.0.1:{port}/healthz"), &mut server.0).await;
             server
         }
+    }
+
+    /// Polls `url` until it answers 200, failing at once if `process` exits and after a
+    /// generous bound otherwise (start-up creates tables and a bucket on a busy CI machine).
+    async fn wait_until_ok(name: &str, url: &str, process: &mut Child) {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(status) = process.try_wait().unwrap() {
+                panic!("{name} exited during start-up: {status}");
+            }
+            if client.get(url).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{name} did not answer {url} within 60 s");
     }
 
     impl Drop for Server {
@@ -140,7 +158,7 @@ mod aws_only {
 
     #[tokio::test]
     async fn while_aws_does_not_answer_pages_are_503_nothing_is_half_written_and_the_app_recovers() {
-        let emulator = Emulator::start();
+        let emulator = Emulator::start().await;
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
         let _server = Server::start(data.path(), &emulator, port).await;
