@@ -15,10 +15,10 @@ use crate::storage::{BlobKey, Storage, StorageError};
 pub enum Picture {
     /// A builtin template, or a shared one already registered with the engine.
     Template(String),
-    /// Uploaded bytes; the original is kept unchanged when the meme is saved.
+    /// Image bytes: a fresh upload, the original of a meme being remixed, or a shared
+    /// template's. A saved meme (without a template) keeps its own unchanged copy of them, so
+    /// deleting one meme never takes the picture from under another.
     Upload(Bytes),
-    /// The original upload of an earlier meme (a remix of it), by its media key.
-    Stored { key: String, bytes: Bytes },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +72,7 @@ impl Renderer {
         tokio::task::spawn_blocking(move || {
             let source = match &picture {
                 Picture::Template(id) => Source::Template(id),
-                Picture::Upload(bytes) | Picture::Stored { bytes, .. } => Source::Upload(bytes),
+                Picture::Upload(bytes) => Source::Upload(bytes),
             };
             engine.render(source, &spec, outputs)
         })
@@ -121,7 +121,6 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
     let source = match (&new.template_id, &new.picture) {
         (Some(template), _) => MemeSource::Template(template.clone()),
         (None, Picture::Template(template)) => MemeSource::Template(template.clone()),
-        (None, Picture::Stored { key, .. }) => MemeSource::Upload { original_key: key.clone() },
         (None, Picture::Upload(bytes)) => {
             let format = renderer.probe(bytes)?.format;
             let original = key(format!("originals/{id}.{}", format.extension()))?;
@@ -170,15 +169,15 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
     Ok(meme)
 }
 
-/// Deletes a meme record (with comments and notifications), then its media. Only its own
-/// original is deleted: a remix shares its parent's original, which stays while the parent does.
+/// Deletes a meme record (with comments and notifications), then its media. Only an original
+/// under its own id is deleted: remixes saved before each meme kept its own copy point at
+/// their parent's.
 pub async fn delete(storage: &Storage, meme: &Meme) -> Result<(), MemeError> {
     let Some(deleted) = storage.memes.delete(meme.id).await? else {
         return Err(MemeError::NotFound);
     };
     let mut keys = vec![deleted.media.display_key.clone(), deleted.media.thumb_key.clone()];
     if let MemeSource::Upload { original_key } = &deleted.source
-        && deleted.parent_id.is_none()
         && original_key.starts_with(&format!("originals/{}", deleted.id))
     {
         keys.push(original_key.clone());

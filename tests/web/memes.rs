@@ -258,6 +258,36 @@ async fn a_stranger_cannot_delete_a_meme_and_the_owners_delete_removes_media_and
 }
 
 #[tokio::test]
+async fn a_remix_of_an_upload_outlives_its_parent_and_can_still_be_remixed() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let response = app.post_meme_form("/memes", &[("caption", "mine"), ("save", "1")], Some(png(320, 240))).await;
+    let parent = response.headers()["location"].to_str().unwrap().trim_start_matches("/memes/").to_owned();
+    let bob = app.new_browser();
+    bob.signed_up("bob").await;
+    let remix = bob.save_meme_remix(&parent, &["bob's", "take"]).await;
+
+    let deleted = app.act(&format!("/memes/{parent}"), &format!("/memes/{parent}/delete"), &[]).await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+
+    let remix_of_remix = bob.save_meme_remix(&remix, &["still", "remixable"]).await;
+    let (remix_original, last_original) = (original_of(&app, &remix).await, original_of(&app, &remix_of_remix).await);
+    assert_ne!(remix_original, last_original, "each meme keeps its own copy of the picture");
+    assert_eq!(app.get(&format!("/media/{remix_original}")).await.status(), StatusCode::OK);
+    // Deleting the middle remix takes its own copy and leaves the one its remix uses.
+    bob.act(&format!("/memes/{remix}"), &format!("/memes/{remix}/delete"), &[]).await;
+    assert_eq!(app.get(&format!("/media/{remix_original}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/media/{last_original}")).await.status(), StatusCode::OK);
+}
+
+/// The media key of the uploaded picture meme `id` was drawn on.
+async fn original_of(app: &TestApp, id: &str) -> String {
+    let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
+    let skyhigh::domain::MemeSource::Upload { original_key } = meme.source else { panic!("an upload") };
+    original_key
+}
+
+#[tokio::test]
 async fn the_editor_preselects_the_template_named_in_the_link() {
     let app = TestApp::spawn().await;
 
