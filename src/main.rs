@@ -38,7 +38,7 @@ fn main() -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        Err(e) => return fail(&first_line(&e.to_string())),
+        Err(e) => return fail(&one_line(&e.to_string())),
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
@@ -85,8 +85,17 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or(text).trim_start_matches("error: ").to_owned()
+/// clap's multi-line message as one line, keeping what it names (a missing argument is on the
+/// line after "not provided:") and dropping its usage and help hints.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_owned()
 }
 
 async fn shutdown_signal() {

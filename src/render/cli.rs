@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["template", "image"])))]
 pub struct RenderArgs {
-    /// A builtin template id (see --list-templates).
+    /// A builtin template id (an unknown one gets the list of them).
     #[arg(long)]
     pub template: Option<String>,
     /// An image file (PNG, JPEG, BMP, GIF, WebP).
@@ -17,9 +17,10 @@ pub struct RenderArgs {
     /// A caption; repeat for more boxes (first is the top).
     #[arg(long = "caption", short = 'c')]
     pub captions: Vec<String>,
-    /// Font: anton, oswald, comic-neue, noto-sans, archivo-black.
-    #[arg(long, default_value = "anton")]
-    pub font: String,
+    /// Font for every box: anton, oswald, comic-neue, noto-sans, archivo-black. By default
+    /// each layout keeps its own (Anton for classic, Noto Sans for modern).
+    #[arg(long)]
+    pub font: Option<String>,
     /// classic (text on the image) or modern (white band above).
     #[arg(long, default_value = "classic")]
     pub layout: String,
@@ -34,7 +35,7 @@ pub struct RenderArgs {
 /// Runs the render subcommand.
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let engine = Engine::new().context("loading the embedded fonts")?;
-    let font: FontChoice = args.font.parse()?;
+    let font: Option<FontChoice> = args.font.as_deref().map(str::parse).transpose()?;
     let layout: Layout = args.layout.parse()?;
     let outputs = match args.size.as_str() {
         "display" => Outputs::DISPLAY,
@@ -57,11 +58,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --template NAME or --image FILE"),
     };
-    let spec = match layout {
-        Layout::Classic => base_spec,
-        Layout::Modern => MemeSpec::modern(&args.captions),
-    };
-    let spec = spec.with_font(font);
+    let spec = spec_for(base_spec, layout, font, &args.captions);
     let out = engine.render(source, &spec, outputs).context("rendering the meme")?;
     let encoded = out.display.or(out.preview).or(out.thumbnail).context("no output produced")?;
     std::fs::write(&args.output, &encoded.bytes).with_context(|| format!("writing {}", args.output.display()))?;
@@ -74,4 +71,36 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         encoded.bytes.len()
     );
     Ok(())
+}
+
+/// The description drawn: the source's own layout, or the modern one, with the font the user
+/// named (if any) on every box.
+fn spec_for(base: MemeSpec, layout: Layout, font: Option<FontChoice>, captions: &[String]) -> MemeSpec {
+    let spec = match layout {
+        Layout::Classic => base,
+        Layout::Modern => MemeSpec::modern(captions),
+    };
+    match font {
+        Some(font) => spec.with_font(font),
+        None => spec,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn captions() -> Vec<String> {
+        vec!["top".into(), "bottom".into()]
+    }
+
+    #[test]
+    fn each_layout_keeps_its_own_font_unless_one_is_named() {
+        let modern = spec_for(MemeSpec::classic(&captions()), Layout::Modern, None, &captions());
+        assert!(modern.boxes.iter().all(|b| b.font == FontChoice::NotoSans));
+        let classic = spec_for(MemeSpec::classic(&captions()), Layout::Classic, None, &captions());
+        assert!(classic.boxes.iter().all(|b| b.font == FontChoice::Anton));
+        let named = spec_for(MemeSpec::classic(&captions()), Layout::Modern, Some(FontChoice::Oswald), &captions());
+        assert!(named.boxes.iter().all(|b| b.font == FontChoice::Oswald));
+    }
 }

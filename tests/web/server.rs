@@ -156,3 +156,27 @@ async fn silent_connections_are_closed_by_the_header_timeout() {
     }
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
 }
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    for (setting, value) in [
+        ("SKYHIGH_ADDR", "nope"),
+        ("SKYHIGH_BACKEND", "azure"),
+        ("SKYHIGH_MAX_UPLOAD_MB", "0"),
+        ("SKYHIGH_BASE_URL", "ftp://example.com"),
+        ("SKYHIGH_COOKIE_SECURE", "maybe"),
+        ("SKYHIGH_HEADER_TIMEOUT_SECS", "soon"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_skyhigh"))
+            .env("SKYHIGH_DATA_DIR", data.path())
+            .env(setting, value)
+            .output()
+            .expect("run skyhigh");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+
+        assert!(!output.status.success(), "{setting}={value} must stop start-up");
+        assert_eq!(stderr.lines().count(), 1, "{setting}: {stderr}");
+        assert!(stderr.contains(setting) && stderr.contains(value), "{setting}: {stderr}");
+    }
+}
