@@ -223,6 +223,41 @@ async fn the_eleventh_wrong_password_in_a_row_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn guesses_by_username_and_by_email_count_against_the_same_account() {
+    let app = TestApp::spawn_with(|c| c.trust_forwarded_for = true).await;
+    app.signed_up("ann").await;
+    app.logout().await;
+    // Each guess from its own address, so only the account's own count can add up to ten.
+    let attempt = |login: &'static str, password: &'static str, n: u8| {
+        let app = &app;
+        async move {
+            let token = app.csrf_token("/login").await;
+            app.client
+                .post(app.url("/login"))
+                .header("origin", &app.address)
+                .header("x-forwarded-for", format!("203.0.113.{n}"))
+                .form(&[("csrf_token", token.as_str()), ("login", login), ("password", password)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    for n in 1..=10 {
+        let login = if n % 2 == 0 { "ann" } else { "ANN@example.com" };
+        assert_eq!(attempt(login, "wrong password!!", n).await, StatusCode::UNPROCESSABLE_ENTITY, "guess {n}");
+    }
+
+    assert_eq!(attempt("Ann", PASSWORD, 11).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        attempt("nobody", "wrong password!!", 12).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "others are not held up"
+    );
+}
+
+#[tokio::test]
 async fn session_cookies_are_http_only_and_same_site_lax() {
     let app = TestApp::spawn().await;
     let response = app.signup("ann@example.com", "ann", PASSWORD).await;

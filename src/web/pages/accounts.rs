@@ -167,13 +167,19 @@ async fn login(
     ClientIp(client): ClientIp,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    let account_key = form.login.trim().to_lowercase();
+    let login = form.login.trim().to_lowercase();
+    let user = find_account(&state, &login).await?;
+    // Failures count against the account whichever name it was typed by (so username and
+    // email guesses add up), and against the text itself when no account has it.
+    let account_key = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("login:{login}"),
+    };
     state
         .login_throttle
         .check(&account_key, client)
         .map_err(|t| AppError::TooManyRequests { retry_after: t.retry_after })?;
 
-    let user = find_account(&state, &account_key).await?;
     // Always verify, against a dummy hash when there is no such account or the password is
     // absurdly long, so every failure takes the same time and gets the same answer.
     let password = Password::for_sign_in(form.password);
