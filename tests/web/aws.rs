@@ -7,7 +7,7 @@ mod aws_only {
 
     use reqwest::StatusCode;
 
-    use crate::helpers::{Browser, TestApp, backend_env, eventually_async};
+    use crate::helpers::{Browser, TestApp, backend_env, eventually_async, free_port, on_aws, wait_until_ok};
 
     /// A moto server of the test's own, so pausing it disturbs no other test.
     struct Emulator {
@@ -57,10 +57,6 @@ mod aws_only {
         }
     }
 
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-    }
-
     /// The app as its own process on the aws backend, pointed at `emulator`.
     struct Server(Child);
 
@@ -82,28 +78,17 @@ mod aws_only {
         }
     }
 
-    /// Polls `url` until it answers 200, failing at once if `process` exits and after a
-    /// generous bound otherwise (start-up creates tables and a bucket on a busy CI machine).
-    async fn wait_until_ok(name: &str, url: &str, process: &mut Child) {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(status) = process.try_wait().unwrap() {
-                panic!("{name} exited during start-up: {status}");
-            }
-            if client.get(url).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{name} did not answer {url} within 60 s");
-    }
-
     impl Drop for Server {
         fn drop(&mut self) {
             let _ = self.0.kill();
             let _ = self.0.wait();
         }
+    }
+
+    /// These tests mean nothing on the local backend (and one would wait on a server that
+    /// starts fine there), so they refuse to run outside the aws pass.
+    fn require_aws() {
+        assert!(on_aws(), "aws_only tests run with SKYHIGH_TEST_BACKEND=aws (scripts/test does)");
     }
 
     /// The DynamoDB requests and Scans a response reports in its `Server-Timing` header.
@@ -130,6 +115,7 @@ mod aws_only {
 
     #[tokio::test]
     async fn home_portfolio_and_meme_pages_cost_at_most_three_dynamodb_requests_and_no_scan() {
+        require_aws();
         let app = TestApp::spawn().await;
         app.signed_up("ann").await;
         let original = app.save_meme("chelsea", &["first", "meme"]).await;
@@ -158,6 +144,7 @@ mod aws_only {
 
     #[tokio::test]
     async fn while_aws_does_not_answer_pages_are_503_nothing_is_half_written_and_the_app_recovers() {
+        require_aws();
         let emulator = Emulator::start().await;
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -205,6 +192,7 @@ mod aws_only {
 
     #[test]
     fn missing_tables_and_bucket_stop_start_up_with_one_line_naming_them() {
+        require_aws();
         let data = tempfile::tempdir().unwrap();
         let output = Command::new(env!("CARGO_BIN_EXE_skyhigh"))
             .envs(backend_env(data.path()))

@@ -376,3 +376,25 @@ pub async fn eventually_async<F: Future<Output = bool>>(what: &str, mut check: i
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `url` until it answers 200, failing at once if `process` exits and after a
+/// generous bound otherwise (start-up creates tables and a bucket on a busy CI machine).
+pub async fn wait_until_ok(name: &str, url: &str, process: &mut std::process::Child) {
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = process.try_wait().unwrap() {
+            panic!("{name} exited during start-up: {status}");
+        }
+        if client.get(url).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{name} did not answer {url} within 60 s");
+}
