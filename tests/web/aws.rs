@@ -7,7 +7,9 @@ mod aws_only {
 
     use reqwest::StatusCode;
 
-    use crate::helpers::{Browser, TestApp, backend_env, eventually_async, free_port, on_aws, wait_until_ok};
+    use crate::helpers::{
+        Browser, ServerProcess, TestApp, backend_env, eventually_async, free_port, on_aws, send_signal, wait_until_ok,
+    };
 
     /// A moto server of the test's own, so pausing it disturbs no other test.
     struct Emulator {
@@ -44,8 +46,7 @@ mod aws_only {
         }
 
         fn signal(&self, signal: &str) {
-            let status = Command::new("kill").args([signal, &self.process.id().to_string()]).status().expect("kill");
-            assert!(status.success(), "kill {signal}");
+            send_signal(self.process.id(), signal);
         }
     }
 
@@ -54,34 +55,6 @@ mod aws_only {
             self.resume();
             let _ = self.process.kill();
             let _ = self.process.wait();
-        }
-    }
-
-    /// The app as its own process on the aws backend, pointed at `emulator`.
-    struct Server(Child);
-
-    impl Server {
-        async fn start(data: &std::path::Path, emulator: &Emulator, port: u16) -> Self {
-            let server = Self(
-                Command::new(env!("CARGO_BIN_EXE_skyhigh"))
-                    .envs(backend_env(data))
-                    .env("AWS_ENDPOINT_URL", &emulator.url)
-                    .env("SKYHIGH_ADDR", format!("127.0.0.1:{port}"))
-                    .env("RUST_LOG", "error")
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .expect("start skyhigh"),
-            );
-            let mut server = server;
-            wait_until_ok("skyhigh", &format!("http://127.0.0.1:{port}/healthz"), &mut server.0).await;
-            server
-        }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
         }
     }
 
@@ -147,9 +120,8 @@ mod aws_only {
         require_aws();
         let emulator = Emulator::start().await;
         let data = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let _server = Server::start(data.path(), &emulator, port).await;
-        let ann = Browser::new(format!("http://127.0.0.1:{port}"));
+        let server = ServerProcess::start(data.path(), &[("AWS_ENDPOINT_URL", &emulator.url)]).await;
+        let ann = Browser::new(server.address.clone());
         ann.signed_up("ann").await;
         let meme = ann.save_meme("chelsea", &["still", "here"]).await;
         let meme_page = format!("/memes/{meme}");

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode, Url};
@@ -382,19 +383,73 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Sends `signal` (as `kill` spells it: "-TERM", "-STOP", …) to process `pid`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill").args([signal, &pid.to_string()]).status().expect("run kill");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
 /// Polls `url` until it answers 200, failing at once if `process` exits and after a
 /// generous bound otherwise (start-up creates tables and a bucket on a busy CI machine).
 pub async fn wait_until_ok(name: &str, url: &str, process: &mut std::process::Child) {
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
         if let Some(status) = process.try_wait().unwrap() {
             panic!("{name} exited during start-up: {status}");
         }
         if client.get(url).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
             return;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{name} did not answer {url} within 60 s");
+}
+
+/// The real binary as its own process on the test backend, for what only a process has
+/// (signals, an emulator of its own). Killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub address: String,
+}
+
+impl ServerProcess {
+    /// Starts it with its data in `data` and `env` on top, and waits until it is healthy.
+    pub async fn start(data: &Path, env: &[(&str, &str)]) -> Self {
+        let address = format!("127.0.0.1:{}", free_port());
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skyhigh"))
+            .envs(backend_env(data))
+            .env("SKYHIGH_DATA_DIR", data)
+            .env("SKYHIGH_ADDR", &address)
+            .env("RUST_LOG", "error")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start skyhigh");
+        wait_until_ok("skyhigh", &format!("http://{address}/healthz"), &mut child).await;
+        Self { child, address: format!("http://{address}") }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        send_signal(self.child.id(), signal);
+    }
+
+    /// How it ended, waiting at most `within`.
+    pub async fn exit_status(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "still running after {within:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, backend_env, free_port, wait_until_ok};
+use crate::helpers::{ServerProcess, TestApp};
 
 #[tokio::test]
 async fn healthz_answers_200_ok() {
@@ -185,29 +185,11 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
 async fn the_binary_exits_cleanly_on_sigterm_and_sigint() {
     for signal in ["-TERM", "-INT"] {
         let data = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_skyhigh"))
-            .envs(backend_env(data.path()))
-            .env("SKYHIGH_DATA_DIR", data.path())
-            .env("SKYHIGH_ADDR", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "error")
-            .spawn()
-            .expect("start skyhigh");
-        wait_until_ok("skyhigh", &format!("http://127.0.0.1:{port}/healthz"), &mut server).await;
+        let mut server = ServerProcess::start(data.path(), &[]).await;
 
-        let sent = std::process::Command::new("kill").args([signal, &server.id().to_string()]).status().unwrap();
-        assert!(sent.success());
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        let status = loop {
-            if let Some(status) = server.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = server.kill();
-                panic!("still running 15 s after SIG{}", &signal[1..]);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        server.signal(signal);
+
+        let status = server.exit_status(Duration::from_secs(15)).await;
         assert!(status.success(), "SIG{} ended it with {status}", &signal[1..]);
     }
 }
