@@ -15,10 +15,10 @@ use crate::storage::{BlobKey, Storage, StorageError};
 pub enum Picture {
     /// A builtin template, or a shared one already registered with the engine.
     Template(String),
-    /// Image bytes: a fresh upload, the original of a meme being remixed, or a shared
-    /// template's. A saved meme (without a template) keeps its own unchanged copy of them, so
-    /// deleting one meme never takes the picture from under another.
+    /// Uploaded bytes (the only picture that may be shared as a template).
     Upload(Bytes),
+    /// An image already stored: the original of a meme being remixed, or a shared template's.
+    Stored(Bytes),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +72,7 @@ impl Renderer {
         tokio::task::spawn_blocking(move || {
             let source = match &picture {
                 Picture::Template(id) => Source::Template(id),
-                Picture::Upload(bytes) => Source::Upload(bytes),
+                Picture::Upload(bytes) | Picture::Stored(bytes) => Source::Upload(bytes),
             };
             engine.render(source, &spec, outputs)
         })
@@ -121,7 +121,9 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
     let source = match (&new.template_id, &new.picture) {
         (Some(template), _) => MemeSource::Template(template.clone()),
         (None, Picture::Template(template)) => MemeSource::Template(template.clone()),
-        (None, Picture::Upload(bytes)) => {
+        // A meme without a template keeps its own unchanged copy of the picture, so deleting
+        // one meme never takes the picture from under another (its remixes).
+        (None, Picture::Upload(bytes) | Picture::Stored(bytes)) => {
             let format = renderer.probe(bytes)?.format;
             let original = key(format!("originals/{id}.{}", format.extension()))?;
             storage.blobs.put(&original, bytes.clone(), format.mime()).await?;

@@ -114,6 +114,24 @@ async fn an_upload_shared_as_a_template_appears_in_the_gallery_and_can_be_used()
 }
 
 #[tokio::test]
+async fn only_a_fresh_upload_is_shared_as_a_template() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let share = [("save", "1"), ("share_template", "1"), ("template_name", "Shared once")];
+    let response = app.post_meme_form("/memes", &share, Some(crate::helpers::png(400, 300))).await;
+    let upload = response.headers()["location"].to_str().unwrap().trim_start_matches("/memes/").to_owned();
+    let gallery = app.get_html("/templates").await;
+    let template = format!("u-{}", gallery.split("href=\"/templates/u-").nth(1).unwrap().split('"').next().unwrap());
+
+    // The box is ticked again while remixing that meme and while using the shared template.
+    let remix = app.post_meme_form("/memes", &[&share[..], &[("remix", upload.as_str())]].concat(), None).await;
+    let reuse = app.post_meme_form("/memes", &[&share[..], &[("template", template.as_str())]].concat(), None).await;
+
+    assert_eq!((remix.status(), reuse.status()), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert_eq!(app.get_html("/templates").await.matches("href=\"/templates/u-").count(), 1, "no second copy");
+}
+
+#[tokio::test]
 async fn a_portfolio_lists_the_creators_memes_newest_first() {
     let app = TestApp::spawn().await;
     app.signed_up("ann").await;

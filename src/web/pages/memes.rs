@@ -280,7 +280,7 @@ async fn stored_picture(state: &AppState, key: &str) -> Result<Picture, AppError
     let gone = || AppError::Unprocessable("The original image of that meme is no longer available.".into());
     let blob_key = BlobKey::parse(key).ok_or_else(gone)?;
     let blob = state.storage.blobs.get(&blob_key).await?.ok_or_else(gone)?;
-    Ok(Picture::Upload(blob.bytes))
+    Ok(Picture::Stored(blob.bytes))
 }
 
 fn header_token(headers: &HeaderMap) -> Option<&str> {
