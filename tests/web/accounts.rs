@@ -231,16 +231,8 @@ async fn guesses_by_username_and_by_email_count_against_the_same_account() {
     let attempt = |login: &'static str, password: &'static str, n: u8| {
         let app = &app;
         async move {
-            let token = app.csrf_token("/login").await;
-            app.client
-                .post(app.url("/login"))
-                .header("origin", &app.address)
-                .header("x-forwarded-for", format!("203.0.113.{n}"))
-                .form(&[("csrf_token", token.as_str()), ("login", login), ("password", password)])
-                .send()
-                .await
-                .unwrap()
-                .status()
+            let request = app.form_request("/login", "/login", &[("login", login), ("password", password)]).await;
+            request.header("x-forwarded-for", format!("203.0.113.{n}")).send().await.unwrap().status()
         }
     };
 

@@ -123,6 +123,11 @@ impl Browser {
 
     /// Posts a form the way a browser does: token from `page`, same-origin headers.
     pub async fn post_form(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        self.form_request(page, action, fields).await.send().await.expect("request sent")
+    }
+
+    /// The POST `post_form` sends (with the token from `page`), for a test to add headers to.
+    pub async fn form_request(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
         let token = self.csrf_token(page).await;
         let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         form.extend_from_slice(fields);
@@ -131,9 +136,6 @@ impl Browser {
             .header("origin", &self.address)
             .header("sec-fetch-site", "same-origin")
             .form(&form)
-            .send()
-            .await
-            .expect("request sent")
     }
 
     pub async fn signup(&self, email: &str, username: &str, password: &str) -> Response {
