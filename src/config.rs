@@ -115,6 +115,11 @@ impl Config {
         (self.max_upload_mb as usize).saturating_mul(1024 * 1024)
     }
 
+    /// Where uploads are spooled while they are received (unlinked files; see `services::uploads`).
+    pub fn spool_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("tmp")
+    }
+
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_secs)
     }

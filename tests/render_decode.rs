@@ -248,3 +248,59 @@ fn random_bytes_and_non_images_are_unsupported_or_corrupt() {
         assert!(err.is_bad_input(), "{bytes:?}: {err:?}");
     }
 }
+
+/// A GIF whose logical screen is `screen`×`screen` holding `frames` solid frames of
+/// `frame_w`×`frame_h` each: the frame data is all one index, so LZW packs millions of pixels
+/// into kilobytes (the shape of a decompression bomb that hides behind a tiny screen).
+fn gif_with_oversized_frames(screen: u16, frame_w: u16, frame_h: u16, frames: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, screen, screen, &[0, 0, 0, 255, 255, 255]).unwrap();
+        let pixels = vec![1u8; usize::from(frame_w) * usize::from(frame_h)];
+        for _ in 0..frames {
+            let frame = gif::Frame {
+                width: frame_w,
+                height: frame_h,
+                buffer: std::borrow::Cow::Borrowed(&pixels),
+                ..gif::Frame::default()
+            };
+            enc.write_frame(&frame).unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn a_gif_frame_larger_than_the_limits_is_refused_although_its_screen_is_tiny() {
+    // 16×16 screen, one 8000×6000 frame (48 MP, over the 40 MP limit): a few kB on the wire.
+    let bytes = gif_with_oversized_frames(16, 8000, 6000, 1);
+    assert!(bytes.len() < 200_000, "{}", bytes.len());
+    let engine = engine();
+    let probed = engine.probe(&bytes).expect_err("the probe reads the frame headers");
+    assert!(probed.is_bad_input(), "{probed:?}");
+    let err = engine.render(Source::Upload(&bytes), &MemeSpec::classic(&["x"]), Outputs::SAVE).expect_err("refused");
+    assert!(err.is_bad_input(), "{err:?}");
+}
+
+#[test]
+fn gif_frames_larger_than_their_screen_are_refused_from_the_headers() {
+    // Twenty 2000×2000 frames on a 16×16 screen: 80 MP of LZW work for a 256-pixel picture.
+    let bytes = gif_with_oversized_frames(16, 2000, 2000, 20);
+    let engine = engine();
+    let err = engine.probe(&bytes).expect_err("refused before any frame is decoded");
+    assert!(err.is_bad_input(), "{err:?}");
+    assert!(err.to_string().contains("frame"), "{err}");
+}
+
+#[test]
+fn the_sum_of_all_frame_areas_is_bounded_before_decoding() {
+    // 30 full-screen frames of 100×100: 300,000 pixels, over a 250,000-pixel total.
+    let bytes = gif_with_oversized_frames(100, 100, 100, 30);
+    let limits = Limits { max_total_pixels: 250_000, ..Limits::default() };
+    let err = Engine::with_limits(limits).unwrap().probe(&bytes).expect_err("the probe counts every frame");
+    assert!(matches!(err, RenderError::TooManyFrames { .. }), "{err:?}");
+    let limits = Limits { max_frames: 29, ..Limits::default() };
+    let err = Engine::with_limits(limits).unwrap().probe(&bytes).expect_err("and the frames");
+    assert!(matches!(err, RenderError::TooManyFrames { limit: 29 }), "{err:?}");
+    assert!(engine().probe(&bytes).is_ok(), "within the default limits");
+}

@@ -58,7 +58,7 @@ impl Meme {
     }
 }
 
-/// A comment's text: 1–2,000 characters after trimming.
+/// A comment's text: 1–2,000 characters after cleaning (see [`super::text`]) and trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentBody(String);
 
@@ -66,7 +66,8 @@ impl CommentBody {
     pub const MAX_CHARS: usize = 2000;
 
     pub fn parse(input: &str) -> Result<Self, InvalidInput> {
-        let text = input.trim();
+        let cleaned = super::text::clean(input);
+        let text = cleaned.trim();
         if text.is_empty() {
             return Err(InvalidInput::new("Write something before posting a comment."));
         }

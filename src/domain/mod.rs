@@ -5,6 +5,7 @@ mod email;
 mod id;
 mod meme;
 mod password;
+pub mod text;
 mod user;
 mod username;
 
@@ -15,6 +16,7 @@ pub use meme::{
     SharedTemplate, TemplateStats,
 };
 pub use password::Password;
+pub use text::Caption;
 pub use user::User;
 pub use username::Username;
 

@@ -18,6 +18,12 @@ pub enum RenderError {
     /// An animation has more frames, or more pixels in total, than allowed.
     #[error("animation is too long: more than {limit} frames or too many pixels in total")]
     TooManyFrames { limit: u32 },
+    /// A GIF frame declares more pixels than the picture it belongs to.
+    #[error(
+        "an animation frame of {}×{} pixels is larger than the {}×{} picture it belongs to",
+        frame.0, frame.1, screen.0, screen.1
+    )]
+    FrameLargerThanScreen { frame: (u32, u32), screen: (u32, u32) },
     /// Truncated, corrupt or otherwise undecodable data.
     #[error("image data is corrupt or truncated")]
     Corrupt,

@@ -31,6 +31,7 @@ mod encode;
 mod error;
 mod fonts;
 mod gif;
+mod gif_scan;
 mod glyphs;
 mod layout;
 mod limits;
@@ -237,10 +238,12 @@ impl Engine {
             Source::Template(id) => match self.cached_template(id)? {
                 Cached::Still(img) => self.render_still(&img, spec, outputs, largest),
                 Cached::Animated(bytes) => {
-                    self.render_decoded(decode::decode(&bytes, &self.limits)?, spec, outputs, largest)
+                    self.render_decoded(decode::decode(&bytes, &self.limits, largest)?, spec, outputs, largest)
                 }
             },
-            Source::Upload(bytes) => self.render_decoded(decode::decode(bytes, &self.limits)?, spec, outputs, largest),
+            Source::Upload(bytes) => {
+                self.render_decoded(decode::decode(bytes, &self.limits, largest)?, spec, outputs, largest)
+            }
         }
     }
 
@@ -438,7 +441,7 @@ impl Engine {
     }
 
     fn decode_for_cache(&self, bytes: &[u8]) -> Result<Cached, RenderError> {
-        match decode::decode(bytes, &self.limits)? {
+        match decode::decode(bytes, &self.limits, DISPLAY_MAX)? {
             decode::Decoded::Still(img) => {
                 let (w, h) = img.dimensions();
                 let (dw, dh) = fit_within(w, h, DISPLAY_MAX, DISPLAY_MAX);

@@ -10,15 +10,28 @@ use crate::domain::{Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
 use crate::render::{self, Encoded, Engine, MemeSpec, Outputs, RenderError, Rendered, Source};
 use crate::storage::{BlobKey, Storage, StorageError};
 
+pub use super::uploads::Upload;
+
 /// Where the picture comes from, resolved and owned (so it can move to the blocking pool).
 #[derive(Debug, Clone)]
 pub enum Picture {
     /// A builtin template, or a shared one already registered with the engine.
     Template(String),
-    /// Uploaded bytes (the only picture that may be shared as a template).
-    Upload(Bytes),
+    /// An upload (the only picture that may be shared as a template).
+    Upload(Upload),
     /// An image already stored: the original of a meme being remixed, or a shared template's.
     Stored(Bytes),
+}
+
+impl Picture {
+    /// The image's bytes in memory; `None` for a template (the engine has it decoded).
+    pub async fn bytes(&self) -> anyhow::Result<Option<Bytes>> {
+        match self {
+            Picture::Template(_) => Ok(None),
+            Picture::Upload(upload) => upload.bytes().await.map(Some),
+            Picture::Stored(bytes) => Ok(Some(bytes.clone())),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +49,21 @@ pub enum MemeError {
 
 impl From<RenderError> for MemeError {
     fn from(e: RenderError) -> Self {
+        if let Some(reason) = bomb_reason(&e) {
+            tracing::warn!(event = "image_rejected", reason, detail = %e, "an image was refused by the decoding limits");
+        }
         if e.is_bad_input() { Self::BadInput(sentence(&e.to_string())) } else { Self::Internal(anyhow::Error::new(e)) }
+    }
+}
+
+/// Refusals that protect the server (as opposed to plain bad files), for the security log.
+fn bomb_reason(e: &RenderError) -> Option<&'static str> {
+    match e {
+        RenderError::TooLarge { .. } => Some("too large"),
+        RenderError::MemoryLimit => Some("memory limit"),
+        RenderError::TooManyFrames { .. } => Some("too many frames"),
+        RenderError::FrameLargerThanScreen { .. } => Some("frame larger than its picture"),
+        _ => None,
     }
 }
 
@@ -67,12 +94,19 @@ impl Renderer {
     pub async fn render(&self, picture: &Picture, spec: &MemeSpec, outputs: Outputs) -> Result<Rendered, MemeError> {
         let _slot = self.slots.acquire().await.map_err(|e| MemeError::Internal(e.into()))?;
         let engine = self.engine.clone();
-        let picture = picture.clone();
+        // A spooled upload comes into memory only now, holding a slot: however many uploads
+        // wait, at most one per slot is in memory to be decoded.
+        let bytes = picture.bytes().await?;
+        let template = match picture {
+            Picture::Template(id) => Some(id.clone()),
+            _ => None,
+        };
         let spec = spec.clone();
         tokio::task::spawn_blocking(move || {
-            let source = match &picture {
-                Picture::Template(id) => Source::Template(id),
-                Picture::Upload(bytes) | Picture::Stored(bytes) => Source::Upload(bytes),
+            let source = match (&template, &bytes) {
+                (Some(id), _) => Source::Template(id),
+                (None, Some(bytes)) => Source::Upload(bytes),
+                (None, None) => return Err(RenderError::Internal("a picture without bytes".into())),
             };
             engine.render(source, &spec, outputs)
         })
@@ -123,10 +157,11 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
         (None, Picture::Template(template)) => MemeSource::Template(template.clone()),
         // A meme without a template keeps its own unchanged copy of the picture, so deleting
         // one meme never takes the picture from under another (its remixes).
-        (None, Picture::Upload(bytes) | Picture::Stored(bytes)) => {
-            let format = renderer.probe(bytes)?.format;
+        (None, Picture::Upload(_) | Picture::Stored(_)) => {
+            let bytes = new.picture.bytes().await?.ok_or_else(|| anyhow::anyhow!("an image picture without bytes"))?;
+            let format = renderer.probe(&bytes)?.format;
             let original = key(format!("originals/{id}.{}", format.extension()))?;
-            storage.blobs.put(&original, bytes.clone(), format.mime()).await?;
+            storage.blobs.put(&original, bytes, format.mime()).await?;
             written.push(original.clone());
             MemeSource::Upload { original_key: original.as_str().to_owned() }
         }

@@ -2,3 +2,4 @@
 //! the JSON API and the pages share them.
 
 pub mod memes;
+pub mod uploads;

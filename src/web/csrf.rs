@@ -4,11 +4,16 @@
 //!    origin: `Sec-Fetch-Site` must be `same-origin` or `none`, and `Origin`, when sent, must
 //!    name the host the request was sent to.
 //! 2. Every form carries `csrf_token`, checked against a secret in the `skyhigh_csrf` cookie
-//!    (the double-submit pattern, as Django does it). The token in a page is masked with fresh
-//!    random bytes each time, so it never repeats in a compressed response (BREACH).
+//!    (the double-submit pattern, as Django does it) and bound to the session: the token is
+//!    HMAC(secret, session id), so a cookie planted by someone else (from a sibling subdomain,
+//!    or over plain HTTP) yields no token that works for the victim's session, even where a
+//!    browser sends no Origin header. The token in a page is masked with fresh random bytes
+//!    each time, so it never repeats in a compressed response (BREACH).
 //!
 //! The secret lives in its own cookie rather than the session so that anonymous visitors (sign
-//! up, sign in, make a meme) get protected forms without creating a stored session each.
+//! up, sign in, make a meme) get protected forms without creating a stored session each; their
+//! tokens are bound to "no session". Signing in changes the session id, so forms rendered
+//! before it stop working, as they should.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -16,8 +21,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use tower_sessions::Session;
 
 use super::error::AppError;
 
@@ -25,11 +33,11 @@ pub const COOKIE_NAME: &str = "skyhigh_csrf";
 pub const FIELD_NAME: &str = "csrf_token";
 const SECRET_LEN: usize = 32;
 
-/// The per-browser secret, available to handlers as a request extension.
+/// The per-browser secret from the cookie.
 #[derive(Clone)]
-pub struct CsrfSecret([u8; SECRET_LEN]);
+struct Secret([u8; SECRET_LEN]);
 
-impl CsrfSecret {
+impl Secret {
     fn generate() -> Self {
         let mut bytes = [0u8; SECRET_LEN];
         rand::thread_rng().fill_bytes(&mut bytes);
@@ -45,40 +53,90 @@ impl CsrfSecret {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 
-    /// A token for one form: `mask || (mask XOR secret)`.
-    pub fn masked_token(&self) -> String {
-        let mut mask = [0u8; SECRET_LEN];
-        rand::thread_rng().fill_bytes(&mut mask);
-        let mut token = Vec::with_capacity(SECRET_LEN * 2);
-        token.extend_from_slice(&mask);
-        token.extend(mask.iter().zip(self.0.iter()).map(|(m, s)| m ^ s));
-        URL_SAFE_NO_PAD.encode(token)
+    /// The unmasked token for one session (or for none).
+    fn bound_to(&self, session_id: Option<&str>) -> [u8; SECRET_LEN] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_mac());
+        mac.update(b"skyhigh csrf v2\0");
+        mac.update(session_id.unwrap_or("").as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// HMAC takes keys of any length, so building one cannot fail; this only satisfies the type.
+fn unreachable_mac() -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(b"csrf").expect("HMAC takes any key length")
+}
+
+/// A token for one form: `mask || (mask XOR bound)`.
+fn mask(bound: &[u8; SECRET_LEN]) -> String {
+    let mut mask = [0u8; SECRET_LEN];
+    rand::thread_rng().fill_bytes(&mut mask);
+    let mut token = Vec::with_capacity(SECRET_LEN * 2);
+    token.extend_from_slice(&mask);
+    token.extend(mask.iter().zip(bound.iter()).map(|(m, s)| m ^ s));
+    URL_SAFE_NO_PAD.encode(token)
+}
+
+/// Whether a submitted token unmasks to `bound` (constant time).
+fn unmasks_to(token: &str, bound: &[u8; SECRET_LEN]) -> bool {
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(token.trim()) else { return false };
+    if bytes.len() != SECRET_LEN * 2 {
+        return false;
+    }
+    let (mask, masked) = bytes.split_at(SECRET_LEN);
+    let unmasked: Vec<u8> = mask.iter().zip(masked).map(|(m, x)| m ^ x).collect();
+    unmasked.ct_eq(bound).into()
+}
+
+/// The request's CSRF state, available to handlers as a request extension: the browser's
+/// secret and the session it is bound to.
+#[derive(Clone)]
+pub struct CsrfSecret {
+    secret: Secret,
+    session: Option<Session>,
+}
+
+impl CsrfSecret {
+    /// The id of the session as the handler sees it: loaded first, so a cookie naming no live
+    /// session counts as no session, the same when a page is rendered and when its form returns.
+    async fn session_id(session: Option<&Session>) -> Option<String> {
+        let session = session?;
+        session.get_value(super::session::AUTH_KEY).await.ok()?;
+        session.id().map(|id| id.to_string())
     }
 
-    /// Whether a submitted token was made from this secret (constant time).
-    pub fn verify(&self, token: &str) -> bool {
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(token.trim()) else { return false };
-        if bytes.len() != SECRET_LEN * 2 {
-            return false;
-        }
-        let (mask, masked) = bytes.split_at(SECRET_LEN);
-        let unmasked: Vec<u8> = mask.iter().zip(masked).map(|(m, x)| m ^ x).collect();
-        unmasked.ct_eq(&self.0).into()
+    /// A freshly masked token for a page's forms.
+    pub async fn masked_token(&self) -> String {
+        self.masked_token_for(self.session.as_ref()).await
+    }
+
+    /// A token bound to `session` rather than the request's (the 503 page passes none, so as
+    /// not to ask a failed session store again).
+    pub async fn masked_token_for(&self, session: Option<&Session>) -> String {
+        mask(&self.secret.bound_to(Self::session_id(session).await.as_deref()))
     }
 
     /// Checks a submitted token, as a 403 when it is missing or wrong.
-    pub fn require(&self, token: Option<&str>) -> Result<(), AppError> {
+    pub async fn require(&self, token: Option<&str>) -> Result<(), AppError> {
+        let bound = self.secret.bound_to(Self::session_id(self.session.as_ref()).await.as_deref());
         match token {
-            Some(token) if self.verify(token) => Ok(()),
-            _ => Err(AppError::Forbidden(
-                "This form has expired or did not come from Sky-High Memes. Please reload the page and try again."
-                    .into(),
-            )),
+            Some(token) if unmasks_to(token, &bound) => Ok(()),
+            _ => {
+                tracing::warn!(
+                    event = "csrf_rejected",
+                    reason = if token.is_some() { "token mismatch" } else { "no token" },
+                    "a form was refused with 403"
+                );
+                Err(AppError::Forbidden(
+                    "This form has expired or did not come from Sky-High Memes. Please reload the page and try again."
+                        .into(),
+                ))
+            }
         }
     }
 }
 
-fn secret_from_cookies(headers: &HeaderMap) -> Option<CsrfSecret> {
+fn secret_from_cookies(headers: &HeaderMap) -> Option<Secret> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -86,7 +144,7 @@ fn secret_from_cookies(headers: &HeaderMap) -> Option<CsrfSecret> {
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE_NAME)
-        .and_then(|(_, value)| CsrfSecret::from_cookie_value(value))
+        .and_then(|(_, value)| Secret::from_cookie_value(value))
 }
 
 fn is_unsafe(method: &Method) -> bool {
@@ -95,7 +153,14 @@ fn is_unsafe(method: &Method) -> bool {
 
 /// Layer 1: refuses unsafe requests that a browser says come from another site.
 fn cross_site_refusal(headers: &HeaderMap) -> Option<AppError> {
-    let refuse = || Some(AppError::Forbidden("Cross-site form submissions are refused.".into()));
+    let refuse = || {
+        tracing::warn!(
+            event = "csrf_rejected",
+            reason = "cross-site request",
+            "an unsafe request was refused with 403"
+        );
+        Some(AppError::Forbidden("Cross-site form submissions are refused.".into()))
+    };
     if let Some(site) = headers.get("sec-fetch-site")
         && !matches!(site.as_bytes(), b"same-origin" | b"none")
     {
@@ -128,11 +193,13 @@ pub async fn protect(secure_cookie: bool, mut request: Request, next: Next) -> R
 
     let existing = secret_from_cookies(request.headers());
     let is_new = existing.is_none();
-    let secret = existing.unwrap_or_else(CsrfSecret::generate);
-    request.extensions_mut().insert(secret.clone());
+    let secret = existing.unwrap_or_else(Secret::generate);
+    let session = request.extensions().get::<Session>().cloned();
+    let csrf = CsrfSecret { secret: secret.clone(), session };
+    request.extensions_mut().insert(csrf.clone());
     let mut response = next.run(request).await;
     // The error renderer (outside this layer) needs it to give its page a token.
-    response.extensions_mut().insert(secret.clone());
+    response.extensions_mut().insert(csrf);
 
     let is_html =
         response.headers().get(header::CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
@@ -155,15 +222,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_masked_token_verifies_against_its_secret_only() {
-        let secret = CsrfSecret::generate();
-        let token = secret.masked_token();
-        assert!(secret.verify(&token));
-        assert_ne!(token, secret.masked_token(), "each token is masked afresh");
-        assert!(!CsrfSecret::generate().verify(&token));
-        assert!(!secret.verify(""));
-        assert!(!secret.verify("not base64 !!"));
-        assert!(!secret.verify(&secret.cookie_value()), "the raw secret is not a token");
+    fn a_masked_token_verifies_against_its_secret_and_session_only() {
+        let secret = Secret::generate();
+        let bound = secret.bound_to(Some("session-a"));
+        let token = mask(&bound);
+        assert!(unmasks_to(&token, &bound));
+        assert_ne!(token, mask(&bound), "each token is masked afresh");
+        assert!(!unmasks_to(&token, &Secret::generate().bound_to(Some("session-a"))));
+        assert!(!unmasks_to(&token, &secret.bound_to(Some("session-b"))), "bound to its session");
+        assert!(!unmasks_to(&token, &secret.bound_to(None)));
+        assert!(!unmasks_to("", &bound));
+        assert!(!unmasks_to("not base64 !!", &bound));
+        assert!(!unmasks_to(&secret.cookie_value(), &bound), "the raw secret is not a token");
     }
 
     #[test]

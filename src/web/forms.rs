@@ -37,7 +37,7 @@ where
             })?;
         let token: TokenField = serde_urlencoded::from_bytes(&body)
             .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-        secret.require(token.csrf_token.as_deref())?;
+        secret.require(token.csrf_token.as_deref()).await?;
         let form = serde_urlencoded::from_bytes(&body)
             .map_err(|_| AppError::BadRequest("The form is missing fields or has malformed ones.".into()))?;
         Ok(Self(form))

@@ -26,7 +26,10 @@ impl PageContext {
             Some(session) => super::session::signed_in(session).await.ok().flatten(),
             None => None,
         };
-        let csrf_token = extensions.get::<CsrfSecret>().map(CsrfSecret::masked_token).unwrap_or_default();
+        let csrf_token = match extensions.get::<CsrfSecret>() {
+            Some(csrf) => csrf.masked_token_for(session).await,
+            None => String::new(),
+        };
         Self { user, csrf_token }
     }
 }
@@ -36,7 +39,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        let csrf_token = parts.extensions.get::<CsrfSecret>().map(CsrfSecret::masked_token).unwrap_or_default();
+        let csrf_token = match parts.extensions.get::<CsrfSecret>() {
+            Some(csrf) => csrf.masked_token().await,
+            None => String::new(),
+        };
         Ok(Self { user, csrf_token })
     }
 }

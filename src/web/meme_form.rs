@@ -7,16 +7,18 @@
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 use axum::http::StatusCode;
-use bytes::Bytes;
 
 use super::csrf::CsrfSecret;
 use super::error::AppError;
+use crate::config::Config;
+use crate::domain::Caption;
 use crate::render::{FontChoice, Layout, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, Rgb};
+use crate::services::uploads::{Upload, UploadWriter, WriteError};
 
 #[derive(Debug, Default)]
 pub struct MemeForm {
     pub template: Option<String>,
-    pub image: Option<Bytes>,
+    pub image: Option<Upload>,
     pub remix: Option<String>,
     pub captions: Vec<String>,
     pub fonts: Vec<String>,
@@ -34,9 +36,13 @@ pub struct MemeForm {
 /// A text field is never larger than this; only `image` carries bulk.
 const MAX_TEXT_FIELD: usize = 16 * 1024;
 
+fn too_large(max_upload_mb: u64) -> AppError {
+    AppError::PayloadTooLarge(format!("That upload is too large. The limit is {max_upload_mb} MB."))
+}
+
 fn multipart_error(e: MultipartError, max_upload_mb: u64) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge(format!("That upload is too large. The limit is {max_upload_mb} MB."))
+        too_large(max_upload_mb)
     } else {
         AppError::BadRequest("The form could not be read. Please try again.".into())
     }
@@ -49,17 +55,27 @@ impl MemeForm {
         mut multipart: Multipart,
         secret: &CsrfSecret,
         header_token: Option<&str>,
-        max_upload_mb: u64,
+        config: &Config,
     ) -> Result<Self, AppError> {
+        let max_upload_mb = config.max_upload_mb;
         let mut form = MemeForm::default();
         let mut token = header_token.map(str::to_owned);
-        while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_upload_mb))? {
+        while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_upload_mb))? {
             let name = field.name().unwrap_or_default().to_owned();
             if name == "image" {
-                let bytes = field.bytes().await.map_err(|e| multipart_error(e, max_upload_mb))?;
+                // Streamed to the spool as it arrives, and refused the moment the file itself
+                // passes the limit (not the whole body, which carries the other fields too).
+                let mut writer = UploadWriter::new(&config.spool_dir(), config.max_upload_bytes());
+                while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, max_upload_mb))? {
+                    writer.write(chunk).await.map_err(|e| match e {
+                        WriteError::TooLarge(_) => too_large(max_upload_mb),
+                        WriteError::Io(e) => AppError::Internal(e.into()),
+                    })?;
+                }
+                let upload = writer.finish();
                 // An empty file input (no file chosen) arrives as an empty part.
-                if !bytes.is_empty() {
-                    form.image = Some(bytes);
+                if !upload.is_empty() {
+                    form.image = Some(upload);
                 }
                 continue;
             }
@@ -73,7 +89,11 @@ impl MemeForm {
                 "csrf_token" => token = Some(value),
                 "template" if !value.trim().is_empty() => form.template = Some(value.trim().to_owned()),
                 "remix" if !value.trim().is_empty() => form.remix = Some(value.trim().to_owned()),
-                "caption" => form.captions.push(value),
+                "caption" => form.captions.push(
+                    Caption::parse(&value)
+                        .map_err(|e| AppError::Unprocessable(format!("Caption {}: {e}", form.captions.len() + 1)))?
+                        .into_string(),
+                ),
                 "font" => form.fonts.push(value),
                 "fill" => form.fills.push(value),
                 "outline" => form.outlines.push(value),
@@ -88,7 +108,7 @@ impl MemeForm {
                 return Err(AppError::Unprocessable(format!("A meme can have at most {MAX_BOXES} text boxes.")));
             }
         }
-        secret.require(token.as_deref())?;
+        secret.require(token.as_deref()).await?;
         Ok(form)
     }
 

@@ -1,5 +1,7 @@
 //! The HTTP layer: application state, the router, and the middleware every request passes.
 
+pub mod audit;
+pub mod body_limit;
 pub mod client_ip;
 pub mod csrf;
 pub mod cursor;
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -78,16 +81,24 @@ impl App {
 pub fn router(state: AppState) -> Router {
     let secure = state.config.cookie_secure;
     let metered = state.config.backend == crate::config::Backend::Aws;
-    let mut app = Router::new()
+    let forms = Router::new()
         .merge(pages::home::router())
         .merge(pages::accounts::router())
         .merge(pages::health::router())
         .merge(pages::static_files::router())
-        .merge(pages::memes::router(state.config.max_upload_bytes()))
+        .merge(pages::memes::router())
         .merge(pages::templates::router())
         .merge(pages::users::router())
         .merge(pages::following::router())
         .merge(pages::media::router())
+        .route_layer(DefaultBodyLimit::max(body_limit::FORM_LIMIT))
+        .route_layer(middleware::from_fn_with_state(
+            body_limit::DeclaredLimit::form(),
+            body_limit::refuse_declared_oversize,
+        ));
+    let mut app = Router::new()
+        .merge(forms)
+        .merge(pages::memes::editor_router(state.config.max_upload_bytes(), state.config.max_upload_mb))
         .fallback(not_found)
         // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
         // become responses that the error renderer turns into pages; the session is loaded

@@ -26,7 +26,7 @@ pub const COOKIE_NAME: &str = "skyhigh_session";
 pub const IDLE_EXPIRY: time::Duration = time::Duration::days(7);
 pub const ABSOLUTE_EXPIRY: time::Duration = time::Duration::days(30);
 const TOUCH_AFTER: time::Duration = time::Duration::days(1);
-const AUTH_KEY: &str = "auth";
+pub(crate) const AUTH_KEY: &str = "auth";
 
 pub fn layer(store: Arc<dyn storage::SessionStore>, secure: bool) -> SessionManagerLayer<SessionStoreAdapter> {
     SessionManagerLayer::new(SessionStoreAdapter(store))
@@ -85,6 +85,9 @@ impl session_store::SessionStore for SessionStoreAdapter {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let Some(stored) = self.0.load(&storage_key(id)).await.map_err(backend_error)? else {
+            // Cookies expire with their records, so a live browser rarely sends an unknown
+            // id: a forged, replayed or stolen-then-revoked one is the usual reason.
+            tracing::warn!(event = "unknown_session", "a session cookie named no live session");
             return Ok(None);
         };
         let data = serde_json::from_slice(&stored.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;

@@ -133,6 +133,19 @@ pub async fn a_missing_blob_is_none_and_deleting_it_is_fine(storage: &Storage) {
     storage.blobs.delete(&key).await.unwrap();
 }
 
+pub async fn a_key_naming_a_folder_of_objects_is_none_not_an_error(storage: &Storage) {
+    let key = BlobKey::parse("memes/01folder/display.jpg").unwrap();
+    storage.blobs.put(&key, Bytes::from_static(b"jpeg"), "image/jpeg").await.unwrap();
+
+    for folder in ["memes", "memes/01folder", "memes/01folder/display.jpg/inside"] {
+        let folder = BlobKey::parse(folder).unwrap();
+        let found = storage.blobs.get(&folder).await;
+        assert!(matches!(found, Ok(None)), "{}: {found:?}", folder.as_str());
+        storage.blobs.delete(&folder).await.unwrap();
+    }
+    assert!(storage.blobs.get(&key).await.unwrap().is_some(), "the object itself is untouched");
+}
+
 pub async fn a_deleted_blob_is_gone(storage: &Storage) {
     let key = BlobKey::parse("originals/x.png").unwrap();
     storage.blobs.put(&key, Bytes::from_static(b"png"), "image/png").await.unwrap();

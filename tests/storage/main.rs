@@ -137,6 +137,7 @@ macro_rules! every_backend {
                 a_blob_round_trips_with_its_content_type,
                 a_missing_blob_is_none_and_deleting_it_is_fine,
                 a_deleted_blob_is_gone,
+                a_key_naming_a_folder_of_objects_is_none_not_an_error,
                 the_health_check_passes,
                 a_saved_meme_reads_back_whole,
                 newest_first_pagination_neither_repeats_nor_skips_while_memes_arrive,

@@ -167,6 +167,55 @@ async fn the_atom_feed_is_well_formed_atom_with_the_latest_memes() {
     assert_eq!(app.get("/u/nobody/feed.atom").await.status(), StatusCode::NOT_FOUND);
 }
 
+/// The HTML inside each entry's `<content type="html">`, as a feed reader gets it after one
+/// round of XML decoding.
+fn feed_contents(xml: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(xml).expect("well-formed XML");
+    doc.descendants().filter(|n| n.tag_name().name() == "content").map(|n| n.text().unwrap_or("").to_owned()).collect()
+}
+
+#[tokio::test]
+async fn markup_in_a_caption_reaches_feed_readers_as_text_not_as_tags() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    app.save_meme("chelsea", &["\"><img src=x onerror=alert(2)>", "<svg onload=alert(1)>"]).await;
+
+    let xml = app.get("/u/ann/feed.atom").await.text().await.unwrap();
+
+    let contents = feed_contents(&xml);
+    assert_eq!(contents.len(), 1);
+    let html = &contents[0];
+    // The reader renders this HTML: it must hold exactly one element, our <img>, with the
+    // caption inside its alt attribute as escaped text.
+    assert_eq!(html.matches('<').count(), 1, "{html}");
+    assert!(!html.contains("<svg") && !html.contains("<img src=x"), "{html}");
+    // …which still reads as the caption once the reader decodes the attribute.
+    for text in ["svg onload=alert(1)", "img src=x onerror=alert(2)"] {
+        assert!(html.contains(text), "{text} is kept as text: {html}");
+    }
+}
+
+#[tokio::test]
+async fn control_characters_in_captions_and_comments_never_break_the_feed() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("chelsea", &["bell\u{1}back\u{8}tab\u{b}esc\u{1b}end", "evil\u{202e}txt.exe"]).await;
+    let comment =
+        app.act(&format!("/memes/{id}"), &format!("/memes/{id}/comments"), &[("body", "a\u{7}b\u{2066}c")]).await;
+    assert_eq!(comment.status(), StatusCode::SEE_OTHER);
+
+    let xml = app.get("/u/ann/feed.atom").await.text().await.unwrap();
+    let page = app.get_html(&format!("/memes/{id}")).await;
+
+    roxmltree::Document::parse(&xml).expect("the feed stays well-formed XML");
+    assert!(xml.contains("bellbacktabescend"), "controls are removed from the caption: {xml}");
+    for bad in ['\u{1}', '\u{8}', '\u{b}', '\u{1b}', '\u{202e}', '\u{7}', '\u{2066}'] {
+        assert!(!xml.contains(bad) && !page.contains(bad), "{bad:?} reached a page or the feed");
+    }
+    assert!(page.contains("evil") && page.contains("txt.exe"), "the visible text stays");
+    assert!(page.contains("abc"), "the comment keeps its text without the controls");
+}
+
 #[tokio::test]
 async fn home_thumbnails_offer_the_display_size_through_srcset() {
     let app = TestApp::spawn().await;

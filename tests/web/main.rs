@@ -5,6 +5,7 @@ mod aws;
 mod browse;
 mod following;
 mod helpers;
+mod media;
 mod memes;
 mod security;
 mod server;

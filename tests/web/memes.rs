@@ -103,6 +103,86 @@ async fn bad_uploads_get_a_clear_4xx_never_a_500() {
     assert!(too_big.text().await.unwrap().contains("The limit is 1 MB"));
 }
 
+/// A real PNG of exactly `size` bytes: a noise picture padded with a private ancillary chunk
+/// (which decoders skip) before its end.
+fn png_of_exactly(size: usize) -> Vec<u8> {
+    let small = {
+        let mut state = 0x9E37_79B9u32;
+        let image = image::RgbImage::from_fn(256, 256, |_, _| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            image::Rgb([(state >> 24) as u8, (state >> 16) as u8, (state >> 8) as u8])
+        });
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+        bytes.into_inner()
+    };
+    let iend = small.len() - 12;
+    let padding = size - small.len() - 12;
+    let mut chunk = Vec::with_capacity(padding + 12);
+    chunk.extend_from_slice(&(padding as u32).to_be_bytes());
+    chunk.extend_from_slice(b"skYh");
+    chunk.resize(chunk.len() + padding, 0);
+    let crc = crc32(&chunk[4..]);
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    let png = [&small[..iend], &chunk, &small[iend..]].concat();
+    assert_eq!(png.len(), size);
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[tokio::test]
+async fn the_upload_limit_is_on_the_files_own_bytes_exactly() {
+    let app = TestApp::spawn_with(|c| c.max_upload_mb = 2).await;
+    let limit = 2 * 1024 * 1024;
+
+    let at_limit = app.post_meme_form("/memes/preview", &[("caption", "x")], Some(png_of_exactly(limit))).await;
+    let one_over = app.post_meme_form("/memes/preview", &[("caption", "x")], Some(png_of_exactly(limit + 1))).await;
+    let further = app.post_meme_form("/memes/preview", &[("caption", "x")], Some(png_of_exactly(2_158_592))).await;
+
+    assert_eq!(at_limit.status(), StatusCode::OK, "a file of exactly the limit is accepted");
+    assert_eq!(one_over.status(), StatusCode::PAYLOAD_TOO_LARGE, "one byte over is refused");
+    assert_eq!(further.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(one_over.text().await.unwrap().contains("The limit is 2 MB"));
+}
+
+/// A GIF whose 16×16 screen holds one 8000×6000 frame of one colour: a few kilobytes.
+fn gif_bomb() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, 16, 16, &[0, 0, 0, 255, 255, 255]).unwrap();
+        let pixels = vec![1u8; 8000 * 6000];
+        let frame =
+            gif::Frame { width: 8000, height: 6000, buffer: std::borrow::Cow::Borrowed(&pixels), ..Default::default() };
+        enc.write_frame(&frame).unwrap();
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_gif_hiding_a_huge_frame_behind_a_tiny_screen_is_refused_with_422() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let bomb = gif_bomb();
+
+    let preview = app.post_meme_form("/memes/preview", &[("caption", "x")], Some(bomb.clone())).await;
+    let save = app.post_meme_form("/memes", &[("caption", "x"), ("save", "1")], Some(bomb)).await;
+
+    assert_eq!(preview.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(save.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = save.text().await.unwrap();
+    assert!(page.contains("too large"), "says why: {page}");
+}
+
 #[tokio::test]
 async fn a_form_without_a_picture_or_with_an_unknown_template_gets_422() {
     let app = TestApp::spawn().await;

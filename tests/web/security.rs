@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use skyhigh::domain::Username;
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, cookie_value};
 
 async fn no_user_named(app: &TestApp, name: &str) -> bool {
     let name = Username::parse(name).unwrap();
@@ -113,4 +113,33 @@ async fn pages_contain_no_inline_script() {
         assert!(!html.contains("<script>"), "{path}");
         assert!(!html.contains(" onclick="), "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_planted_csrf_cookie_with_its_own_valid_token_cannot_act_for_a_signed_in_user() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("chelsea", &["keep me"]).await;
+    // The attacker takes a cookie and a matching token from a page of their own…
+    let attacker = app.new_browser();
+    let token = attacker.csrf_token("/signup").await;
+    let planted = cookie_value(&attacker.jar, &attacker.address, "skyhigh_csrf").expect("a csrf cookie");
+    // …and plants the cookie in ann's browser (from a sibling subdomain, or over plain HTTP).
+    let url = reqwest::Url::parse(&app.address).unwrap();
+    app.jar.add_cookie_str(&format!("skyhigh_csrf={planted}; Path=/"), &url);
+
+    // A browser that sends no Origin or Sec-Fetch-Site header leaves only the token to stop it.
+    let response = app
+        .client
+        .post(app.url(&format!("/memes/{id}/delete")))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/memes/{id}")).await.status(), StatusCode::OK, "the meme is still there");
+    // Ann's own pages, rendered with the planted cookie, still work for her.
+    let own = app.post_form(&format!("/memes/{id}"), &format!("/memes/{id}/delete"), &[]).await;
+    assert_eq!(own.status(), StatusCode::SEE_OTHER);
 }

@@ -193,3 +193,34 @@ async fn the_binary_exits_cleanly_on_sigterm_and_sigint() {
         assert!(status.success(), "SIG{} ended it with {status}", &signal[1..]);
     }
 }
+
+/// Sends `head` and then `body` on a raw connection and returns what came back within 10 s
+/// (well inside the 30 s request timeout).
+async fn raw_exchange(address: &str, head: String, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address.trim_start_matches("http://")).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer)).await;
+    match read {
+        Ok(Ok(n)) => String::from_utf8_lossy(&answer[..n]).into_owned(),
+        Ok(Err(e)) => panic!("the connection failed: {e}"),
+        Err(_) => panic!("no answer within 10 s: the server waited for a body that will never come"),
+    }
+}
+
+#[tokio::test]
+async fn a_body_declared_larger_than_the_routes_limit_is_refused_at_once() {
+    let app = TestApp::spawn_with(|c| c.max_upload_mb = 2).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+
+    for (path, declared) in [("/login", 1_000_000_000_000u64), ("/login", 70_000), ("/memes", 3 * 1024 * 1024)] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {declared}\r\n\r\n"
+        );
+        let answer = raw_exchange(&app.address, head, b"login=x").await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path} declaring {declared}: {answer}");
+    }
+}

@@ -52,6 +52,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(folder)?.sync_all()
 }
 
+fn is_no_object(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory | ErrorKind::NotADirectory)
+}
+
 fn io_error(action: &str, key: &BlobKey, error: std::io::Error) -> StorageError {
     StorageError::Other(anyhow::Error::new(error).context(format!("{action} media {}", key.as_str())))
 }
@@ -69,7 +74,9 @@ impl BlobStore for FileBlobs {
     async fn get(&self, key: &BlobKey) -> StorageResult<Option<Blob>> {
         match tokio::fs::read(self.path_of(key)).await {
             Ok(bytes) => Ok(Some(Blob { bytes: bytes.into(), content_type: content_type_for(key).to_owned() })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // A key that names a folder (`memes/<id>`), or goes through a file as if it were
+            // one, holds no object: the same answer as a missing key.
+            Err(e) if is_no_object(&e) => Ok(None),
             Err(e) => Err(io_error("reading", key, e)),
         }
     }
@@ -77,7 +84,7 @@ impl BlobStore for FileBlobs {
     async fn delete(&self, key: &BlobKey) -> StorageResult<()> {
         match tokio::fs::remove_file(self.path_of(key)).await {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) if is_no_object(&e) => Ok(()),
             Err(e) => Err(io_error("deleting", key, e)),
         }
     }

@@ -72,16 +72,8 @@ impl Db {
             .acquire()
             .await
             .map_err(|e| StorageError::Other(anyhow::anyhow!("reader pool closed: {e}")))?;
-        let pool = &self.readers;
-        let conn = pool
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop()
-            .ok_or_else(|| StorageError::Other(anyhow::anyhow!("no idle reader despite a permit")))?;
-        let result = query(&conn);
-        pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
-        result
+        let conn = self.readers.take()?;
+        query(&conn)
     }
 
     /// Runs a change on the writer connection. Use a transaction inside `change` when it
@@ -97,6 +89,42 @@ impl Db {
             change(&mut conn)
         })
         .await
+    }
+}
+
+impl ReaderPool {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A free connection, given back when the guard drops: also when the query panics (the
+    /// panic catcher keeps the process alive, so a connection lost there would be lost for
+    /// good, and after `READERS` such panics every read would fail).
+    fn take(&self) -> StorageResult<PooledReader<'_>> {
+        let conn =
+            self.idle().pop().ok_or_else(|| StorageError::Other(anyhow::anyhow!("no idle reader despite a permit")))?;
+        Ok(PooledReader { pool: self, conn: Some(conn) })
+    }
+}
+
+struct PooledReader<'a> {
+    pool: &'a ReaderPool,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for PooledReader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Only `drop` takes the connection out.
+        self.conn.as_ref().expect("a pooled reader holds its connection until dropped")
+    }
+}
+
+impl Drop for PooledReader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.idle().push(conn);
+        }
     }
 }
 
@@ -190,5 +218,30 @@ pub fn id_cursor<I: std::str::FromStr>(cursor: &Option<crate::storage::Cursor>) 
         None => Ok(None),
         Some(c) if c.0.parse::<I>().is_ok() => Ok(Some(c.0.clone())),
         Some(_) => Err(StorageError::InvalidCursor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_query_that_panics_gives_its_connection_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        for _ in 0..READERS {
+            let db = db.clone();
+            let panicked =
+                tokio::spawn(async move { db.read(|_| -> StorageResult<()> { panic!("a bug inside a query") }).await })
+                    .await;
+            assert!(panicked.is_err(), "the task panicked");
+        }
+        for i in 0..100 {
+            let one: i64 = db
+                .read(|conn| conn.query_row("SELECT 1", [], |row| row.get(0)).map_err(sql_error))
+                .await
+                .unwrap_or_else(|e| panic!("read {i} after the panics: {e}"));
+            assert_eq!(one, 1);
+        }
     }
 }

@@ -12,12 +12,12 @@ use tower_sessions::Session;
 
 use crate::domain::{Email, Password, User, UserId, Username};
 use crate::storage::StorageError;
-use crate::web::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render, render_with_status};
 use crate::web::session::{self, safe_next};
+use crate::web::{AppState, audit};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -175,10 +175,16 @@ async fn login(
         Some(user) => format!("user:{}", user.id),
         None => format!("login:{login}"),
     };
-    state
-        .login_throttle
-        .check(&account_key, client)
-        .map_err(|t| AppError::TooManyRequests { retry_after: t.retry_after })?;
+    state.login_throttle.check(&account_key, client).map_err(|t| {
+        tracing::warn!(
+            event = "signin_throttled",
+            account = %audit::fingerprint(&account_key),
+            address = %audit::address(client),
+            retry_after_secs = t.retry_after.as_secs(),
+            "a sign-in was refused with 429"
+        );
+        AppError::TooManyRequests { retry_after: t.retry_after }
+    })?;
 
     // Always verify, against a dummy hash when there is no such account or the password is
     // absurdly long, so every failure takes the same time and gets the same answer.
@@ -197,6 +203,12 @@ async fn login(
         }
         _ => {
             state.login_throttle.record_failure(&account_key, client);
+            tracing::info!(
+                event = "signin_failed",
+                account = %audit::fingerprint(&account_key),
+                address = %audit::address(client),
+                "a sign-in failed"
+            );
             render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &LoginPage { page, login: form.login, next, error: Some(WRONG_CREDENTIALS.into()) },

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -14,7 +15,6 @@ use crate::domain::{Comment, CommentBody, CommentId, Meme, MemeId, MemeSource};
 use crate::render::{self, FontChoice, MemeSpec, Outputs};
 use crate::services::memes::{self as meme_service, MemeError, NewMeme, Picture};
 use crate::storage::{BlobKey, Page, PageRequest, StorageError};
-use crate::web::AppState;
 use crate::web::csrf::CsrfSecret;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
@@ -22,14 +22,26 @@ use crate::web::layout::{PageContext, render, render_with_status};
 use crate::web::meme_form::MemeForm;
 use crate::web::session::{CurrentUser, RequireUser, SignedIn};
 use crate::web::views::{CaptionChange, CommentView, MemeCard, builtin_template_name, caption_changes};
+use crate::web::{AppState, body_limit};
 
-pub fn router(max_upload_bytes: usize) -> Router<AppState> {
-    // Multipart bodies carry an image; everything else keeps axum's small default limit.
-    let upload_limit = DefaultBodyLimit::max(max_upload_bytes + 64 * 1024);
+/// The editor's routes, whose multipart bodies carry an image: the file may have
+/// `max_upload_bytes` (checked exactly as it streams in), the body that much plus its fields.
+pub fn editor_router(max_upload_bytes: usize, max_upload_mb: u64) -> Router<AppState> {
+    let body = max_upload_bytes.saturating_add(body_limit::MULTIPART_FIELDS_SLACK);
     Router::new()
-        .route("/memes/new", get(editor).post(edit_in_place).layer(upload_limit))
-        .route("/memes/preview", post(preview).layer(upload_limit))
-        .route("/memes", post(create).layer(upload_limit))
+        .route("/memes/new", get(editor).post(edit_in_place))
+        .route("/memes/preview", post(preview))
+        .route("/memes", post(create))
+        .route_layer(DefaultBodyLimit::max(body))
+        .route_layer(middleware::from_fn_with_state(
+            body_limit::DeclaredLimit::upload(body, max_upload_mb),
+            body_limit::refuse_declared_oversize,
+        ))
+}
+
+/// The meme page and its small forms.
+pub fn router() -> Router<AppState> {
+    Router::new()
         .route("/memes/{id}", get(show))
         .route("/memes/{id}/delete", post(delete))
         .route("/memes/{id}/comments", post(add_comment))
@@ -130,7 +142,7 @@ async fn edit_in_place(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let form = MemeForm::read(multipart, &csrf, header_token(&headers), state.config.max_upload_mb).await?;
+    let form = MemeForm::read(multipart, &csrf, header_token(&headers), &state.config).await?;
     let captions = form.captions();
     let extra = usize::from(form.edit.as_deref() == Some("add-box"));
     let editor = EditorState {
@@ -241,8 +253,9 @@ async fn resolve(state: &AppState, form: &MemeForm) -> Result<Resolved, AppError
         };
         return Ok(Resolved { picture, template_id, parent_id: Some(parent.id), base });
     }
+    // An upload is checked by the render itself (header first, then bounded decoding), once it
+    // holds a render slot: probing it here would read a spooled file into memory early.
     if let Some(image) = &form.image {
-        state.renderer.probe(image)?;
         return Ok(Resolved {
             picture: Picture::Upload(image.clone()),
             template_id: None,
@@ -308,7 +321,7 @@ async fn read_editor_form(
     headers: &HeaderMap,
     multipart: Multipart,
 ) -> Result<(MemeForm, Resolved, MemeSpec), AppError> {
-    let form = MemeForm::read(multipart, csrf, header_token(headers), state.config.max_upload_mb).await?;
+    let form = MemeForm::read(multipart, csrf, header_token(headers), &state.config).await?;
     let mut resolved = resolve(state, &form).await?;
     let spec = form.spec(std::mem::take(&mut resolved.base)).map_err(AppError::Unprocessable)?;
     Ok((form, resolved, spec))
@@ -342,9 +355,10 @@ async fn create(
     match user {
         Some(user) if form.save => {
             if form.share_template
-                && let Picture::Upload(bytes) = &resolved.picture
+                && let Picture::Upload(upload) = &resolved.picture
             {
-                super::templates::share(&state, &user, bytes.clone(), form.template_name.as_deref()).await?;
+                let bytes = upload.bytes().await?;
+                super::templates::share(&state, &user, bytes, form.template_name.as_deref()).await?;
             }
             let meme = meme_service::save(
                 &state.storage,

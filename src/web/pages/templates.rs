@@ -216,7 +216,7 @@ pub async fn share(
     let thumb_key = BlobKey::parse(&format!("templates/{id}/thumb.jpg"))
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad template key")))?;
     let rendered =
-        state.renderer.render(&Picture::Upload(bytes.clone()), &MemeSpec::default(), Outputs::THUMBNAIL).await?;
+        state.renderer.render(&Picture::Stored(bytes.clone()), &MemeSpec::default(), Outputs::THUMBNAIL).await?;
     let thumb = rendered.thumbnail.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no thumbnail")))?;
     state.storage.blobs.put(&original, bytes, info.format.mime()).await?;
     state.storage.blobs.put(&thumb_key, Bytes::from(thumb.bytes), thumb.mime).await?;

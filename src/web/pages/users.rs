@@ -115,6 +115,9 @@ struct FeedEntry {
     url: String,
     image_url: String,
     title: String,
+    /// The entry's HTML, escaped once here as HTML; the template escapes it again as XML, so
+    /// a reader that decodes the XML gets HTML in which the caption is only text.
+    content_html: String,
     updated: String,
 }
 
@@ -136,12 +139,17 @@ async fn feed(State(state): State<AppState>, Path(username): Path<String>) -> Re
     let entries: Vec<FeedEntry> = memes
         .items
         .iter()
-        .map(|m| FeedEntry {
-            id: format!("{base_url}/memes/{}", m.id),
-            url: format!("{base_url}/memes/{}", m.id),
-            image_url: absolute(state.media_url(&m.media.display_key)),
-            title: m.alt_text(),
-            updated: iso(m.created_at),
+        .map(|m| {
+            let image_url = absolute(state.media_url(&m.media.display_key));
+            let title = xml_text(&m.alt_text());
+            FeedEntry {
+                id: format!("{base_url}/memes/{}", m.id),
+                url: format!("{base_url}/memes/{}", m.id),
+                content_html: format!("<img src=\"{}\" alt=\"{}\">", html_escape(&image_url), html_escape(&title)),
+                image_url,
+                title,
+                updated: iso(m.created_at),
+            }
         })
         .collect();
     let updated = memes.items.first().map(|m| iso(m.created_at)).unwrap_or_else(|| iso(creator.created_at));
@@ -150,6 +158,18 @@ async fn feed(State(state): State<AppState>, Path(username): Path<String>) -> Re
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/atom+xml; charset=utf-8"))], body)
         .into_response())
+}
+
+/// Text without the characters XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF): captions
+/// stored before the domain started removing them must not break the feed either.
+fn xml_text(text: &str) -> String {
+    text.chars()
+        .filter(|&c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..))
+        .collect()
+}
+
+fn html_escape(text: &str) -> String {
+    askama::filters::escape(text, askama::filters::Html).map(|escaped| escaped.to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]
