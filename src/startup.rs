@@ -35,6 +35,9 @@ const PASSWORD_HASHING_SLOTS: usize = 2;
 const RENDER_SLOTS: usize = 2;
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 const THROTTLE_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
+/// Crash debris is looked for at start-up, then this often, judging only what is at least
+/// this old (a save in flight writes its media moments before its record).
+const DEBRIS_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 
 pub struct Application {
     listener: TcpListener,
@@ -160,6 +163,27 @@ fn spawn_background_tasks(
     let sessions = state.storage.sessions.clone();
     let throttle = state.login_throttle.clone();
     let mut tasks = Vec::new();
+    if let Some(debris) = state.storage.debris.clone() {
+        // The first sweep judges everything made before this process started: nothing older
+        // can be a save of ours in flight. Later sweeps judge what is an hour old.
+        let started = time::OffsetDateTime::now_utc();
+        let mut first = true;
+        tasks.push(spawn_periodic("debris sweep", DEBRIS_SWEEP_EVERY, stop.clone(), move || {
+            let debris = debris.clone();
+            let cutoff =
+                if std::mem::take(&mut first) { started } else { time::OffsetDateTime::now_utc() - DEBRIS_SWEEP_EVERY };
+            async move {
+                match debris.sweep(cutoff).await {
+                    Ok(report) => tracing::info!(
+                        temp_files = report.temp_files,
+                        orphan_media = report.orphan_media,
+                        "swept crash debris"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "sweeping crash debris failed"),
+                }
+            }
+        }));
+    }
     if state.config.run_workers {
         let worker = DeliveryWorker {
             outbox: state.storage.outbox.clone(),

@@ -92,6 +92,11 @@ macro_rules! typed_id {
             pub fn as_u128(self) -> u128 {
                 self.0
             }
+
+            /// When the id was made, in milliseconds since the Unix epoch.
+            pub fn created_at_millis(self) -> u64 {
+                (self.0 >> 80) as u64
+            }
         }
 
         impl Default for $name {

@@ -270,6 +270,21 @@ pub trait SettingsStore: Send + Sync {
     async fn get_or_init(&self, name: &str, candidate: &[u8]) -> StorageResult<Vec<u8>>;
 }
 
+/// What `Debris::sweep` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DebrisReport {
+    pub temp_files: u64,
+    pub orphan_media: u64,
+}
+
+/// What a crash can leave behind (temporary files, media no record names), and its removal.
+#[async_trait]
+pub trait Debris: Send + Sync {
+    /// Removes temporary files older than a minute or than `cutoff`, and media whose owner (a
+    /// meme or shared template, by the id in its key) was made before `cutoff` and has no record.
+    async fn sweep(&self, cutoff: OffsetDateTime) -> StorageResult<DebrisReport>;
+}
+
 /// Whether the backend answers; `/healthz` and start-up use it.
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
@@ -300,6 +315,8 @@ pub struct Storage {
     pub settings: Arc<dyn SettingsStore>,
     /// Present when deliveries use `DeliveryChannel::CreatorTopic` (the aws backend).
     pub creator_topics: Option<Arc<dyn CreatorTopics>>,
+    /// Present where a crash can leave files behind (the local backend's data folder).
+    pub debris: Option<Arc<dyn Debris>>,
 }
 
 #[cfg(test)]

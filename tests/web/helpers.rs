@@ -110,6 +110,15 @@ impl Browser {
         self.client.get(self.url(path)).send().await.expect("request sent")
     }
 
+    /// The page's HTML, or None when the server did not answer 200 (it may be gone).
+    pub async fn get_page(&self, path: &str) -> Option<String> {
+        let response = self.client.get(self.url(path)).send().await.ok()?;
+        if response.status() != StatusCode::OK {
+            return None;
+        }
+        response.text().await.ok()
+    }
+
     pub async fn get_html(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
@@ -418,7 +427,12 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts it with its data in `data` and `env` on top, and waits until it is healthy.
     pub async fn start(data: &Path, env: &[(&str, &str)]) -> Self {
-        let address = format!("127.0.0.1:{}", free_port());
+        Self::start_on(free_port(), data, env).await
+    }
+
+    /// The same on a chosen port (so browsers keep their cookies across restarts).
+    pub async fn start_on(port: u16, data: &Path, env: &[(&str, &str)]) -> Self {
+        let address = format!("127.0.0.1:{port}");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skyhigh"))
             .envs(backend_env(data))
             .env("SKYHIGH_DATA_DIR", data)
@@ -434,6 +448,12 @@ impl ServerProcess {
 
     pub fn signal(&self, signal: &str) {
         send_signal(self.child.id(), signal);
+    }
+
+    /// `kill -9`: no shutdown code runs, as in a power cut or an OOM kill.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// How it ended, waiting at most `within`.

@@ -3,6 +3,7 @@
 mod accounts;
 mod aws;
 mod browse;
+mod durability;
 mod following;
 mod helpers;
 mod media;

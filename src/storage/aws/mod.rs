@@ -157,6 +157,7 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients
         templates: Arc::new(templates::DynamoTemplates::new(tables.clone())),
         settings: Arc::new(settings::DynamoSettings::new(tables)),
         creator_topics: Some(Arc::new(topics::SnsTopics::new(clients.sns.clone(), settings.topic_prefix.clone()))),
+        debris: None,
     };
     Ok((storage, clients))
 }

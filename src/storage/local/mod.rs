@@ -4,6 +4,7 @@
 mod blobs;
 mod comments;
 mod db;
+mod debris;
 mod memes;
 mod notifications;
 mod sessions;
@@ -46,8 +47,9 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
         notifications: notifications.clone(),
         outbox: notifications,
         templates: Arc::new(SqliteTemplates::new(db.clone())),
-        settings: Arc::new(SqliteSettings::new(db)),
+        settings: Arc::new(SqliteSettings::new(db.clone())),
         creator_topics: None,
+        debris: Some(Arc::new(debris::LocalDebris::new(db, data_dir.to_owned()))),
     })
 }
 

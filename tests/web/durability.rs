@@ -1,0 +1,196 @@
+//! Crash durability on the local backend: writes from several clients, `kill -9` at three
+//! moments, restarts on the same data folder.
+
+mod local_only {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use reqwest::StatusCode;
+
+    use crate::helpers::{Browser, ServerProcess, eventually, free_port, outbox_files};
+
+    /// What the server acknowledged: meme ids (303 to the meme) and comment ids.
+    #[derive(Default)]
+    struct Acknowledged {
+        memes: BTreeSet<String>,
+        comments: BTreeMap<String, String>,
+    }
+
+    /// One creator saving memes and commenting on them as fast as the server answers, until
+    /// the server dies under it.
+    async fn write_until_killed(creator: Browser, name: String, acked: Arc<Mutex<Acknowledged>>) {
+        for i in 0.. {
+            let mut form = reqwest::multipart::Form::new();
+            let Some(token) = token_of(&creator, "/memes/new").await else { return };
+            form = form.text("csrf_token", token).text("template", "chelsea").text("save", "1");
+            form = form.text("caption", format!("{name} {i}")).text("caption", "durable");
+            let sent = creator
+                .client
+                .post(creator.url("/memes"))
+                .header("origin", &creator.address)
+                .multipart(form)
+                .send()
+                .await;
+            let Ok(response) = sent else { return };
+            if response.status() != StatusCode::SEE_OTHER {
+                return;
+            }
+            let id = response.headers()["location"].to_str().unwrap().trim_start_matches("/memes/").to_owned();
+            acked.lock().unwrap().memes.insert(id.clone());
+            let page = format!("/memes/{id}");
+            let Some(token) = token_of(&creator, &page).await else { return };
+            let body = format!("comment {i} by {name}");
+            let sent = creator
+                .client
+                .post(creator.url(&format!("{page}/comments")))
+                .header("origin", &creator.address)
+                .form(&[("csrf_token", token.as_str()), ("body", body.as_str())])
+                .send()
+                .await;
+            let Ok(response) = sent else { return };
+            if response.status() != StatusCode::SEE_OTHER {
+                return;
+            }
+            let location = response.headers()["location"].to_str().unwrap();
+            let comment = location.rsplit("#comment-").next().unwrap().to_owned();
+            acked.lock().unwrap().comments.insert(comment, id);
+        }
+    }
+
+    async fn token_of(browser: &Browser, page: &str) -> Option<String> {
+        let html = browser.get_page(page).await?;
+        crate::helpers::extract_csrf_token(&html)
+    }
+
+    fn integrity_check(data: &Path) -> String {
+        let db =
+            rusqlite::Connection::open_with_flags(data.join("skyhigh.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        db.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap()
+    }
+
+    fn stored_meme_ids(data: &Path) -> BTreeSet<String> {
+        let db =
+            rusqlite::Connection::open_with_flags(data.join("skyhigh.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        let mut query = db.prepare("SELECT id FROM memes").unwrap();
+        query.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    fn outbox_rows(data: &Path) -> i64 {
+        let db =
+            rusqlite::Connection::open_with_flags(data.join("skyhigh.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        db.query_row("SELECT count(*) FROM outbox", [], |row| row.get(0)).unwrap()
+    }
+
+    /// Every file under `root`.
+    fn files(root: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        let mut folders = vec![root.to_owned()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                if entry.file_type().unwrap().is_dir() {
+                    folders.push(entry.path());
+                } else {
+                    out.push(entry.path());
+                }
+            }
+        }
+        out
+    }
+
+    /// Media files whose meme has no record, and temporary files, anywhere in the data folder.
+    fn debris(data: &Path) -> Vec<String> {
+        let memes = stored_meme_ids(data);
+        files(data)
+            .into_iter()
+            .filter_map(|path| {
+                let relative = path.strip_prefix(data).unwrap().to_string_lossy().into_owned();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let orphan = relative
+                    .strip_prefix("media/memes/")
+                    .and_then(|rest| rest.split('/').next())
+                    .is_some_and(|id| !memes.contains(id));
+                (name.starts_with(".tmp") || orphan).then_some(relative)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_survive_kill_minus_nine_and_crashes_leave_nothing_behind() {
+        let data = tempfile::tempdir().unwrap();
+        let data = data.path();
+        let port = free_port();
+        let address = format!("http://127.0.0.1:{port}");
+        let server = ServerProcess::start_on(port, data, &[]).await;
+        let creators: Vec<String> = (0..3).map(|i| format!("creator{i}")).collect();
+        for name in &creators {
+            Browser::new(address.clone()).signed_up(name).await;
+        }
+        let subscribers = ["sub0", "sub1"];
+        for sub in subscribers {
+            let browser = Browser::new(address.clone());
+            browser.signed_up(sub).await;
+            for name in &creators {
+                let response = browser.act(&format!("/u/{name}"), &format!("/u/{name}/subscribe"), &[]).await;
+                assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            }
+        }
+        let acked = Arc::new(Mutex::new(Acknowledged::default()));
+        let mut server = Some(server);
+        // Three lives, each killed at a different moment of its write load.
+        for kill_after in [Duration::from_millis(300), Duration::from_millis(900), Duration::from_millis(1700)] {
+            let running = match server.take() {
+                Some(s) => s,
+                None => ServerProcess::start_on(port, data, &[]).await,
+            };
+            let writers: Vec<_> = creators
+                .iter()
+                .map(|name| {
+                    let browser = Browser::new(address.clone());
+                    let name = name.clone();
+                    let acked = acked.clone();
+                    tokio::spawn(async move {
+                        let response = browser.login(&name, crate::helpers::PASSWORD).await;
+                        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+                        write_until_killed(browser, name, acked).await;
+                    })
+                })
+                .collect();
+            tokio::time::sleep(kill_after).await;
+            running.kill_hard();
+            for writer in writers {
+                writer.await.unwrap();
+            }
+        }
+
+        let _last = ServerProcess::start_on(port, data, &[]).await;
+        let visitor = Browser::new(address.clone());
+        let acked = std::mem::take(&mut *acked.lock().unwrap());
+        assert!(acked.memes.len() >= 6, "the load made memes in every life: {}", acked.memes.len());
+        for id in &acked.memes {
+            assert_eq!(visitor.get(&format!("/memes/{id}")).await.status(), StatusCode::OK, "acknowledged meme {id}");
+        }
+        for (comment, meme) in &acked.comments {
+            let page = visitor.get_html(&format!("/memes/{meme}")).await;
+            assert!(page.contains(&format!("comment-{comment}")), "acknowledged comment {comment} on {meme}");
+        }
+        assert_eq!(integrity_check(data), "ok");
+        eventually("start-up's sweep removes orphan media and temporary files", || debris(data).is_empty()).await;
+        // Each stored meme reaches each subscriber once: one .eml per (meme, subscriber).
+        eventually("the outbox drains", || outbox_rows(data) == 0).await;
+        let memes = stored_meme_ids(data);
+        let emails: Vec<String> = outbox_files(data).iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+        for id in &memes {
+            for sub in subscribers {
+                let to = format!("To: {sub} <{sub}@example.com>");
+                let count = emails.iter().filter(|e| e.contains(&to) && e.contains(&format!("/memes/{id}"))).count();
+                assert_eq!(count, 1, "{sub} got {count} emails about meme {id}");
+            }
+        }
+        assert_eq!(emails.len(), memes.len() * subscribers.len(), "no email about a meme that was not stored");
+    }
+}
