@@ -51,9 +51,42 @@ pub struct Config {
     #[arg(long, env = "SKYHIGH_BUCKET", value_name = "SKYHIGH_BUCKET")]
     pub bucket: Option<String>,
 
-    /// Prefix of the per-creator SNS topic names.
-    #[arg(long, env = "SKYHIGH_TOPIC_PREFIX", value_name = "SKYHIGH_TOPIC_PREFIX", default_value = "skyhigh-creator-")]
-    pub topic_prefix: String,
+    /// SNS topic of "meme published" events: a name, or its ARN.
+    #[arg(
+        long,
+        env = "SKYHIGH_EVENTS_TOPIC",
+        value_name = "SKYHIGH_EVENTS_TOPIC",
+        default_value = "skyhigh-meme-events"
+    )]
+    pub events_topic: String,
+
+    /// SQS queue the delivery worker reads (subscribed to the events topic, with a dead-letter queue).
+    #[arg(
+        long,
+        env = "SKYHIGH_DELIVERY_QUEUE",
+        value_name = "SKYHIGH_DELIVERY_QUEUE",
+        default_value = "skyhigh-deliveries"
+    )]
+    pub delivery_queue: String,
+
+    /// SES configuration set whose event destination reports bounces and complaints.
+    #[arg(long, env = "SKYHIGH_SES_CONFIGURATION_SET", value_name = "SKYHIGH_SES_CONFIGURATION_SET")]
+    pub ses_configuration_set: Option<String>,
+
+    /// Notification emails one subscriber gets per hour; the rest come as one digest at the hour's end.
+    #[arg(long, env = "SKYHIGH_EMAILS_PER_HOUR", value_name = "SKYHIGH_EMAILS_PER_HOUR", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub emails_per_hour: u64,
+
+    /// Sign-ups accepted per client address per hour.
+    #[arg(long, env = "SKYHIGH_SIGNUPS_PER_HOUR", value_name = "SKYHIGH_SIGNUPS_PER_HOUR", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub signups_per_hour: u64,
+
+    /// Seconds a received delivery job stays hidden from other workers (a long fan-out renews it).
+    #[arg(long, env = "SKYHIGH_JOB_TIMEOUT_SECS", value_name = "SKYHIGH_JOB_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=43_200))]
+    pub job_timeout_secs: u64,
 
     /// Create missing tables and bucket at start-up (development, emulators).
     #[arg(long, env = "SKYHIGH_CREATE_RESOURCES", value_name = "SKYHIGH_CREATE_RESOURCES", default_value_t = false, action = clap::ArgAction::Set)]
@@ -72,13 +105,15 @@ pub struct Config {
     #[arg(long, env = "SKYHIGH_LOG_FORMAT", value_name = "SKYHIGH_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
 
-    /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that
-    /// sets it, such as the load balancer on AWS); otherwise the socket's peer address is used.
-    #[arg(long, env = "SKYHIGH_TRUST_FORWARDED_FOR", value_name = "SKYHIGH_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
-    pub trust_forwarded_for: bool,
+    /// How many proxies stand in front of the app (CloudFront + ALB = 2), each appending to
+    /// `X-Forwarded-For`: the client is the address that many entries from its end. 0: the
+    /// socket's peer address.
+    #[arg(long, env = "SKYHIGH_TRUSTED_PROXIES", value_name = "SKYHIGH_TRUSTED_PROXIES", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub trusted_proxies: u8,
 
-    /// Send notification emails through this SMTP server (e.g. smtps://user:pass@smtp.example.com)
-    /// instead of writing them as .eml files into `<data dir>/outbox/`.
+    /// Send emails through this SMTP server (e.g. smtps://user:pass@smtp.example.com) instead of
+    /// writing them as .eml files into `<data dir>/outbox/` (local) or sending them with SES (aws).
     #[arg(long, env = "SKYHIGH_SMTP_URL", value_name = "SKYHIGH_SMTP_URL")]
     pub smtp_url: Option<String>,
 

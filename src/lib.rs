@@ -7,6 +7,7 @@
 //! - `web`: routes, extractors, middleware, error pages
 //! - `startup`: building the app and serving it
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod domain;

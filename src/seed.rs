@@ -46,6 +46,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
                     // Not a valid argon2 hash: seeded accounts cannot sign in.
                     password_hash: "!seeded".into(),
                     created_at: OffsetDateTime::now_utc(),
+                    email_verified: true,
+                    email_suppressed: false,
                 };
                 storage.users.create(&user).await?;
                 user

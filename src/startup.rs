@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -20,9 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::auth::{LoginThrottle, PasswordHasher};
+use crate::auth::{LoginThrottle, PasswordHasher, SignupLimit};
 use crate::config::{Backend, Config};
-use crate::notify::{DeliveryWorker, Mailer, Wake};
+use crate::notify::{DeliveryWorker, EmailSender, FileSender, Mailer, SesSender, SmtpSender, Wake, WorkerSettings};
 use crate::render::Engine;
 use crate::services::memes::Renderer;
 use crate::storage::{self, Storage};
@@ -34,7 +33,6 @@ const PASSWORD_HASHING_SLOTS: usize = 2;
 /// Concurrent renders (CPU-bound): one per core.
 const RENDER_SLOTS: usize = 2;
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
-const THROTTLE_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
 /// Crash debris is looked for at start-up, then this often, judging only what is at least
 /// this old (a save in flight writes its media moments before its record).
 const DEBRIS_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
@@ -43,31 +41,47 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     mailer: Arc<Mailer>,
+    sender: Arc<dyn EmailSender>,
 }
 
 impl Application {
     /// Opens storage, binds the listener (port 0 picks a free port) and wires the app.
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
-        let storage = open_storage(&config).await?;
+        let (storage, aws) = open_storage(&config).await?;
         storage.health.check().await.context("the storage backend does not answer")?;
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on SKYHIGH_ADDR {}", config.addr))?;
         config.addr = listener.local_addr()?;
-        // Built now so a bad SKYHIGH_SMTP_URL stops start-up instead of failing every email.
         let mailer = Arc::new(Mailer::from_config(&config)?);
+        // Built now so a bad SKYHIGH_SMTP_URL stops start-up instead of failing every email.
+        let sender: Arc<dyn EmailSender> = match (&config.smtp_url, &aws) {
+            (Some(url), _) => Arc::new(SmtpSender::from_url(url)?),
+            (None, Some(clients)) => {
+                storage::aws::ensure_sender_identity(clients, &mailer.from_address(), config.create_resources).await?;
+                Arc::new(SesSender::new(
+                    clients.ses.clone(),
+                    config.mail_from.clone(),
+                    config.ses_configuration_set.clone(),
+                ))
+            }
+            (None, None) => Arc::new(FileSender::new(config.data_dir.join("outbox"))),
+        };
         let cursor_key = storage.settings.get_or_init("cursor-signing-key", &random_key()).await?;
         let engine = Arc::new(Engine::new().context("loading the meme engine's fonts")?);
+        let login_throttle = LoginThrottle::new(storage.counters.clone());
+        let signup_limit = SignupLimit::new(storage.counters.clone(), config.signups_per_hour);
         let state = AppState::new(App {
             config: Arc::new(config),
             storage,
             passwords: PasswordHasher::new(PASSWORD_HASHING_SLOTS)?,
-            login_throttle: Arc::new(LoginThrottle::default()),
+            login_throttle,
+            signup_limit,
             renderer: Renderer::new(engine, RENDER_SLOTS),
             cursors: Arc::new(CursorSigner::new(cursor_key)),
             wake: Wake::default(),
         });
-        Ok(Self { listener, state, mailer })
+        Ok(Self { listener, state, mailer, sender })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -81,9 +95,9 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (bounded by the request timeout) and stops the background tasks.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self { listener, state, mailer } = self;
+        let Self { listener, state, mailer, sender } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let background = spawn_background_tasks(&state, mailer, stop_rx);
+        let background = spawn_background_tasks(&state, mailer, sender, stop_rx);
 
         let router = web::router(state.clone());
         // HTTP/1 only. Browsers speak HTTP/2 only over TLS, which ends at the load balancer,
@@ -138,18 +152,21 @@ impl Application {
     }
 }
 
-async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
+/// The backend's stores, and on aws the SDK clients (SES sends the emails).
+async fn open_storage(config: &Config) -> anyhow::Result<(Storage, Option<storage::aws::Clients>)> {
     match config.backend {
-        Backend::Local => storage::local::open(&config.data_dir),
+        Backend::Local => Ok((storage::local::open(&config.data_dir)?, None)),
         Backend::Aws => {
-            storage::aws::open(&storage::aws::AwsSettings {
+            let (storage, clients) = storage::aws::open(&storage::aws::AwsSettings {
                 table_prefix: config.table_prefix.clone(),
                 // `Config::validate` has already refused an aws backend without a bucket.
                 bucket: config.bucket.clone().unwrap_or_default(),
                 create_resources: config.create_resources,
-                topic_prefix: config.topic_prefix.clone(),
+                events_topic: config.events_topic.clone(),
+                delivery_queue: config.delivery_queue.clone(),
             })
-            .await
+            .await?;
+            Ok((storage, Some(clients)))
         }
     }
 }
@@ -158,10 +175,10 @@ async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
 fn spawn_background_tasks(
     state: &AppState,
     mailer: Arc<Mailer>,
+    sender: Arc<dyn EmailSender>,
     stop: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let sessions = state.storage.sessions.clone();
-    let throttle = state.login_throttle.clone();
     let mut tasks = Vec::new();
     if let Some(debris) = state.storage.debris.clone() {
         // The first sweep judges everything made before this process started: nothing older
@@ -177,7 +194,8 @@ fn spawn_background_tasks(
                     Ok(report) => tracing::info!(
                         temp_files = report.temp_files,
                         orphan_media = report.orphan_media,
-                        "swept crash debris"
+                        expired_rows = report.expired_rows,
+                        "swept crash debris and expired rows"
                     ),
                     Err(e) => tracing::warn!(error = %e, "sweeping crash debris failed"),
                 }
@@ -186,29 +204,28 @@ fn spawn_background_tasks(
     }
     if state.config.run_workers {
         let worker = DeliveryWorker {
-            outbox: state.storage.outbox.clone(),
+            storage: state.storage.clone(),
             mailer,
-            creator_topics: state.storage.creator_topics.clone(),
+            sender,
             wake: state.wake.clone(),
+            settings: WorkerSettings {
+                hidden_for: Duration::from_secs(state.config.job_timeout_secs),
+                hourly_cap: state.config.emails_per_hour,
+                ..WorkerSettings::default()
+            },
         };
-        tasks.push(worker.spawn(stop.clone()));
+        tasks.extend(worker.spawn(stop.clone()));
     }
-    tasks.extend([
-        spawn_periodic("session sweep", SESSION_SWEEP_EVERY, stop.clone(), move || {
-            let sessions = sessions.clone();
-            async move {
-                match sessions.delete_expired(time::OffsetDateTime::now_utc()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(removed = n, "removed expired sessions"),
-                    Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
-                }
+    tasks.push(spawn_periodic("session sweep", SESSION_SWEEP_EVERY, stop.clone(), move || {
+        let sessions = sessions.clone();
+        async move {
+            match sessions.delete_expired(time::OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "removed expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
             }
-        }),
-        spawn_periodic("throttle sweep", THROTTLE_SWEEP_EVERY, stop, move || {
-            throttle.sweep();
-            async {}
-        }),
-    ]);
+        }
+    }));
     tasks
 }
 
@@ -239,9 +256,4 @@ where
         }
         tracing::debug!(task = name, "background task stopped");
     })
-}
-
-/// The router alone, for tests that drive the app without a socket.
-pub fn router_for(state: AppState) -> Router {
-    web::router(state)
 }

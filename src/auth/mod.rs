@@ -4,4 +4,4 @@ mod passwords;
 mod throttle;
 
 pub use passwords::PasswordHasher;
-pub use throttle::{LoginThrottle, Throttled};
+pub use throttle::{LoginThrottle, SignupLimit, Throttled};

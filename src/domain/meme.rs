@@ -44,6 +44,17 @@ pub struct Meme {
 }
 
 impl Meme {
+    /// The job that tells the creator's subscribers about this meme.
+    pub fn published(&self) -> super::MemePublished {
+        super::MemePublished {
+            meme_id: self.id,
+            creator_id: self.creator_id,
+            creator: self.creator.clone(),
+            thumb_key: self.media.thumb_key.clone(),
+            created_at: self.created_at.unix_timestamp(),
+        }
+    }
+
     pub fn template_id(&self) -> Option<&str> {
         match &self.source {
             MemeSource::Template(id) => Some(id),
@@ -101,32 +112,6 @@ pub struct Notification {
     pub thumb_key: String,
     pub created_at: OffsetDateTime,
     pub read: bool,
-}
-
-/// One notification to deliver: an outbox item the delivery worker works through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: String,
-    pub meme_id: MemeId,
-    pub creator: Username,
-    pub attempts: u32,
-    pub channel: DeliveryChannel,
-}
-
-/// How a delivery reaches people, which depends on the backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryChannel {
-    /// One email to one subscriber, sent by the app itself (local backend: `.eml` files or SMTP).
-    Email(EmailRecipient),
-    /// One message to the creator's SNS topic, which emails every subscriber (aws backend).
-    CreatorTopic,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailRecipient {
-    pub recipient: Username,
-    pub email: super::Email,
-    pub unsubscribe_token: String,
 }
 
 /// A template shared by a user (starter templates live in the render engine's catalog).

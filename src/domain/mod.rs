@@ -3,6 +3,7 @@
 
 mod email;
 mod id;
+mod jobs;
 mod meme;
 mod password;
 pub mod text;
@@ -11,10 +12,8 @@ mod username;
 
 pub use email::Email;
 pub use id::{CommentId, IdError, MemeId, UserId};
-pub use meme::{
-    Comment, CommentBody, Delivery, DeliveryChannel, EmailRecipient, Meme, MemeMedia, MemeSource, Notification,
-    SharedTemplate, TemplateStats,
-};
+pub use jobs::{AccountEmail, AccountEmailKind, Digest, EmailFeedback, FeedbackKind, Job, MemePublished};
+pub use meme::{Comment, CommentBody, Meme, MemeMedia, MemeSource, Notification, SharedTemplate, TemplateStats};
 pub use password::Password;
 pub use text::Caption;
 pub use user::User;

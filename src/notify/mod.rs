@@ -1,8 +1,10 @@
-//! Telling subscribers about new memes: the email for one delivery, the transports, and the
-//! worker that drains the outbox.
+//! Telling people things: the emails (built once, sent by whichever transport the backend
+//! uses) and the delivery worker that works through the job queue.
 
 mod email;
+mod sender;
 mod worker;
 
-pub use email::{Mailer, Transport};
-pub use worker::{DeliveryWorker, Wake};
+pub use email::{Mailer, MemeMention, MemeNotice};
+pub use sender::{EmailSender, FileSender, SesSender, SmtpSender};
+pub use worker::{DeliveryWorker, Wake, WorkerSettings};

@@ -1,124 +1,386 @@
-//! The delivery worker: claims due deliveries from the outbox, sends them, and marks them done
-//! or schedules a retry with exponential backoff. Saving a meme only writes outbox rows (in the
-//! meme's transaction) and wakes the worker; it never waits for delivery.
+//! The delivery worker: takes jobs from the queue (SQS on AWS, a table locally) and does them.
+//!
+//! A "meme published" job fans out over the creator's subscribers a page at a time: each page's
+//! in-app notifications in one batch, then one email per subscriber. Where it got to is saved
+//! after every page, so a job redelivered after a crash (or to another instance) resumes there
+//! instead of starting over. Each email is claimed in the delivery ledger before it is sent and
+//! marked sent after, so a redelivered job or a second worker never sends it twice. A job that
+//! fails is hidden with exponential backoff and tried again; any number of workers can share
+//! the queue. Saving a meme only writes the job (in the meme's transaction) and wakes the
+//! worker; it never waits for delivery.
+//!
+//! Subscribers get at most `hourly_cap` emails an hour; what goes past it is held back and sent
+//! as one digest when the hour ends, which keeps a busy creator from flooding inboxes (and the
+//! sender's reputation with the mail providers).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use time::OffsetDateTime;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
-use super::Mailer;
-use crate::domain::{Delivery, DeliveryChannel};
-use crate::storage::{CreatorTopics, Outbox};
+use super::email::{Mailer, MemeMention, MemeNotice};
+use super::sender::EmailSender;
+use crate::domain::{AccountEmail, Digest, Email, EmailFeedback, Job, MemePublished, User};
+use crate::storage::{PageRequest, ReceivedJob, SendClaim, Storage, SubscriberRef};
 
-/// How long a claimed delivery is reserved for this worker; after a crash it becomes due again
-/// once the lease runs out.
-const LEASE: time::Duration = time::Duration::minutes(5);
-const BATCH: usize = 20;
-/// Also look for due work this often, for retries and for rows other instances wrote.
+/// Subscribers per fan-out page: one transaction of in-app notifications (DynamoDB takes 100
+/// actions a transaction, two per subscriber) and one progress checkpoint.
+const FANOUT_PAGE: usize = 50;
+/// Emails of one page in flight at once.
+const SEND_CONCURRENCY: usize = 8;
+/// Jobs taken at a time.
+const BATCH: usize = 10;
+/// A job that failed this many times is given up (on AWS, the queue's redrive policy moves it
+/// to the dead-letter queue first).
+const MAX_RECEIVES: u32 = 12;
+/// Also look for work this often, for retries and jobs other instances wrote.
 const POLL_EVERY: Duration = Duration::from_secs(5);
-const MAX_ATTEMPTS: u32 = 12;
+/// A send claimed this long ago and never marked sent belongs to a worker that died.
+const STALE_CLAIM: time::Duration = time::Duration::minutes(10);
 
-/// Wakes the worker right after a save, so emails go out within moments.
-#[derive(Clone, Default)]
-pub struct Wake(Arc<Notify>);
+/// Wakes the worker's loops right after a save, so emails go out within moments. Every loop
+/// sees every wake (a counter each one watches), and a wake while a loop is busy is seen when
+/// it next waits, so none is lost.
+#[derive(Clone)]
+pub struct Wake(Arc<watch::Sender<u64>>);
+
+impl Default for Wake {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(0).0))
+    }
+}
 
 impl Wake {
     pub fn now(&self) {
-        self.0.notify_one();
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
+/// Waits for a wake, the poll interval, or the stop signal; false on stop.
+async fn idle(wake: &mut watch::Receiver<u64>, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        changed = wake.changed() => changed.is_ok(),
+        () = tokio::time::sleep(POLL_EVERY) => true,
+        _ = stop.changed() => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// How long a received job stays hidden from other workers; a fan-out renews it each page.
+    pub hidden_for: Duration,
+    /// How long one receive waits for a job to arrive (SQS long polling).
+    pub wait: Duration,
+    /// Emails per subscriber per hour before the rest wait for the hourly digest.
+    pub hourly_cap: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self { hidden_for: Duration::from_secs(60), wait: Duration::from_secs(10), hourly_cap: 10 }
     }
 }
 
 pub struct DeliveryWorker {
-    pub outbox: Arc<dyn Outbox>,
+    pub storage: Storage,
     pub mailer: Arc<Mailer>,
-    /// The backend's own email channel, for `DeliveryChannel::CreatorTopic` deliveries.
-    pub creator_topics: Option<Arc<dyn CreatorTopics>>,
+    pub sender: Arc<dyn EmailSender>,
     pub wake: Wake,
+    pub settings: WorkerSettings,
 }
 
-impl DeliveryWorker {
-    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                self.drain().await;
-                tokio::select! {
-                    () = self.wake.0.notified() => {}
-                    () = tokio::time::sleep(POLL_EVERY) => {}
-                    _ = stop.changed() => break,
-                }
-            }
-            tracing::debug!("delivery worker stopped");
-        })
-    }
-
-    /// Sends everything due now.
-    pub async fn drain(&self) {
-        loop {
-            let claimed = match self.outbox.claim(OffsetDateTime::now_utc(), LEASE, BATCH).await {
-                Ok(claimed) => claimed,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming deliveries failed");
-                    return;
-                }
-            };
-            if claimed.is_empty() {
-                return;
-            }
-            for delivery in claimed {
-                let outcome = self.send(&delivery).await;
-                let recorded = match outcome {
-                    Ok(()) => {
-                        tracing::info!(delivery = %delivery.id, "notification delivered");
-                        self.outbox.complete(&delivery.id).await
-                    }
-                    Err(e) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
-                        tracing::error!(delivery = %delivery.id, error = %e, "giving up on a notification");
-                        self.outbox.complete(&delivery.id).await
-                    }
-                    Err(e) => {
-                        let wait = backoff(delivery.attempts);
-                        tracing::warn!(delivery = %delivery.id, error = %e, retry_in = ?wait, "notification failed");
-                        self.outbox.retry_at(&delivery.id, OffsetDateTime::now_utc() + wait).await
-                    }
-                };
-                if let Err(e) = recorded {
-                    tracing::warn!(delivery = %delivery.id, error = %e, "recording a delivery's outcome failed");
-                }
-            }
-        }
-    }
+/// What became of a job.
+enum Outcome {
+    Done,
+    /// Not due yet (a digest received before its hour ended): hide it this long.
+    NotYet(Duration),
 }
 
-impl DeliveryWorker {
-    async fn send(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        match &delivery.channel {
-            DeliveryChannel::Email(to) => self.mailer.send(delivery, to).await,
-            DeliveryChannel::CreatorTopic => {
-                let topics = self
-                    .creator_topics
-                    .as_ref()
-                    .ok_or_else(|| anyhow::anyhow!("this backend has no creator topics to publish to"))?;
-                let (subject, text) = self.mailer.topic_message(delivery);
-                Ok(topics.publish(&delivery.creator, &subject, &text).await?)
-            }
-        }
-    }
+fn hour_of(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp().div_euclid(3600)
+}
+
+fn end_of_hour(hour: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp((hour + 1) * 3600).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// 30 s, 1 min, 2 min, … capped at 1 hour.
-fn backoff(attempts: u32) -> time::Duration {
-    let seconds = 30i64.saturating_mul(1i64 << attempts.min(7));
-    time::Duration::seconds(seconds.min(3600))
+fn backoff(receive_count: u32) -> Duration {
+    let seconds = 30u64.saturating_mul(1u64 << receive_count.saturating_sub(1).min(7));
+    Duration::from_secs(seconds.min(3600))
+}
+
+impl DeliveryWorker {
+    /// Runs until `stop` flips: the relay (if the backend has one) and the job loop.
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+        let worker = Arc::new(self);
+        let mut tasks = vec![tokio::spawn(worker.clone().work(stop.clone()))];
+        if worker.storage.relay.is_some() {
+            tasks.push(tokio::spawn(worker.relay_loop(stop)));
+        }
+        tasks
+    }
+
+    async fn relay_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let Some(relay) = self.storage.relay.clone() else { return };
+        let mut wake = self.wake.subscribe();
+        loop {
+            match relay.relay_due(OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(events = n, "relayed events to the bus"),
+                Err(e) => tracing::warn!(error = %e, "relaying events failed"),
+            }
+            if !idle(&mut wake, &mut stop).await {
+                break;
+            }
+        }
+    }
+
+    async fn work(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut wake = self.wake.subscribe();
+        loop {
+            let received = tokio::select! {
+                received = self.storage.jobs.receive(BATCH, self.settings.hidden_for, self.settings.wait) => received,
+                _ = stop.changed() => break,
+            };
+            let nothing_done = match received {
+                Ok(jobs) => {
+                    let nothing_done = jobs.is_empty();
+                    for job in jobs {
+                        self.process(job).await;
+                    }
+                    nothing_done
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "receiving jobs failed");
+                    true
+                }
+            };
+            if nothing_done && !idle(&mut wake, &mut stop).await {
+                break;
+            }
+        }
+        tracing::debug!("delivery worker stopped");
+    }
+
+    /// Does everything due now, then returns (tests drive the worker with this).
+    pub async fn drain(&self) -> anyhow::Result<()> {
+        if let Some(relay) = &self.storage.relay {
+            relay.relay_due(OffsetDateTime::now_utc()).await?;
+        }
+        loop {
+            let jobs = self.storage.jobs.receive(BATCH, self.settings.hidden_for, Duration::ZERO).await?;
+            if jobs.is_empty() {
+                return Ok(());
+            }
+            for job in jobs {
+                self.process(job).await;
+            }
+        }
+    }
+
+    async fn process(&self, received: ReceivedJob) {
+        let what = received.job.describe();
+        let jobs = &self.storage.jobs;
+        let recorded = match self.handle(&received).await {
+            Ok(Outcome::Done) => {
+                tracing::info!(job = %what, "job done");
+                jobs.complete(&received.receipt).await
+            }
+            Ok(Outcome::NotYet(wait)) => jobs.hide(&received.receipt, wait).await,
+            Err(e) if received.receive_count >= MAX_RECEIVES => {
+                tracing::error!(job = %what, error = %e, "giving up on a job");
+                jobs.complete(&received.receipt).await
+            }
+            Err(e) => {
+                let wait = backoff(received.receive_count);
+                tracing::warn!(job = %what, error = %e, retry_in = ?wait, "job failed");
+                jobs.hide(&received.receipt, wait).await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(job = %what, error = %e, "recording a job's outcome failed");
+        }
+    }
+
+    async fn handle(&self, received: &ReceivedJob) -> anyhow::Result<Outcome> {
+        match &received.job {
+            Job::MemePublished(meme) => self.fan_out(meme, &received.receipt).await.map(|()| Outcome::Done),
+            Job::AccountEmail(email) => self.account_email(email).await.map(|()| Outcome::Done),
+            Job::Digest(digest) => self.digest(digest).await,
+            Job::EmailFeedback(feedback) => self.feedback(feedback).await.map(|()| Outcome::Done),
+        }
+    }
+
+    async fn fan_out(&self, meme: &MemePublished, receipt: &str) -> anyhow::Result<()> {
+        let storage = &self.storage;
+        let job_key = format!("fanout:{}", meme.meme_id);
+        if storage.memes.get(meme.meme_id).await?.is_none() {
+            // Deleted before its news went out: there is nothing to tell.
+            storage.deliveries.clear_progress(&job_key).await?;
+            return Ok(());
+        }
+        let mut after = storage.deliveries.progress(&job_key).await?;
+        loop {
+            let page =
+                storage.subscriptions.subscribers(meme.creator_id, PageRequest::after(after, FANOUT_PAGE)).await?;
+            let ids: Vec<_> = page.items.iter().map(|s| s.id).collect();
+            storage.notifications.deliver(meme, &ids).await?;
+            let mut users: HashMap<_, User> =
+                storage.users.get_many(&ids).await?.into_iter().map(|u| (u.id, u)).collect();
+            let recipients: Vec<(SubscriberRef, User)> =
+                page.items.into_iter().filter_map(|sub| users.remove(&sub.id).map(|user| (sub, user))).collect();
+            stream::iter(recipients)
+                .map(|(sub, user)| async move { self.meme_email(meme, &user, &sub).await })
+                .buffer_unordered(SEND_CONCURRENCY)
+                .try_collect::<Vec<()>>()
+                .await?;
+            match page.next {
+                Some(next) => {
+                    storage.deliveries.save_progress(&job_key, &next).await?;
+                    // Still working on it: keep it from being handed to another worker.
+                    storage.jobs.hide(receipt, self.settings.hidden_for).await?;
+                    after = Some(next);
+                }
+                None => break,
+            }
+        }
+        storage.deliveries.clear_progress(&job_key).await?;
+        Ok(())
+    }
+
+    /// Claims the email `key`, runs `send` if this worker got it, and records the result. An
+    /// email another worker claimed moments ago is an error: the job is tried again later,
+    /// when that worker has sent it (then it is skipped) or its claim has gone stale (then
+    /// this one sends it), so a worker dying between claim and send loses nothing.
+    async fn exactly_once<F>(&self, key: &str, send: F) -> anyhow::Result<()>
+    where
+        F: Future<Output = anyhow::Result<()>>,
+    {
+        let deliveries = &self.storage.deliveries;
+        match deliveries.claim_send(key, OffsetDateTime::now_utc(), STALE_CLAIM).await? {
+            SendClaim::AlreadySent => return Ok(()),
+            SendClaim::HeldElsewhere => anyhow::bail!("another worker is sending {key}"),
+            SendClaim::Claimed => {}
+        }
+        match send.await {
+            Ok(()) => {
+                deliveries.mark_sent(key).await?;
+                Ok(())
+            }
+            Err(e) => {
+                // Give the claim back so the retry sends it; if even that fails, the claim goes
+                // stale and is taken over.
+                let _ = deliveries.release(key).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn meme_email(&self, meme: &MemePublished, user: &User, sub: &SubscriberRef) -> anyhow::Result<()> {
+        if !user.accepts_email() {
+            return Ok(());
+        }
+        let key = format!("meme:{}:{}", meme.meme_id, user.id);
+        self.exactly_once(&key, async {
+            let now = OffsetDateTime::now_utc();
+            let hour = hour_of(now);
+            let cap_key = format!("mailcap:{}:{hour}", user.id);
+            let sent_this_hour =
+                self.storage.counters.increment(&cap_key, end_of_hour(hour) + time::Duration::hours(1)).await?;
+            if sent_this_hour > self.settings.hourly_cap {
+                if self.storage.deliveries.hold_for_digest(user.id, hour, meme.meme_id).await? {
+                    let job = Job::Digest(Digest { recipient_id: user.id, hour });
+                    let due = (end_of_hour(hour) - now).try_into().unwrap_or(Duration::ZERO);
+                    self.storage.jobs.enqueue(&job, due).await?;
+                }
+                return Ok(());
+            }
+            let notice = MemeNotice {
+                recipient: &user.username,
+                to: &user.email,
+                meme: MemeMention { meme_id: meme.meme_id, creator: &meme.creator },
+                unsubscribe_token: &sub.unsubscribe_token,
+                key: &key,
+            };
+            self.sender.send(&key, &user.email, &self.mailer.meme_message(&notice)?).await
+        })
+        .await
+    }
+
+    async fn account_email(&self, email: &AccountEmail) -> anyhow::Result<()> {
+        let key = format!("account:{}", email.id);
+        let message = self.mailer.account_message(email)?;
+        self.exactly_once(&key, self.sender.send(&key, &email.to, &message)).await
+    }
+
+    async fn digest(&self, digest: &Digest) -> anyhow::Result<Outcome> {
+        let due = end_of_hour(digest.hour);
+        let now = OffsetDateTime::now_utc();
+        if now < due {
+            // Queues delay a message by 15 minutes at most: wait out the rest of the hour.
+            return Ok(Outcome::NotYet((due - now).try_into().unwrap_or(Duration::from_secs(60))));
+        }
+        let storage = &self.storage;
+        let Some(user) = storage.users.get(digest.recipient_id).await? else { return Ok(Outcome::Done) };
+        if !user.accepts_email() {
+            return Ok(Outcome::Done);
+        }
+        let mut held = Vec::new();
+        for id in storage.deliveries.held_for_digest(user.id, digest.hour).await? {
+            if let Some(meme) = storage.memes.get(id).await? {
+                held.push(meme);
+            }
+        }
+        if held.is_empty() {
+            return Ok(Outcome::Done);
+        }
+        let mentions: Vec<MemeMention<'_>> =
+            held.iter().map(|m| MemeMention { meme_id: m.id, creator: &m.creator }).collect();
+        let key = format!("digest:{}:{}", user.id, digest.hour);
+        let message = self.mailer.digest_message(&user.username, &user.email, &mentions, &key)?;
+        self.exactly_once(&key, self.sender.send(&key, &user.email, &message)).await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn feedback(&self, feedback: &EmailFeedback) -> anyhow::Result<()> {
+        for address in &feedback.addresses {
+            let Ok(email) = Email::parse(address) else { continue };
+            if self.storage.users.suppress_email(&email).await? {
+                tracing::warn!(
+                    event = "email_suppressed",
+                    kind = ?feedback.kind,
+                    address = %crate::audit::fingerprint(email.as_str()),
+                    "no more email to an address the email service reported"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn backoff_doubles_and_is_capped() {
-        assert_eq!(super::backoff(0).whole_seconds(), 30);
-        assert_eq!(super::backoff(1).whole_seconds(), 60);
-        assert_eq!(super::backoff(20).whole_seconds(), 3600);
+        assert_eq!(backoff(1), Duration::from_secs(30));
+        assert_eq!(backoff(2), Duration::from_secs(60));
+        assert_eq!(backoff(20), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn an_hour_ends_where_the_next_begins() {
+        let at = OffsetDateTime::from_unix_timestamp(7200 + 59 * 60).unwrap();
+        assert_eq!(hour_of(at), 2);
+        assert_eq!(end_of_hour(2).unix_timestamp(), 3 * 3600);
     }
 }

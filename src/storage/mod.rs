@@ -16,8 +16,8 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Comment, CommentId, Delivery, Email, Meme, MemeId, Notification, SharedTemplate, TemplateStats, User, UserId,
-    Username,
+    Comment, CommentId, Email, Job, Meme, MemeId, MemePublished, Notification, SharedTemplate, TemplateStats, User,
+    UserId, Username,
 };
 
 /// The one error type handlers see. Backends translate their SQL/SDK errors into it, so no
@@ -50,6 +50,60 @@ pub trait UserStore: Send + Sync {
     async fn get(&self, id: UserId) -> StorageResult<Option<User>>;
     async fn find_by_username(&self, username: &Username) -> StorageResult<Option<User>>;
     async fn find_by_email(&self, email: &Email) -> StorageResult<Option<User>>;
+    /// The accounts among `ids` that exist, in any order (one BatchGetItem per 100 on DynamoDB).
+    async fn get_many(&self, ids: &[UserId]) -> StorageResult<Vec<User>>;
+    /// Records that the owner confirmed the address; `NotFound` if the account is gone.
+    async fn mark_email_verified(&self, id: UserId) -> StorageResult<()>;
+    /// Stops all email to the account holding `email` (a bounce or complaint); returns whether
+    /// one did.
+    async fn suppress_email(&self, email: &Email) -> StorageResult<bool>;
+}
+
+/// What a one-time token (emailed in a link) is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    ConfirmEmail,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::ConfirmEmail => "confirm-email",
+        }
+    }
+}
+
+/// Single-use secrets sent by email. Only a hash of the secret is stored (as with sessions), so
+/// a copy of the store opens no accounts.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn put(
+        &self,
+        secret_hash: &str,
+        purpose: TokenPurpose,
+        user: UserId,
+        expires_at: OffsetDateTime,
+    ) -> StorageResult<()>;
+    /// Removes the token and returns its account, if it is live and for `purpose`: atomic, so two
+    /// clicks on one link use it once.
+    async fn take(
+        &self,
+        secret_hash: &str,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<UserId>>;
+}
+
+/// Counters that expire, shared by every instance: the sign-in throttle, the sign-up limit and
+/// the hourly email cap count with them, so limits hold across instances and restarts.
+#[async_trait]
+pub trait Counters: Send + Sync {
+    /// Adds one to `key` (creating it, to be forgotten after `expires_at`) and returns the new
+    /// value.
+    async fn increment(&self, key: &str, expires_at: OffsetDateTime) -> StorageResult<u64>;
+    /// The current values of `keys` (0 for a missing or expired one), in the same order.
+    async fn get(&self, keys: &[String], now: OffsetDateTime) -> StorageResult<Vec<u64>>;
+    async fn reset(&self, keys: &[String]) -> StorageResult<()>;
 }
 
 /// One stored session: an opaque payload (serialised by the web layer) and its expiry.
@@ -153,8 +207,8 @@ pub enum MemeOrder {
 #[async_trait]
 pub trait MemeStore: Send + Sync {
     /// Stores the meme and, in the same transaction: the use counters of its template and
-    /// parent, and one pending notification (in-app + email outbox) for each subscriber of its
-    /// creator. A crash after this returns loses no notification.
+    /// parent, and its "meme published" job (`Meme::published`) for the delivery worker, which
+    /// tells each subscriber. A crash after this returns loses no notification.
     async fn create(&self, meme: &Meme) -> StorageResult<()>;
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>>;
     /// The meme with the first page of its comments (oldest first): the meme page's main read,
@@ -200,15 +254,20 @@ pub struct Following {
 pub enum SubscriptionState {
     NotSubscribed,
     Subscribed,
-    /// Subscribed, but the email service (SNS) sends nothing until the subscriber confirms
-    /// their address through the email it sent them.
-    AwaitingEmailConfirmation,
 }
 
 impl SubscriptionState {
     pub fn is_subscribed(self) -> bool {
-        self != Self::NotSubscribed
+        self == Self::Subscribed
     }
+}
+
+/// A subscriber as the delivery worker needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberRef {
+    pub id: UserId,
+    /// For the one-click unsubscribe link in their emails.
+    pub unsubscribe_token: String,
 }
 
 #[async_trait]
@@ -224,6 +283,8 @@ pub trait SubscriptionStore: Send + Sync {
     async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64>;
     /// Creators `subscriber` follows, most recent first.
     async fn following(&self, subscriber: UserId, page: PageRequest) -> StorageResult<Page<Following>>;
+    /// A creator's subscribers, a page at a time (the delivery worker's fan-out).
+    async fn subscribers(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<SubscriberRef>>;
 }
 
 #[async_trait]
@@ -232,24 +293,82 @@ pub trait NotificationStore: Send + Sync {
     async fn list(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>>;
     async fn unread_count(&self, recipient: UserId) -> StorageResult<u64>;
     async fn mark_all_read(&self, recipient: UserId) -> StorageResult<()>;
+    /// Gives each of `recipients` the in-app notification of `meme`. Idempotent: a fan-out
+    /// retried after a crash adds nothing twice.
+    async fn deliver(&self, meme: &MemePublished, recipients: &[UserId]) -> StorageResult<()>;
 }
 
-/// The email outbox: pending deliveries written with the meme, worked through by a worker.
-#[async_trait]
-pub trait Outbox: Send + Sync {
-    /// Deliveries due at `now`, leased until `now + lease` so another worker skips them.
-    async fn claim(&self, now: OffsetDateTime, lease: time::Duration, limit: usize) -> StorageResult<Vec<Delivery>>;
-    async fn complete(&self, delivery_id: &str) -> StorageResult<()>;
-    /// Puts a failed delivery back for another try at `at`.
-    async fn retry_at(&self, delivery_id: &str, at: OffsetDateTime) -> StorageResult<()>;
+/// A job taken from the queue, hidden from other workers until completed or its time runs out.
+#[derive(Debug, Clone)]
+pub struct ReceivedJob {
+    pub job: Job,
+    /// Names this delivery of the job, for `complete` and `hide`.
+    pub receipt: String,
+    /// How many times the job has been received, this time included.
+    pub receive_count: u32,
 }
 
-/// Email that the backend delivers by itself to everyone subscribed to a creator: on AWS, one
-/// SNS topic per creator (the local backend has none; the app sends each email itself).
+/// The delivery worker's queue: SQS on AWS (fed by the events topic), a table locally. A job
+/// received but neither completed nor hidden again comes back once its time runs out, so a
+/// worker that dies loses nothing; any number of workers can share the queue.
 #[async_trait]
-pub trait CreatorTopics: Send + Sync {
-    /// Publishes one message to the creator's topic, for every subscriber to receive by email.
-    async fn publish(&self, creator: &Username, subject: &str, text: &str) -> StorageResult<()>;
+pub trait JobQueue: Send + Sync {
+    /// Adds a job, to be received no sooner than `delay` from now.
+    async fn enqueue(&self, job: &Job, delay: std::time::Duration) -> StorageResult<()>;
+    /// Up to `max` jobs, each hidden for `hidden_for`. Waits up to `wait` for one to arrive
+    /// where the queue can (SQS long polling); returns an empty list otherwise.
+    async fn receive(
+        &self,
+        max: usize,
+        hidden_for: std::time::Duration,
+        wait: std::time::Duration,
+    ) -> StorageResult<Vec<ReceivedJob>>;
+    async fn complete(&self, receipt: &str) -> StorageResult<()>;
+    /// Keeps the job hidden for `hidden_for` from now: a retry's backoff, or a long fan-out
+    /// holding on to its job.
+    async fn hide(&self, receipt: &str, hidden_for: std::time::Duration) -> StorageResult<()>;
+}
+
+/// Moves events written with their records (in the same transaction) onto the event bus: on
+/// AWS, "meme published" events from the table's outbox items to the SNS topic, which feeds the
+/// delivery queue. The local backend writes its jobs straight into its queue and has none.
+#[async_trait]
+pub trait EventRelay: Send + Sync {
+    /// Publishes every due event; returns how many.
+    async fn relay_due(&self, now: OffsetDateTime) -> StorageResult<usize>;
+}
+
+/// Where an email's send stands (see `DeliveryState::claim_send`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendClaim {
+    /// This worker may send it now.
+    Claimed,
+    /// It went out already.
+    AlreadySent,
+    /// Another worker claimed it moments ago.
+    HeldElsewhere,
+}
+
+/// The delivery worker's bookkeeping, which makes delivery exactly-once in effect.
+#[async_trait]
+pub trait DeliveryState: Send + Sync {
+    /// Claims the email named `key` (e.g. one meme for one subscriber). A claim older than
+    /// `stale_after` is taken over: its worker died between claiming and sending.
+    async fn claim_send(&self, key: &str, now: OffsetDateTime, stale_after: time::Duration)
+    -> StorageResult<SendClaim>;
+    async fn mark_sent(&self, key: &str) -> StorageResult<()>;
+    /// Gives a claim back after a failed send, so a retry sends it.
+    async fn release(&self, key: &str) -> StorageResult<()>;
+    /// Where a long job (a fan-out) got to, so a redelivered job resumes there.
+    async fn progress(&self, job_key: &str) -> StorageResult<Option<Cursor>>;
+    async fn save_progress(&self, job_key: &str, cursor: &Cursor) -> StorageResult<()>;
+    async fn clear_progress(&self, job_key: &str) -> StorageResult<()>;
+    /// Holds `meme` back for `recipient`'s digest of `hour`; true when it is the first held
+    /// (the caller then schedules the digest).
+    async fn hold_for_digest(&self, recipient: UserId, hour: i64, meme: MemeId) -> StorageResult<bool>;
+    /// The memes held for that digest, oldest first. (They expire after a week; the digest's
+    /// own send claim keeps it from going out twice.)
+    async fn held_for_digest(&self, recipient: UserId, hour: i64) -> StorageResult<Vec<MemeId>>;
 }
 
 #[async_trait]
@@ -275,6 +394,8 @@ pub trait SettingsStore: Send + Sync {
 pub struct DebrisReport {
     pub temp_files: u64,
     pub orphan_media: u64,
+    /// Expired counters, tokens and old delivery records (where no TTL removes them).
+    pub expired_rows: u64,
 }
 
 /// What a crash can leave behind (temporary files, media no record names), and its removal.
@@ -310,11 +431,14 @@ pub struct Storage {
     pub comments: Arc<dyn CommentStore>,
     pub subscriptions: Arc<dyn SubscriptionStore>,
     pub notifications: Arc<dyn NotificationStore>,
-    pub outbox: Arc<dyn Outbox>,
     pub templates: Arc<dyn TemplateStore>,
     pub settings: Arc<dyn SettingsStore>,
-    /// Present when deliveries use `DeliveryChannel::CreatorTopic` (the aws backend).
-    pub creator_topics: Option<Arc<dyn CreatorTopics>>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub counters: Arc<dyn Counters>,
+    pub jobs: Arc<dyn JobQueue>,
+    pub deliveries: Arc<dyn DeliveryState>,
+    /// Present where events travel through a bus after their transaction (the aws backend).
+    pub relay: Option<Arc<dyn EventRelay>>,
     /// Present where a crash can leave files behind (the local backend's data folder).
     pub debris: Option<Arc<dyn Debris>>,
 }

@@ -1,6 +1,5 @@
 //! The HTTP layer: application state, the router, and the middleware every request passes.
 
-pub mod audit;
 pub mod body_limit;
 pub mod client_ip;
 pub mod csrf;
@@ -28,7 +27,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{LoginThrottle, PasswordHasher};
+use crate::auth::{LoginThrottle, PasswordHasher, SignupLimit};
 use crate::config::Config;
 use crate::notify::Wake;
 use crate::services::memes::Renderer;
@@ -60,7 +59,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub storage: Storage,
     pub passwords: PasswordHasher,
-    pub login_throttle: Arc<LoginThrottle>,
+    pub login_throttle: LoginThrottle,
+    pub signup_limit: SignupLimit,
     pub renderer: Renderer,
     pub cursors: Arc<cursor::CursorSigner>,
     /// Wakes the delivery worker after a save.

@@ -108,6 +108,14 @@ struct AuthState {
     signed_in_at: i64,
     /// Unix seconds of the last time the idle deadline was pushed forward.
     last_seen: i64,
+    /// Whether the account's address was confirmed at sign-in (or since). Sessions from before
+    /// confirmation existed belong to accounts that count as confirmed.
+    #[serde(default = "confirmed")]
+    email_verified: bool,
+}
+
+fn confirmed() -> bool {
+    true
 }
 
 /// The signed-in user, as pages need it (no storage lookup per request).
@@ -115,6 +123,8 @@ struct AuthState {
 pub struct SignedIn {
     pub id: UserId,
     pub username: Username,
+    /// Until the address is confirmed the account may read, not post.
+    pub email_verified: bool,
 }
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {
@@ -140,16 +150,34 @@ pub async fn signed_in(session: &Session) -> Result<Option<SignedIn>, AppError> 
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     };
-    Ok(Some(SignedIn { id: auth.user_id, username }))
+    Ok(Some(SignedIn { id: auth.user_id, username, email_verified: auth.email_verified }))
 }
 
 /// Signs `user` in: a new session id (so a planted id is useless), then the auth record.
-pub async fn sign_in(session: &Session, user_id: UserId, username: &Username) -> Result<(), AppError> {
+pub async fn sign_in(session: &Session, user: &crate::domain::User) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let auth = AuthState { user_id, username: username.to_string(), signed_in_at: now, last_seen: now };
+    let auth = AuthState {
+        user_id: user.id,
+        username: user.username.to_string(),
+        signed_in_at: now,
+        last_seen: now,
+        email_verified: user.email_verified,
+    };
     session.insert(AUTH_KEY, auth).await.map_err(session_error)
 }
+
+/// Records in the session that the address is now confirmed (it was, in another browser).
+async fn mark_verified(session: &Session) -> Result<(), AppError> {
+    if let Some(auth) = session.get::<AuthState>(AUTH_KEY).await.map_err(session_error)? {
+        session.insert(AUTH_KEY, AuthState { email_verified: true, ..auth }).await.map_err(session_error)?;
+    }
+    Ok(())
+}
+
+/// What an account that has not confirmed its address is told when it tries to post.
+pub const CONFIRM_FIRST: &str =
+    "Please confirm your email address first: open the link we sent you. (The banner at the top can send it again.)";
 
 /// Signs out: the record is deleted server-side, so the old cookie is worthless.
 pub async fn sign_out(session: &Session) -> Result<(), AppError> {
@@ -201,6 +229,47 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
     }
 }
 
+/// A signed-in user whose address is confirmed: what posting (saving memes, commenting,
+/// subscribing) requires. The session says so without a lookup; when it says not yet, the
+/// account is read once more, since the link may have been opened in another browser.
+pub struct RequireVerified(pub SignedIn);
+
+impl<S> FromRequestParts<S> for RequireVerified
+where
+    S: Send + Sync,
+    super::AppState: axum::extract::FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let RequireUser(user) = RequireUser::from_request_parts(parts, state).await?;
+        let app = <super::AppState as axum::extract::FromRef<S>>::from_ref(state);
+        require_verified(&app, parts.extensions.get::<Session>(), user)
+            .await
+            .map(Self)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+/// `user` if their address is confirmed (looking again if the session says not yet).
+pub async fn require_verified(
+    app: &super::AppState,
+    session: Option<&Session>,
+    user: SignedIn,
+) -> Result<SignedIn, AppError> {
+    if user.email_verified {
+        return Ok(user);
+    }
+    let account = app.storage.users.get(user.id).await?.ok_or(AppError::NotFound)?;
+    if !account.email_verified {
+        return Err(AppError::Forbidden(CONFIRM_FIRST.into()));
+    }
+    if let Some(session) = session {
+        mark_verified(session).await?;
+    }
+    Ok(SignedIn { email_verified: true, ..user })
+}
+
 /// Only local paths may be redirected to after sign-in: "/x" but never "//evil.example" or
 /// "/\evil.example" (browsers read both as another host).
 pub fn safe_next(next: Option<&str>) -> String {
@@ -240,6 +309,7 @@ mod tests {
             username: "ann".into(),
             signed_in_at: now - signed_in_days_ago * 86_400,
             last_seen: now - seen_days_ago * 86_400,
+            email_verified: true,
         }
     }
 

@@ -11,6 +11,8 @@ fn user(username: &str, email: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         // Whole seconds: backends store timestamps at that precision.
         created_at: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+        email_verified: false,
+        email_suppressed: false,
     }
 }
 

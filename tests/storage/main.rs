@@ -56,17 +56,16 @@ async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, skyhigh::sto
         table_prefix: format!("t{unique}-"),
         bucket: format!("skyhigh-test-{unique}"),
         create_resources: true,
-        topic_prefix: format!("t{unique}-"),
+        events_topic: format!("t{unique}-events"),
+        delivery_queue: format!("t{unique}-deliveries"),
     };
     let (storage, clients) =
         skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");
     (Fixture { storage, _keep: Box::new(()) }, clients, settings)
 }
 
-/// What only the aws backend does: email subscriptions on SNS, media headers on S3.
+/// What only the aws backend does: media headers on S3.
 mod aws_only {
-    use crate::site_contract::user;
-
     #[tokio::test]
     async fn media_is_uploaded_with_its_type_and_a_year_long_immutable_cache_header() {
         let (fixture, clients, settings) = crate::aws_backend().await;
@@ -78,43 +77,6 @@ mod aws_only {
         assert_eq!(head.content_type(), Some("image/jpeg"));
         assert_eq!(head.cache_control(), Some("public, max-age=31536000, immutable"));
         assert_eq!(head.content_length(), Some(10));
-    }
-
-    /// The (endpoint, protocol) of each subscription on the creator's topic.
-    async fn topic_subscriptions(sns: &aws_sdk_sns::Client, topic_name: &str) -> Option<Vec<(String, String)>> {
-        let topics = sns.list_topics().send().await.expect("list topics");
-        let arn =
-            topics.topics().iter().filter_map(|t| t.topic_arn()).find(|a| a.ends_with(&format!(":{topic_name}")))?;
-        let listed = sns.list_subscriptions_by_topic().topic_arn(arn).send().await.expect("list subscriptions");
-        Some(
-            listed
-                .subscriptions()
-                .iter()
-                .map(|s| (s.endpoint().unwrap_or_default().to_owned(), s.protocol().unwrap_or_default().to_owned()))
-                .collect(),
-        )
-    }
-
-    #[tokio::test]
-    async fn subscribing_creates_the_creators_topic_with_the_email_and_unsubscribing_removes_it() {
-        let (fixture, clients, settings) = crate::aws_backend().await;
-        let prefix = settings.topic_prefix;
-        let storage = &fixture.storage;
-        let ann = user(storage, "ann").await;
-        let bob = user(storage, "bob").await;
-        let topic = format!("{prefix}ann");
-        assert_eq!(topic_subscriptions(&clients.sns, &topic).await, None, "no topic before the first subscriber");
-
-        storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
-        storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
-
-        assert_eq!(
-            topic_subscriptions(&clients.sns, &topic).await,
-            Some(vec![("bob@example.com".to_owned(), "email".to_owned())]),
-            "one email subscription, however often one subscribes"
-        );
-        storage.subscriptions.unsubscribe(ann.id, bob.id).await.unwrap();
-        assert_eq!(topic_subscriptions(&clients.sns, &topic).await, Some(vec![]));
     }
 }
 
@@ -151,8 +113,17 @@ macro_rules! every_backend {
                 a_comment_on_a_missing_meme_is_not_found,
                 subscribing_is_idempotent_and_counted,
                 following_lists_creators_most_recent_first,
-                saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox,
-                outbox_deliveries_complete_and_retry,
+                saving_a_meme_queues_its_published_job_once,
+                a_job_comes_back_until_completed,
+                a_delayed_job_waits_its_delay,
+                in_app_notifications_are_delivered_once_however_often_asked,
+                a_creators_subscribers_page_through_each_once_with_their_links,
+                an_email_is_claimed_by_one_worker_until_sent_released_or_stale,
+                fan_out_progress_and_digests_are_kept,
+                counters_count_expire_and_reset,
+                concurrent_increments_are_all_counted,
+                a_token_is_used_once_and_only_for_its_purpose_before_it_expires,
+                an_address_is_confirmed_and_suppressed_everywhere_it_is_read,
                 shared_templates_round_trip_newest_first,
                 a_setting_keeps_its_first_value,
                 $($extra,)*
@@ -163,5 +134,4 @@ macro_rules! every_backend {
 
 every_backend!(aws, crate::aws_fixture, []);
 
-// The local backend also sends each email itself, with a per-subscriber unsubscribe link.
-every_backend!(local, crate::local_fixture, [email_deliveries_complete_retry_and_drop_after_unsubscribe]);
+every_backend!(local, crate::local_fixture, []);

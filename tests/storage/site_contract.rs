@@ -1,13 +1,15 @@
-//! Contract tests for the site's stores: memes, comments, subscriptions, notifications, outbox,
-//! templates, settings.
+//! Contract tests for the site's stores: memes, comments, subscriptions, notifications, the
+//! delivery worker's queue and ledger, counters, tokens, templates, settings.
 
 use std::collections::HashSet;
 
 use skyhigh::domain::{
-    Comment, CommentBody, CommentId, Delivery, DeliveryChannel, Email, Meme, MemeId, MemeMedia, MemeSource,
+    AccountEmail, AccountEmailKind, Comment, CommentBody, CommentId, Email, Job, Meme, MemeId, MemeMedia, MemeSource,
     SharedTemplate, User, UserId, Username,
 };
-use skyhigh::storage::{Cursor, MemeOrder, PageRequest, Storage, StorageError, SubscriptionState};
+use skyhigh::storage::{
+    Cursor, MemeOrder, PageRequest, ReceivedJob, SendClaim, Storage, StorageError, SubscriptionState, TokenPurpose,
+};
 use time::{Duration, OffsetDateTime};
 
 pub async fn user(storage: &Storage, name: &str) -> User {
@@ -17,6 +19,8 @@ pub async fn user(storage: &Storage, name: &str) -> User {
         email: Email::parse(&format!("{name}@example.com")).unwrap(),
         password_hash: "x".into(),
         created_at: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+        email_verified: true,
+        email_suppressed: false,
     };
     storage.users.create(&user).await.unwrap();
     user
@@ -168,7 +172,8 @@ pub async fn deleting_a_meme_takes_its_comments_and_notifications_and_counts(sto
     let remix = meme_by(&ann, "chelsea", Some(original.id));
     storage.memes.create(&remix).await.unwrap();
     let comment = comment_on(storage, &remix, &bob, "nice").await;
-    claim_due(storage).await;
+    storage.notifications.deliver(&original.published(), &[bob.id]).await.unwrap();
+    storage.notifications.deliver(&remix.published(), &[bob.id]).await.unwrap();
 
     let deleted = storage.memes.delete(remix.id).await.unwrap();
 
@@ -255,39 +260,80 @@ pub async fn following_lists_creators_most_recent_first(storage: &Storage) {
     assert_eq!(seen, creators.into_iter().collect());
 }
 
-/// Works the outbox once, as the delivery worker does: claims everything due now.
-async fn claim_due(storage: &Storage) -> Vec<Delivery> {
-    let now = OffsetDateTime::now_utc() + Duration::seconds(1);
-    storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap()
+/// Every job due now, as the delivery worker receives them (after the relay, where the backend
+/// has one, moved events onto the bus).
+async fn receive_due(storage: &Storage, hidden_for: std::time::Duration) -> Vec<ReceivedJob> {
+    if let Some(relay) = &storage.relay {
+        relay.relay_due(OffsetDateTime::now_utc() + Duration::seconds(1)).await.unwrap();
+    }
+    storage.jobs.receive(10, hidden_for, std::time::Duration::from_millis(200)).await.unwrap()
 }
 
-/// Who the deliveries reach by email: each recipient of an email, or everyone subscribed for a
-/// message on the creator's topic.
-fn reached(deliveries: &[Delivery], subscribers: &[&User]) -> Vec<String> {
-    let mut names: Vec<String> = deliveries
-        .iter()
-        .flat_map(|d| match &d.channel {
-            DeliveryChannel::Email(to) => vec![to.recipient.as_str().to_owned()],
-            DeliveryChannel::CreatorTopic => subscribers.iter().map(|u| u.username.as_str().to_owned()).collect(),
-        })
-        .collect();
-    names.sort();
-    names
+fn account_email(to: &User) -> Job {
+    Job::AccountEmail(AccountEmail {
+        id: MemeId::new().to_string(),
+        to: to.email.clone(),
+        username: to.username.clone(),
+        kind: AccountEmailKind::SignupAttempt,
+    })
 }
 
-pub async fn saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox(storage: &Storage) {
+pub async fn saving_a_meme_queues_its_published_job_once(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    let meme = saved(storage, &ann).await;
+
+    let received = receive_due(storage, std::time::Duration::from_secs(30)).await;
+
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].job, Job::MemePublished(meme.published()));
+    assert_eq!(received[0].receive_count, 1);
+    assert!(receive_due(storage, std::time::Duration::from_secs(30)).await.is_empty(), "hidden while received");
+    storage.jobs.complete(&received[0].receipt).await.unwrap();
+}
+
+pub async fn a_job_comes_back_until_completed(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    let job = account_email(&ann);
+    storage.jobs.enqueue(&job, std::time::Duration::ZERO).await.unwrap();
+
+    let first = receive_due(storage, std::time::Duration::from_secs(1)).await;
+    assert_eq!(first.iter().map(|r| &r.job).collect::<Vec<_>>(), vec![&job]);
+    assert!(receive_due(storage, std::time::Duration::from_secs(1)).await.is_empty(), "hidden for a second");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let again = receive_due(storage, std::time::Duration::from_secs(30)).await;
+    assert_eq!(again.len(), 1, "back once its hiding ran out (a worker that died loses nothing)");
+    assert_eq!(again[0].receive_count, 2);
+    storage.jobs.hide(&again[0].receipt, std::time::Duration::ZERO).await.unwrap();
+    let third = receive_due(storage, std::time::Duration::from_secs(30)).await;
+    assert_eq!(third.len(), 1, "hiding for zero makes it visible at once");
+
+    storage.jobs.complete(&third[0].receipt).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(
+        receive_due(storage, std::time::Duration::from_secs(1)).await.is_empty(),
+        "a completed job never comes back"
+    );
+}
+
+pub async fn a_delayed_job_waits_its_delay(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    storage.jobs.enqueue(&account_email(&ann), std::time::Duration::from_secs(2)).await.unwrap();
+    assert!(receive_due(storage, std::time::Duration::from_secs(30)).await.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    assert_eq!(receive_due(storage, std::time::Duration::from_secs(30)).await.len(), 1);
+}
+
+pub async fn in_app_notifications_are_delivered_once_however_often_asked(storage: &Storage) {
     let ann = user(storage, "ann").await;
     let bob = user(storage, "bob").await;
     let cat = user(storage, "cat").await;
-    storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
-    storage.subscriptions.subscribe(&ann, &cat).await.unwrap();
-
     let meme = saved(storage, &ann).await;
-    let claimed = claim_due(storage).await;
 
-    assert_eq!(reached(&claimed, &[&bob, &cat]), vec!["bob", "cat"], "each subscriber once");
-    assert!(claimed.iter().all(|d| d.meme_id == meme.id && d.creator == ann.username));
-    assert!(claim_due(storage).await.is_empty(), "leased");
+    for _ in 0..2 {
+        storage.notifications.deliver(&meme.published(), &[bob.id, cat.id]).await.unwrap();
+    }
+    storage.notifications.deliver(&meme.published(), &[cat.id]).await.unwrap();
+
     for reader in [&bob, &cat] {
         let notes = storage.notifications.list(reader.id, PageRequest::first(10)).await.unwrap();
         assert_eq!(notes.items.len(), 1);
@@ -303,55 +349,150 @@ pub async fn saving_a_meme_notifies_each_subscriber_once_in_app_and_by_outbox(st
     assert!(notes.items[0].read);
 }
 
-pub async fn outbox_deliveries_complete_and_retry(storage: &Storage) {
+pub async fn a_creators_subscribers_page_through_each_once_with_their_links(storage: &Storage) {
     let ann = user(storage, "ann").await;
-    let bob = user(storage, "bob").await;
-    storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
-    saved(storage, &ann).await;
-    let claimed = claim_due(storage).await;
-    assert_eq!(claimed.len(), 1);
-    let now = OffsetDateTime::now_utc();
-
-    storage.outbox.retry_at(&claimed[0].id, now).await.unwrap();
-    let again = claim_due(storage).await;
-    assert_eq!(again.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), vec![claimed[0].id.clone()]);
-    assert_eq!(again[0].attempts, 1);
-
-    storage.outbox.complete(&again[0].id).await.unwrap();
-    storage.outbox.retry_at(&again[0].id, now).await.unwrap();
-    assert!(claim_due(storage).await.is_empty(), "a completed delivery never comes back");
-    assert_eq!(storage.notifications.unread_count(bob.id).await.unwrap(), 1, "in-app once, however often claimed");
+    let mut expected = HashSet::new();
+    for i in 0..5 {
+        let sub = user(storage, &format!("sub{i}")).await;
+        storage.subscriptions.subscribe(&ann, &sub).await.unwrap();
+        expected.insert(sub.id);
+    }
+    let mut seen = HashSet::new();
+    let mut tokens = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = storage.subscriptions.subscribers(ann.id, PageRequest::after(cursor, 2)).await.unwrap();
+        for sub in page.items {
+            assert!(seen.insert(sub.id), "no repeats");
+            tokens.push(sub.unsubscribe_token);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    assert_eq!(storage.subscriptions.unsubscribe_by_token(&tokens[0]).await.unwrap(), Some(ann.username.clone()));
+    assert_eq!(storage.subscriptions.subscriber_count(ann.id).await.unwrap(), 4, "each carries its own link");
 }
 
-/// The local backend emails each subscriber itself, with their own unsubscribe link.
-pub async fn email_deliveries_complete_retry_and_drop_after_unsubscribe(storage: &Storage) {
+pub async fn an_email_is_claimed_by_one_worker_until_sent_released_or_stale(storage: &Storage) {
+    let ledger = &storage.deliveries;
+    let now = OffsetDateTime::now_utc();
+    let minute = Duration::minutes(1);
+
+    assert_eq!(ledger.claim_send("meme:a:b", now, minute).await.unwrap(), SendClaim::Claimed);
+    assert_eq!(ledger.claim_send("meme:a:b", now, minute).await.unwrap(), SendClaim::HeldElsewhere);
+    ledger.release("meme:a:b").await.unwrap();
+    assert_eq!(ledger.claim_send("meme:a:b", now, minute).await.unwrap(), SendClaim::Claimed, "released: retried");
+    let later = now + Duration::minutes(2);
+    assert_eq!(ledger.claim_send("meme:a:b", later, minute).await.unwrap(), SendClaim::Claimed, "a stale claim");
+    ledger.mark_sent("meme:a:b").await.unwrap();
+    assert_eq!(ledger.claim_send("meme:a:b", later, minute).await.unwrap(), SendClaim::AlreadySent);
+    ledger.release("meme:a:b").await.unwrap();
+    assert_eq!(ledger.claim_send("meme:a:b", later, minute).await.unwrap(), SendClaim::AlreadySent, "sent stays sent");
+}
+
+pub async fn fan_out_progress_and_digests_are_kept(storage: &Storage) {
+    let ledger = &storage.deliveries;
+    assert_eq!(ledger.progress("fanout:x").await.unwrap(), None);
+    ledger.save_progress("fanout:x", &Cursor("page-2".into())).await.unwrap();
+    ledger.save_progress("fanout:x", &Cursor("page-3".into())).await.unwrap();
+    assert_eq!(ledger.progress("fanout:x").await.unwrap(), Some(Cursor("page-3".into())));
+    ledger.clear_progress("fanout:x").await.unwrap();
+    assert_eq!(ledger.progress("fanout:x").await.unwrap(), None);
+
+    let bob = UserId::new();
+    let (first, second) = (MemeId::new(), MemeId::new());
+    assert!(ledger.hold_for_digest(bob, 42, first).await.unwrap(), "the first held");
+    assert!(!ledger.hold_for_digest(bob, 42, second).await.unwrap());
+    assert!(!ledger.hold_for_digest(bob, 42, second).await.unwrap(), "held once");
+    assert!(ledger.hold_for_digest(bob, 43, second).await.unwrap(), "another hour");
+    assert_eq!(ledger.held_for_digest(bob, 42).await.unwrap(), vec![first, second]);
+    assert_eq!(ledger.held_for_digest(UserId::new(), 42).await.unwrap(), vec![]);
+}
+
+pub async fn counters_count_expire_and_reset(storage: &Storage) {
+    let counters = &storage.counters;
+    let now = OffsetDateTime::now_utc();
+    let soon = now + Duration::minutes(5);
+    let names = ["c:a".to_owned(), "c:b".to_owned()];
+
+    assert_eq!(counters.increment("c:a", soon).await.unwrap(), 1);
+    assert_eq!(counters.increment("c:a", soon).await.unwrap(), 2);
+    assert_eq!(counters.get(&names, now).await.unwrap(), vec![2, 0]);
+    assert_eq!(counters.get(&names, soon + Duration::seconds(1)).await.unwrap(), vec![0, 0], "expired");
+    counters.reset(&names[..1]).await.unwrap();
+    assert_eq!(counters.get(&names, now).await.unwrap(), vec![0, 0]);
+    assert_eq!(counters.increment("c:a", soon).await.unwrap(), 1, "starts again after a reset");
+
+    // One that expired (but that nothing has removed yet) starts again too.
+    assert_eq!(counters.increment("c:old", now - Duration::seconds(1)).await.unwrap(), 1);
+    assert_eq!(counters.increment("c:old", soon).await.unwrap(), 1);
+    assert_eq!(counters.get(&["c:old".to_owned()], now).await.unwrap(), vec![1]);
+}
+
+pub async fn concurrent_increments_are_all_counted(storage: &Storage) {
+    let soon = OffsetDateTime::now_utc() + Duration::minutes(5);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let counters = storage.counters.clone();
+            tokio::spawn(async move { counters.increment("c:busy", soon).await.unwrap() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=20).collect::<Vec<u64>>(), "each increment saw its own value");
+}
+
+pub async fn a_token_is_used_once_and_only_for_its_purpose_before_it_expires(storage: &Storage) {
     let ann = user(storage, "ann").await;
-    let bob = user(storage, "bob").await;
-    let cat = user(storage, "cat").await;
-    storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
-    storage.subscriptions.subscribe(&ann, &cat).await.unwrap();
-    saved(storage, &ann).await;
-    let now = OffsetDateTime::now_utc() + Duration::seconds(1);
-    let claimed = claim_due(storage).await;
-    let to = |d: &Delivery| match &d.channel {
-        DeliveryChannel::Email(to) => to.clone(),
-        DeliveryChannel::CreatorTopic => panic!("expected per-recipient emails"),
+    let now = OffsetDateTime::now_utc();
+    let tokens = &storage.tokens;
+    tokens.put("hash-live", TokenPurpose::ConfirmEmail, ann.id, now + Duration::hours(1)).await.unwrap();
+    tokens.put("hash-old", TokenPurpose::ConfirmEmail, ann.id, now - Duration::seconds(1)).await.unwrap();
+
+    assert_eq!(tokens.take("hash-live", TokenPurpose::ConfirmEmail, now).await.unwrap(), Some(ann.id));
+    assert_eq!(tokens.take("hash-live", TokenPurpose::ConfirmEmail, now).await.unwrap(), None, "single use");
+    assert_eq!(tokens.take("hash-old", TokenPurpose::ConfirmEmail, now).await.unwrap(), None, "expired");
+    assert_eq!(tokens.take("never-made", TokenPurpose::ConfirmEmail, now).await.unwrap(), None);
+}
+
+pub async fn an_address_is_confirmed_and_suppressed_everywhere_it_is_read(storage: &Storage) {
+    let mut ann = user(storage, "ann").await;
+    ann.email_verified = false;
+    let unconfirmed = User {
+        id: UserId::new(),
+        username: Username::parse("newbie").unwrap(),
+        email: Email::parse("newbie@example.com").unwrap(),
+        email_verified: false,
+        ..ann.clone()
     };
-    let bobs = claimed.iter().find(|d| to(d).recipient == bob.username).unwrap();
-    let cats = claimed.iter().find(|d| to(d).recipient == cat.username).unwrap();
+    storage.users.create(&unconfirmed).await.unwrap();
+    assert!(!storage.users.get(unconfirmed.id).await.unwrap().unwrap().email_verified);
 
-    storage.outbox.complete(&bobs.id).await.unwrap();
-    storage.outbox.retry_at(&cats.id, now).await.unwrap();
-    let again = storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap();
-    assert_eq!(again.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), vec![cats.id.clone()]);
-    assert_eq!(again[0].attempts, 1);
+    storage.users.mark_email_verified(unconfirmed.id).await.unwrap();
+    assert!(storage.users.suppress_email(&unconfirmed.email).await.unwrap());
+    assert!(!storage.users.suppress_email(&Email::parse("nobody@example.com").unwrap()).await.unwrap());
 
-    storage.outbox.retry_at(&cats.id, now).await.unwrap();
-    let token = to(&again[0]).unsubscribe_token;
-    assert!(!token.is_empty());
-    assert_eq!(storage.subscriptions.unsubscribe_by_token(&token).await.unwrap(), Some(ann.username.clone()));
-    assert_eq!(storage.subscriptions.unsubscribe_by_token(&token).await.unwrap(), None, "a used link is dead");
-    assert!(storage.outbox.claim(now, Duration::minutes(5), 10).await.unwrap().is_empty(), "unsubscribed: not sent");
+    // By id, by name and by address alike (DynamoDB keeps a copy under each).
+    let found = [
+        storage.users.get(unconfirmed.id).await.unwrap(),
+        storage.users.find_by_username(&unconfirmed.username).await.unwrap(),
+        storage.users.find_by_email(&unconfirmed.email).await.unwrap(),
+    ];
+    for user in found {
+        let user = user.unwrap();
+        assert!(user.email_verified && user.email_suppressed && !user.accepts_email(), "{user:?}");
+    }
+    assert!(matches!(storage.users.mark_email_verified(UserId::new()).await, Err(StorageError::NotFound)));
+    let many = storage.users.get_many(&[ann.id, UserId::new(), unconfirmed.id]).await.unwrap();
+    let mut names: Vec<_> = many.iter().map(|u| u.username.as_str().to_owned()).collect();
+    names.sort();
+    assert_eq!(names, vec!["ann", "newbie"]);
 }
 
 pub async fn shared_templates_round_trip_newest_first(storage: &Storage) {

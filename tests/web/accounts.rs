@@ -1,17 +1,74 @@
 use reqwest::StatusCode;
 use skyhigh::domain::{Email, Username};
 
-use crate::helpers::{PASSWORD, TestApp, signed_in_user, without_csrf_tokens};
+use crate::helpers::{PASSWORD, TestApp, confirmation_link, mail_to, signed_in_user, without_csrf_tokens};
 
 #[tokio::test]
-async fn signing_up_signs_you_in() {
+async fn signing_up_emails_a_link_that_confirms_the_address_and_then_you_sign_in() {
     let app = TestApp::spawn().await;
 
     let response = app.signup("ann@example.com", "Ann_1", PASSWORD).await;
 
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()["location"], "/");
+    assert_eq!(response.headers()["location"], "/signup/sent");
+    assert_eq!(app.signed_in_as().await, None, "not signed in before the address is confirmed");
+    assert!(app.get_html("/signup/sent").await.contains("Check your email"));
+    let link = confirmation_link(&app.data_dir, "ann@example.com").await;
+    let confirmed = app.get_html(&link).await;
+    assert!(confirmed.contains("Your email address is confirmed"), "{confirmed}");
+    assert!(confirmed.contains(r#"value="ann_1""#), "the sign-in form knows who");
+    let used_again = app.get(&link).await;
+    assert_eq!(used_again.status(), StatusCode::BAD_REQUEST, "the link works once");
+    assert_eq!(app.login("ann_1", PASSWORD).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.signed_in_as().await.as_deref(), Some("ann_1"));
+}
+
+#[tokio::test]
+async fn an_unconfirmed_account_can_sign_in_and_look_around_but_not_post() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let meme = app.save_meme("chelsea", &["posted by", "a confirmed account"]).await;
+    let newbie = app.new_browser();
+    newbie.signup("newbie@example.com", "newbie", PASSWORD).await;
+    assert_eq!(newbie.login("newbie", PASSWORD).await.status(), StatusCode::SEE_OTHER, "signing in works");
+
+    let home = newbie.get_html("/").await;
+    let save = newbie.post_meme_form("/memes", &[("template", "chelsea"), ("caption", "x"), ("save", "1")], None).await;
+    let comment = newbie.act(&format!("/memes/{meme}"), &format!("/memes/{meme}/comments"), &[("body", "hi")]).await;
+    let follow = newbie.act("/u/ann", "/u/ann/subscribe", &[]).await;
+    let download = newbie.post_meme_form("/memes", &[("template", "chelsea"), ("caption", "x")], None).await;
+
+    assert!(home.contains("Please confirm your email address"), "a banner says what to do");
+    for (what, response) in [("save", save), ("comment", comment), ("subscribe", follow)] {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+        assert!(response.text().await.unwrap().contains("confirm your email address first"), "{what}");
+    }
+    assert_eq!(download.status(), StatusCode::OK, "making a meme to download needs no account at all");
+
+    newbie.confirm_email("newbie@example.com").await;
+    let saved =
+        newbie.post_meme_form("/memes", &[("template", "chelsea"), ("caption", "x"), ("save", "1")], None).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "confirmed in this browser's session: posting works");
+}
+
+#[tokio::test]
+async fn the_confirmation_link_can_be_sent_again_a_few_times_an_hour() {
+    let app = TestApp::spawn().await;
+    app.signup("ann@example.com", "ann", PASSWORD).await;
+    confirmation_link(&app.data_dir, "ann@example.com").await;
+    app.login("ann", PASSWORD).await;
+
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(app.act("/", "/verify/resend", &[]).await.status());
+    }
+
+    assert_eq!(statuses[..3], [StatusCode::SEE_OTHER; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+    crate::helpers::eventually_async("four links in all", || async {
+        mail_to(&app.data_dir, "ann@example.com").await.len() == 4
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -32,17 +89,40 @@ async fn a_duplicate_username_in_any_letter_case_is_refused_with_422_and_creates
 }
 
 #[tokio::test]
-async fn a_duplicate_email_in_any_letter_case_is_refused_with_422_and_creates_nothing() {
+async fn signing_up_with_a_registered_email_answers_as_for_a_new_one_and_tells_its_owner() {
     let app = TestApp::spawn().await;
     app.signed_up("ann").await;
-    let other_app = app.new_browser();
+    let stranger = app.new_browser();
 
-    let response = other_app.signup("ANN@Example.com", "bob", PASSWORD).await;
+    let taken = stranger.signup("ANN@Example.com", "bob", PASSWORD).await;
+    let fresh = stranger.signup("carol@example.com", "carol", PASSWORD).await;
 
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.text().await.unwrap().contains("An account with that email already exists"));
+    // The same status, the same place, the same page: nothing says the address is registered.
+    assert_eq!((taken.status(), fresh.status()), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert_eq!(taken.headers()["location"], fresh.headers()["location"]);
+    assert_eq!(set_cookie(&taken, "skyhigh_session"), None);
+    assert_eq!(set_cookie(&fresh, "skyhigh_session"), None);
     let bob = Username::parse("bob").unwrap();
-    assert!(app.storage.users.find_by_username(&bob).await.unwrap().is_none());
+    assert!(app.storage.users.find_by_username(&bob).await.unwrap().is_none(), "nothing was created");
+    crate::helpers::eventually_async("ann hears about the attempt", || async {
+        mail_to(&app.data_dir, "ann@example.com").await.iter().any(|m| m.contains("Someone tried to sign up"))
+    })
+    .await;
+    let to_ann = mail_to(&app.data_dir, "ann@example.com").await;
+    assert!(to_ann.iter().all(|m| !m.contains("/verify/") || m.contains("Confirm your email")), "no link for bob");
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_client_address() {
+    let app = TestApp::spawn_with(|c| c.signups_per_hour = 3).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        statuses.push(app.signup(&format!("u{i}@example.com"), &format!("user{i}"), PASSWORD).await.status());
+    }
+    assert_eq!(statuses[..3], [StatusCode::SEE_OTHER; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+    let user3 = Username::parse("user3").unwrap();
+    assert!(app.storage.users.find_by_username(&user3).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -224,7 +304,7 @@ async fn the_eleventh_wrong_password_in_a_row_gets_429_with_retry_after() {
 
 #[tokio::test]
 async fn guesses_by_username_and_by_email_count_against_the_same_account() {
-    let app = TestApp::spawn_with(|c| c.trust_forwarded_for = true).await;
+    let app = TestApp::spawn_with(|c| c.trusted_proxies = 1).await;
     app.signed_up("ann").await;
     app.logout().await;
     // Each guess from its own address, so only the account's own count can add up to ten.
@@ -252,7 +332,9 @@ async fn guesses_by_username_and_by_email_count_against_the_same_account() {
 #[tokio::test]
 async fn session_cookies_are_http_only_and_same_site_lax() {
     let app = TestApp::spawn().await;
-    let response = app.signup("ann@example.com", "ann", PASSWORD).await;
+    app.signup("ann@example.com", "ann", PASSWORD).await;
+    app.confirm_email("ann@example.com").await;
+    let response = app.login("ann", PASSWORD).await;
     let cookie = set_cookie(&response, "skyhigh_session").expect("session cookie set");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");

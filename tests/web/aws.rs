@@ -121,7 +121,7 @@ mod aws_only {
         let emulator = Emulator::start().await;
         let data = tempfile::tempdir().unwrap();
         let server = ServerProcess::start(data.path(), &[("AWS_ENDPOINT_URL", &emulator.url)]).await;
-        let ann = Browser::new(server.address.clone());
+        let ann = Browser::new(server.address.clone(), data.path()).with_emulator(&emulator.url);
         ann.signed_up("ann").await;
         let meme = ann.save_meme("chelsea", &["still", "here"]).await;
         let meme_page = format!("/memes/{meme}");

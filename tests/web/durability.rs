@@ -9,7 +9,7 @@ mod local_only {
 
     use reqwest::StatusCode;
 
-    use crate::helpers::{Browser, ServerProcess, eventually, free_port, outbox_files};
+    use crate::helpers::{Browser, ServerProcess, eventually, free_port, readable, sent_mail};
 
     /// What the server acknowledged: meme ids (303 to the meme) and comment ids.
     #[derive(Default)]
@@ -79,11 +79,12 @@ mod local_only {
         query.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
     }
 
-    fn outbox_rows(data: &Path) -> i64 {
+    /// Delivery jobs not yet done.
+    fn pending_jobs(data: &Path) -> i64 {
         let db =
             rusqlite::Connection::open_with_flags(data.join("skyhigh.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .unwrap();
-        db.query_row("SELECT count(*) FROM outbox", [], |row| row.get(0)).unwrap()
+        db.query_row("SELECT count(*) FROM jobs", [], |row| row.get(0)).unwrap()
     }
 
     /// Every file under `root`.
@@ -125,14 +126,16 @@ mod local_only {
         let data = data.path();
         let port = free_port();
         let address = format!("http://127.0.0.1:{port}");
-        let server = ServerProcess::start_on(port, data, &[]).await;
+        // Every email individually: no hourly digest for subscribers of busy creators here.
+        let env = [("SKYHIGH_EMAILS_PER_HOUR", "1000")];
+        let server = ServerProcess::start_on(port, data, &env).await;
         let creators: Vec<String> = (0..3).map(|i| format!("creator{i}")).collect();
         for name in &creators {
-            Browser::new(address.clone()).signed_up(name).await;
+            Browser::new(address.clone(), data).signed_up(name).await;
         }
         let subscribers = ["sub0", "sub1"];
         for sub in subscribers {
-            let browser = Browser::new(address.clone());
+            let browser = Browser::new(address.clone(), data);
             browser.signed_up(sub).await;
             for name in &creators {
                 let response = browser.act(&format!("/u/{name}"), &format!("/u/{name}/subscribe"), &[]).await;
@@ -145,12 +148,12 @@ mod local_only {
         for kill_after in [Duration::from_millis(300), Duration::from_millis(900), Duration::from_millis(1700)] {
             let running = match server.take() {
                 Some(s) => s,
-                None => ServerProcess::start_on(port, data, &[]).await,
+                None => ServerProcess::start_on(port, data, &env).await,
             };
             let writers: Vec<_> = creators
                 .iter()
                 .map(|name| {
-                    let browser = Browser::new(address.clone());
+                    let browser = Browser::new(address.clone(), data);
                     let name = name.clone();
                     let acked = acked.clone();
                     tokio::spawn(async move {
@@ -167,8 +170,8 @@ mod local_only {
             }
         }
 
-        let _last = ServerProcess::start_on(port, data, &[]).await;
-        let visitor = Browser::new(address.clone());
+        let _last = ServerProcess::start_on(port, data, &env).await;
+        let visitor = Browser::new(address.clone(), data);
         let acked = std::mem::take(&mut *acked.lock().unwrap());
         assert!(acked.memes.len() >= 6, "the load made memes in every life: {}", acked.memes.len());
         for id in &acked.memes {
@@ -181,9 +184,9 @@ mod local_only {
         assert_eq!(integrity_check(data), "ok");
         eventually("start-up's sweep removes orphan media and temporary files", || debris(data).is_empty()).await;
         // Each stored meme reaches each subscriber once: one .eml per (meme, subscriber).
-        eventually("the outbox drains", || outbox_rows(data) == 0).await;
+        eventually("the job queue drains", || pending_jobs(data) == 0).await;
         let memes = stored_meme_ids(data);
-        let emails: Vec<String> = outbox_files(data).iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+        let emails: Vec<String> = sent_mail(data).await.iter().map(|m| readable(m)).collect();
         for id in &memes {
             for sub in subscribers {
                 let to = format!("To: {sub} <{sub}@example.com>");
@@ -191,6 +194,7 @@ mod local_only {
                 assert_eq!(count, 1, "{sub} got {count} emails about meme {id}");
             }
         }
-        assert_eq!(emails.len(), memes.len() * subscribers.len(), "no email about a meme that was not stored");
+        let notices = emails.iter().filter(|e| e.contains("posted a new meme")).count();
+        assert_eq!(notices, memes.len() * subscribers.len(), "no email about a meme that was not stored");
     }
 }

@@ -14,18 +14,22 @@ use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// One browser: its own cookie jar, talking to the app.
+/// One browser: its own cookie jar, talking to the app, and the mailbox its sign-ups read
+/// (the app's data folder names where its emails land, on either backend).
 pub struct Browser {
     pub address: String,
     pub client: reqwest::Client,
     pub jar: Arc<Jar>,
+    pub mail: std::path::PathBuf,
+    /// The emulator whose SES the app sends through, when not the run's shared one.
+    pub emulator: Option<String>,
 }
 
 pub struct TestApp {
     pub browser: Browser,
     pub storage: Storage,
     pub data_dir: std::path::PathBuf,
-    _temp: Option<Arc<tempfile::TempDir>>,
+    _temp: Option<Arc<Scratch>>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -44,14 +48,18 @@ impl TestApp {
 
     /// Spawns with a tweaked configuration.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let temp = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let mut app = Self::spawn_in(temp.path(), tweak).await;
+        let temp = Arc::new(Scratch(tempfile::tempdir().expect("temp dir")));
+        let mut app = Self::spawn_in(temp.0.path(), tweak).await;
         app._temp = Some(temp);
         app
     }
 
     /// Spawns on an existing data folder (to test what survives a restart).
     pub async fn spawn_in(data_dir: &Path, tweak: impl FnOnce(&mut Config)) -> Self {
+        // `SKYHIGH_TEST_LOG=skyhigh=debug cargo test …` shows what the apps log.
+        if let Ok(filter) = std::env::var("SKYHIGH_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let mut config = Config::for_tests(data_dir.to_path_buf());
         use_test_backend(&mut config, data_dir);
         tweak(&mut config);
@@ -63,7 +71,7 @@ impl TestApp {
             let _ = stopped.await;
         }));
         Self {
-            browser: Browser::new(address),
+            browser: Browser::new(address, data_dir),
             storage,
             data_dir: data_dir.to_path_buf(),
             _temp: None,
@@ -84,9 +92,12 @@ impl TestApp {
 
     /// A second browser: its own cookies, same server.
     pub fn new_browser(&self) -> Browser {
-        Browser::new(self.address.clone())
+        Browser::new(self.address.clone(), &self.data_dir)
     }
 }
+
+/// A test's own data folder.
+pub struct Scratch(tempfile::TempDir);
 
 impl Drop for TestApp {
     fn drop(&mut self) {
@@ -97,9 +108,15 @@ impl Drop for TestApp {
 }
 
 impl Browser {
-    pub fn new(address: String) -> Self {
+    pub fn new(address: String, data_dir: &Path) -> Self {
         let jar = Arc::new(Jar::default());
-        Self { address, client: client_with(jar.clone()), jar }
+        Self { address, client: client_with(jar.clone()), jar, mail: data_dir.to_path_buf(), emulator: None }
+    }
+
+    /// For an app that talks to an emulator of its own test.
+    pub fn with_emulator(mut self, url: &str) -> Self {
+        self.emulator = Some(url.to_owned());
+        self
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -160,10 +177,28 @@ impl Browser {
         self.post_form("/", "/logout", &[]).await
     }
 
-    /// Signs up `username` (email `<username>@example.com`) and expects success.
+    /// Signs up `username` (email `<username>@example.com`), confirms the address through the
+    /// link emailed to it, and signs in: a new account as it is once its owner is through.
     pub async fn signed_up(&self, username: &str) {
-        let response = self.signup(&format!("{username}@example.com"), username, PASSWORD).await;
+        let email = format!("{username}@example.com");
+        let response = self.signup(&email, username, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-up of {username} should succeed");
+        assert_eq!(response.headers()["location"], "/signup/sent");
+        self.confirm_email(&email).await;
+        let response = self.login(username, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{username} signs in once confirmed");
+    }
+
+    /// Opens the newest confirmation link sent to `email` (waiting for it to arrive). It shows
+    /// the sign-in form, or goes on at once where that account is signed in already.
+    pub async fn confirm_email(&self, email: &str) {
+        let link = confirmation_link_via(self.emulator.as_deref(), &self.mail, email).await;
+        let response = self.get(&link).await;
+        assert!(
+            [StatusCode::OK, StatusCode::SEE_OTHER].contains(&response.status()),
+            "the confirmation link {link} works: {}",
+            response.status()
+        );
     }
 
     /// Posts the editor's multipart form to `action` (`/memes` or `/memes/preview`).
@@ -310,7 +345,10 @@ pub fn backend_env(data_dir: &Path) -> Vec<(&'static str, String)> {
         ("SKYHIGH_BACKEND", "aws".into()),
         ("SKYHIGH_TABLE_PREFIX", prefix.clone()),
         ("SKYHIGH_BUCKET", format!("skyhigh-{}", prefix.trim_end_matches('-'))),
-        ("SKYHIGH_TOPIC_PREFIX", prefix),
+        ("SKYHIGH_EVENTS_TOPIC", format!("{prefix}events")),
+        ("SKYHIGH_DELIVERY_QUEUE", format!("{prefix}deliveries")),
+        // Every app in the run shares one emulator: its sender tells its emails apart.
+        ("SKYHIGH_MAIL_FROM", format!("Sky-High Memes <{}>", sender_address(data_dir))),
         ("SKYHIGH_CREATE_RESOURCES", "true".into()),
     ]
 }
@@ -321,40 +359,144 @@ fn use_test_backend(config: &mut Config, data_dir: &Path) {
             "SKYHIGH_BACKEND" if value == "aws" => config.backend = skyhigh::config::Backend::Aws,
             "SKYHIGH_TABLE_PREFIX" => config.table_prefix = value,
             "SKYHIGH_BUCKET" => config.bucket = Some(value),
-            "SKYHIGH_TOPIC_PREFIX" => config.topic_prefix = value,
+            "SKYHIGH_EVENTS_TOPIC" => config.events_topic = value,
+            "SKYHIGH_DELIVERY_QUEUE" => config.delivery_queue = value,
+            "SKYHIGH_MAIL_FROM" => config.mail_from = value,
             "SKYHIGH_CREATE_RESOURCES" => config.create_resources = true,
             _ => {}
         }
     }
 }
 
-/// The notification emails sent about `creator`'s memes: on the local backend the `.eml` files
-/// in the outbox folder, on aws the messages published to the creator's SNS topic (read from
-/// the emulator's record of them).
-pub async fn sent_emails(data_dir: &Path, creator: &str) -> Vec<String> {
+/// The address an app on the aws backend sends from (unique per data folder).
+pub fn sender_address(data_dir: &Path) -> String {
+    format!("no-reply@{}.example.com", aws_prefix(data_dir).trim_end_matches('-'))
+}
+
+/// Every email the app with this data folder sent, as raw MIME: on the local backend the
+/// `.eml` files of its outbox folder, on aws the messages the emulator's SES recorded from its
+/// sender.
+pub async fn sent_mail(data_dir: &Path) -> Vec<String> {
+    sent_mail_via(None, data_dir).await
+}
+
+/// `sent_mail`, reading SES messages from `emulator` rather than the run's shared one.
+async fn sent_mail_via(emulator: Option<&str>, data_dir: &Path) -> Vec<String> {
     if !on_aws() {
         return outbox_files(data_dir).iter().map(|f| std::fs::read_to_string(f).expect("read .eml")).collect();
     }
-    let topic = format!("{}{creator}", aws_prefix(data_dir));
-    sns_messages(&topic).await
+    let endpoint = match emulator {
+        Some(url) => url.to_owned(),
+        None => std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL"),
+    };
+    let sender = sender_address(data_dir);
+    ses_messages(&endpoint)
+        .await
+        .iter()
+        .filter(|(source, _)| source.contains(&sender))
+        .map(|(_, raw)| raw.clone())
+        .collect()
 }
 
-/// What the moto emulator recorded as published to the topic named `topic`.
-pub async fn sns_messages(topic: &str) -> Vec<String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+/// What the emulator's SES recorded as sent: (source, raw MIME) pairs. The emulator shows them
+/// only in its whole-state dump, which grows with every table the run made, so the tests of
+/// one process share one reading for a quarter of a second instead of each asking for it.
+async fn ses_messages(endpoint: &str) -> Arc<Vec<(String, String)>> {
+    type Reading = (String, Instant, Arc<Vec<(String, String)>>);
+    static LAST: tokio::sync::Mutex<Option<Reading>> = tokio::sync::Mutex::const_new(None);
+    let mut last = LAST.lock().await;
+    if let Some((from, at, messages)) = last.as_ref()
+        && from == endpoint
+        && at.elapsed() < Duration::from_millis(250)
+    {
+        return messages.clone();
+    }
     let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
         .await
         .expect("moto answers")
         .json()
         .await
         .expect("moto's data is JSON");
-    let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
-    topics
-        .iter()
-        .filter(|t| t["name"] == topic)
-        .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
-        .map(|sent| format!("Subject: {}\n\n{}", sent[2].as_str().unwrap_or(""), sent[1].as_str().unwrap_or("")))
+    let messages: Vec<(String, String)> = data["ses"]["RawMessage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m["source"].as_str()?.to_owned(), m["raw_data"].as_str()?.to_owned())))
+        .collect();
+    let messages = Arc::new(messages);
+    *last = Some((endpoint.to_owned(), Instant::now(), messages.clone()));
+    messages
+}
+
+/// The emails to `address`, each as its headers and its decoded text part.
+pub async fn mail_to(data_dir: &Path, address: &str) -> Vec<String> {
+    mail_to_via(None, data_dir, address).await
+}
+
+async fn mail_to_via(emulator: Option<&str>, data_dir: &Path, address: &str) -> Vec<String> {
+    sent_mail_via(emulator, data_dir)
+        .await
+        .into_iter()
+        .filter(|raw| is_to(raw, address))
+        .map(|raw| readable(&raw))
         .collect()
+}
+
+fn is_to(raw: &str, address: &str) -> bool {
+    raw.lines().take_while(|l| !l.is_empty()).any(|l| l.starts_with("To:") && l.contains(&format!("<{address}>")))
+}
+
+/// Headers, then the body with quoted-printable undone (soft breaks joined, `=XX` decoded), so
+/// links and phrases can be searched for.
+pub fn readable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'='
+            && let (Some(h), Some(l)) = (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The path of the newest confirmation link emailed to `address`, waiting for it (bounded).
+pub async fn confirmation_link(data_dir: &Path, address: &str) -> String {
+    confirmation_link_via(None, data_dir, address).await
+}
+
+async fn confirmation_link_via(emulator: Option<&str>, data_dir: &Path, address: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let links: Vec<String> = mail_to_via(emulator, data_dir, address)
+            .await
+            .iter()
+            .filter_map(|mail| {
+                let start = mail.find("/verify/")?;
+                let end = mail[start..].find(|c: char| c.is_whitespace() || c == '"' || c == '<')? + start;
+                Some(mail[start..end].to_owned())
+            })
+            .collect();
+        if let Some(link) = links.into_iter().max_by_key(|l| l.len()) {
+            return link;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no confirmation email reached {address} within 30 s");
+}
+
+/// The notification emails about `creator`'s memes, decoded.
+pub async fn sent_emails(data_dir: &Path, creator: &str) -> Vec<String> {
+    let subject = format!("Subject: {creator} posted a new meme");
+    sent_mail(data_dir).await.into_iter().map(|raw| readable(&raw)).filter(|m| m.contains(&subject)).collect()
 }
 
 pub fn outbox_files(data_dir: &Path) -> Vec<std::path::PathBuf> {
@@ -378,9 +520,11 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     panic!("timed out waiting for: {what}");
 }
 
-/// Waits (bounded) until the asynchronous `check` holds.
+/// Waits (bounded, 30 s: on aws a save's email passes a relay, a topic, a queue and SES) until
+/// the asynchronous `check` holds.
 pub async fn eventually_async<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    for _ in 0..100 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
         if check().await {
             return;
         }

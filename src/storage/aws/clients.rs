@@ -1,6 +1,6 @@
 //! The AWS SDK clients, configured once: the default credential chain and region (environment,
 //! profile, instance role), `AWS_ENDPOINT_URL` for an emulator, one rustls HTTPS client shared by
-//! all three services, and timeouts on every call so an unreachable AWS turns into a quick 503
+//! every service, and timeouts on every call so an unreachable AWS turns into a quick 503
 //! instead of a hung page.
 
 use std::time::Duration;
@@ -21,12 +21,18 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// The SDK's standard retry mode (exponential backoff with jitter, a retry budget).
 const MAX_ATTEMPTS: u32 = 3;
+/// SQS long polling holds a receive open for up to 20 s (the worker asks for 10): a receive may
+/// take that long plus the answer, so its attempts get longer than other calls'. Only the
+/// background worker waits on it; no page does.
+const LONG_POLL_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(25);
 
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 impl Clients {
@@ -53,6 +59,18 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             s3: aws_sdk_s3::Client::from_conf(s3),
             sns: aws_sdk_sns::Client::new(&shared),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&shared)
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(CONNECT_TIMEOUT)
+                            .operation_attempt_timeout(LONG_POLL_ATTEMPT_TIMEOUT)
+                            .operation_timeout(LONG_POLL_ATTEMPT_TIMEOUT + OPERATION_TIMEOUT)
+                            .build(),
+                    )
+                    .build(),
+            ),
+            ses: aws_sdk_sesv2::Client::new(&shared),
         })
     }
 }

@@ -1,6 +1,8 @@
-//! The `aws` backend: DynamoDB for records, S3 for media (served through CloudFront), SNS for
-//! subscribers' email. Each trait of `storage` gets an implementation here; nothing above the
-//! traits knows which backend runs. `docs/data-model.md` lists every key, index and request.
+//! The `aws` backend: DynamoDB for records, S3 for media (served through CloudFront), and for
+//! notifications an event bus: "meme published" events relayed from the table to an SNS topic,
+//! an SQS queue feeding the delivery worker, and SES sending the emails. Each trait of `storage`
+//! gets an implementation here; nothing above the traits knows which backend runs.
+//! `docs/data-model.md` lists every key, index and request.
 //!
 //! Every store passes the same storage contract as the local backend, against the moto
 //! emulator (tests/storage).
@@ -8,24 +10,26 @@
 mod blobs;
 mod clients;
 mod comments;
+mod delivery;
 mod item;
 mod memes;
 pub mod metering;
 mod notifications;
 mod query;
+mod queue;
+mod relay;
 mod resources;
 mod sessions;
 mod settings;
 mod subscriptions;
 mod templates;
-mod topics;
 mod users;
 
 use std::sync::Arc;
 
 pub use blobs::IMMUTABLE;
 pub use clients::Clients;
-pub use resources::Names;
+pub use resources::{Bus, Names, ensure_sender_identity};
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
@@ -119,27 +123,29 @@ impl Tables {
 }
 
 /// Where the aws backend keeps things (SPEC §2: `SKYHIGH_TABLE_PREFIX`, `SKYHIGH_BUCKET`,
-/// `SKYHIGH_CREATE_RESOURCES`, `SKYHIGH_TOPIC_PREFIX`).
+/// `SKYHIGH_CREATE_RESOURCES`, `SKYHIGH_EVENTS_TOPIC`, `SKYHIGH_DELIVERY_QUEUE`).
 #[derive(Debug, Clone)]
 pub struct AwsSettings {
     pub table_prefix: String,
     pub bucket: String,
     pub create_resources: bool,
-    pub topic_prefix: String,
+    pub events_topic: String,
+    pub delivery_queue: String,
 }
 
-/// Connects, checks (or creates) the tables and bucket, and builds the stores.
-pub async fn open(settings: &AwsSettings) -> anyhow::Result<Storage> {
-    Ok(connect(settings).await?.0)
+/// Connects, checks (or creates) the tables, bucket, topic and queue, and builds the stores.
+pub async fn open(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients)> {
+    connect(settings).await
 }
 
-/// `open`, also handing back the SDK clients (for tests of what only AWS has).
+/// `open`, also handing back the SDK clients (the SES sender uses them; tests of what only AWS
+/// has too).
 pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients)> {
     let clients = Clients::from_environment().await?;
-    let names = Names::new(&settings.table_prefix, &settings.bucket);
-    resources::ensure(&clients, &names, settings.create_resources).await?;
+    let names = Names::new(settings);
+    let bus = resources::ensure(&clients, &names, settings.create_resources).await?;
     let tables = Tables { dynamodb: clients.dynamodb.clone(), main: names.main_table, sessions: names.sessions_table };
-    let notifications = Arc::new(notifications::DynamoNotifications::new(tables.clone()));
+    let delivery = Arc::new(delivery::DynamoDelivery::new(tables.clone()));
     let storage = Storage {
         users: Arc::new(users::DynamoUsers::new(tables.clone())),
         sessions: Arc::new(sessions::DynamoSessions::new(tables.clone())),
@@ -147,16 +153,15 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients
         health: Arc::new(settings::DynamoHealth::new(tables.clone())),
         memes: Arc::new(memes::DynamoMemes::new(tables.clone())),
         comments: Arc::new(comments::DynamoComments::new(tables.clone())),
-        subscriptions: Arc::new(subscriptions::DynamoSubscriptions::new(
-            tables.clone(),
-            clients.sns.clone(),
-            settings.topic_prefix.clone(),
-        )),
-        notifications: notifications.clone(),
-        outbox: notifications,
+        subscriptions: Arc::new(subscriptions::DynamoSubscriptions::new(tables.clone())),
+        notifications: Arc::new(notifications::DynamoNotifications::new(tables.clone())),
         templates: Arc::new(templates::DynamoTemplates::new(tables.clone())),
-        settings: Arc::new(settings::DynamoSettings::new(tables)),
-        creator_topics: Some(Arc::new(topics::SnsTopics::new(clients.sns.clone(), settings.topic_prefix.clone()))),
+        settings: Arc::new(settings::DynamoSettings::new(tables.clone())),
+        tokens: delivery.clone(),
+        counters: delivery.clone(),
+        deliveries: delivery,
+        jobs: Arc::new(queue::SqsQueue::new(clients.sqs.clone(), bus.queue_url.clone())),
+        relay: Some(Arc::new(relay::SnsRelay::new(tables, clients.sns.clone(), bus.topic_arn.clone()))),
         debris: None,
     };
     Ok((storage, clients))

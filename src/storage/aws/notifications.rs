@@ -1,23 +1,17 @@
-//! New-meme notifications on DynamoDB: a durable event written with the meme, fanned out by
-//! the delivery worker.
+//! In-app notifications on DynamoDB, and the outbox event a meme's transaction writes.
 //!
 //! Saving a meme puts one event item `OUTBOX#<meme>` in the meme's own transaction (a
-//! transaction holds at most 100 items, so it cannot carry one item per subscriber). The event
-//! is due at once: it sits in gsi1 under `OUTBOX`, sorted by `<due time>#<meme id>`.
-//! `claim` leases due events with a conditional update (two workers never take the same one),
-//! and the first time it takes an event it writes each current subscriber's in-app
-//! notification (`INBOX#<recipient>` / `<meme id>`) with a conditional put and an `ADD` of
-//! their unread count in one transaction, so a retried fan-out adds nothing twice. The worker
-//! then publishes one message to the creator's SNS topic and `complete` deletes the event.
-//! After a crash the lease runs out and the event is claimed again: nothing is lost. The one
-//! window for a second email is a crash between SNS accepting the message and the event's
-//! deletion, milliseconds long (SNS standard topics cannot deduplicate).
+//! transaction holds at most 100 items, so it cannot carry one item per subscriber). The relay
+//! (`relay.rs`) publishes it to the events topic; the delivery worker, fed by the queue, then
+//! gives each subscriber their notification (`INBOX#<recipient>` / `<meme id>`) with a
+//! conditional put and an `ADD` of their unread count, 50 subscribers a transaction, so a
+//! retried fan-out adds nothing twice.
 //!
 //! Reading state: each user item keeps `unread` (moved by `ADD`) and `read_through_ms`; an
 //! inbox item is read when it arrived before that moment.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::Tables;
@@ -25,18 +19,18 @@ use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, pars
 use super::memes::{build_error, failed_conditions};
 use super::query::{self, TABLE};
 use super::users::{USER_SK, user_pk};
-use crate::domain::{Delivery, DeliveryChannel, Meme, MemeId, Notification, UserId, Username};
-use crate::storage::{NotificationStore, Outbox, Page, PageRequest, StorageError, StorageResult};
+use crate::domain::{Meme, MemeId, MemePublished, Notification, UserId, Username};
+use crate::storage::{NotificationStore, Page, PageRequest, StorageError, StorageResult};
 
-const EVENT_SK: &str = "OUTBOX";
-const DUE_PK: &str = "g1pk";
-const DUE_SK: &str = "g1sk";
+pub const EVENT_SK: &str = "OUTBOX";
+pub const DUE_PK: &str = "g1pk";
+pub const DUE_SK: &str = "g1sk";
 
-fn event_key(meme: MemeId) -> Item {
+pub fn event_key(meme: MemeId) -> Item {
     key(format!("OUTBOX#{meme}"), EVENT_SK)
 }
 
-fn due_key(at: OffsetDateTime, meme: &str) -> String {
+pub fn due_key(at: OffsetDateTime, meme: &str) -> String {
     format!("{:012}#{meme}", at.unix_timestamp().max(0))
 }
 
@@ -56,8 +50,6 @@ pub fn event_put(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
     item.insert("creator".into(), s(meme.creator.as_str()));
     item.insert("thumb_key".into(), s(&meme.media.thumb_key));
     item.insert("created_at".into(), n(meme.created_at.unix_timestamp()));
-    item.insert("attempts".into(), n(0));
-    item.insert("fanned_out".into(), AttributeValue::Bool(false));
     item.insert(DUE_PK.into(), s("OUTBOX"));
     item.insert(DUE_SK.into(), s(due_key(meme.created_at, &meme.id.to_string())));
     let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_error)?;
@@ -96,46 +88,6 @@ pub struct DynamoNotifications {
 impl DynamoNotifications {
     pub fn new(tables: Tables) -> Self {
         Self { tables }
-    }
-
-    /// Writes the in-app notification of each current subscriber; returns how many there are.
-    async fn fan_out(&self, event: &Item) -> StorageResult<usize> {
-        let table = &self.tables.main;
-        let meme = parse_s(event, "meme_id", MemeId::parse)?;
-        let recipients = subscribers(&self.tables, parse_s(event, "creator_id", UserId::parse)?).await?;
-        for recipient in &recipients {
-            let mut note = inbox_key(*recipient, meme);
-            for name in ["meme_id", "creator", "thumb_key", "created_at"] {
-                if let Some(value) = event.get(name) {
-                    note.insert(name.to_owned(), value.clone());
-                }
-            }
-            note.insert("notified_at_ms".into(), n(now_ms()));
-            let count = Update::builder()
-                .table_name(table)
-                .set_key(Some(key(user_pk(*recipient), USER_SK)))
-                .update_expression("ADD unread :one")
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":one", n(1))
-                .build()
-                .map_err(build_error)?;
-            let result = self
-                .tables
-                .dynamodb
-                .transact_write_items()
-                .transact_items(put_if_new(table, note)?)
-                .transact_items(TransactWriteItem::builder().update(count).build())
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                // Written by an earlier attempt, or the account is gone: nothing to add.
-                Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&true)) => {}
-                Err(e) => return Err(sdk_error("writing an in-app notification", e)),
-            }
-        }
-        Ok(recipients.len())
     }
 
     async fn user_numbers(&self, recipient: UserId) -> StorageResult<Option<Item>> {
@@ -195,115 +147,64 @@ impl NotificationStore for DynamoNotifications {
             Err(e) => Err(sdk_error("marking notifications read", e)),
         }
     }
-}
 
-#[async_trait]
-impl Outbox for DynamoNotifications {
-    async fn claim(&self, now: OffsetDateTime, lease: time::Duration, limit: usize) -> StorageResult<Vec<Delivery>> {
-        let due = self
-            .tables
-            .dynamodb
-            .query()
-            .table_name(&self.tables.main)
-            .index_name("gsi1")
-            .key_condition_expression("#pk = :pk AND #sk <= :now")
-            .expression_attribute_names("#pk", DUE_PK)
-            .expression_attribute_names("#sk", DUE_SK)
-            .expression_attribute_values(":pk", s("OUTBOX"))
-            // "~" sorts after every id character, so everything due up to `now` is included.
-            .expression_attribute_values(":now", s(format!("{:012}#~", now.unix_timestamp().max(0))))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| sdk_error("looking for due notifications", e))?;
-        let mut claimed = Vec::new();
-        for event in due.items() {
-            let meme = get_s(event, "meme_id")?;
-            // Lease it: only the worker whose update sees the due key it read gets it.
-            let leased = self
-                .tables
-                .dynamodb
-                .update_item()
-                .table_name(&self.tables.main)
-                .set_key(Some(key(get_s(event, PK)?, EVENT_SK)))
-                .update_expression("SET #due = :leased ADD attempts :one")
-                .condition_expression("#due = :seen")
-                .expression_attribute_names("#due", DUE_SK)
-                .expression_attribute_values(":leased", s(due_key(now + lease, meme)))
-                .expression_attribute_values(":seen", s(get_s(event, DUE_SK)?))
-                .expression_attribute_values(":one", n(1))
-                .return_values(ReturnValue::AllOld)
-                .send()
-                .await;
-            let event = match leased {
-                Ok(leased) => leased.attributes.unwrap_or_default(),
-                Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => continue,
-                Err(e) => return Err(sdk_error("leasing a notification", e)),
-            };
-            let id = parse_s(&event, "meme_id", MemeId::parse)?;
-            if event.get("fanned_out") != Some(&AttributeValue::Bool(true)) {
-                if self.fan_out(&event).await? == 0 {
-                    // Nobody follows the creator: no email to send.
-                    self.complete(&id.to_string()).await?;
-                    continue;
-                }
-                self.tables
-                    .dynamodb
-                    .update_item()
-                    .table_name(&self.tables.main)
-                    .set_key(Some(event_key(id)))
-                    .update_expression("SET fanned_out = :yes")
-                    .expression_attribute_values(":yes", AttributeValue::Bool(true))
-                    .condition_expression("attribute_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("recording a fan-out", e))?;
+    async fn deliver(&self, meme: &MemePublished, recipients: &[UserId]) -> StorageResult<()> {
+        // Two actions per recipient, and a transaction takes 100.
+        for chunk in recipients.chunks(50) {
+            let mut request = self.tables.dynamodb.transact_write_items();
+            for recipient in chunk {
+                let (put, count) = self.notification_writes(meme, *recipient)?;
+                request = request.transact_items(put).transact_items(count);
             }
-            claimed.push(Delivery {
-                id: id.to_string(),
-                meme_id: id,
-                creator: parse_s(&event, "creator", Username::parse)?,
-                attempts: get_n(&event, "attempts")?,
-                channel: DeliveryChannel::CreatorTopic,
-            });
+            match request.send().await {
+                Ok(_) => {}
+                // Some were written by an earlier attempt (or an account is gone): the chunk
+                // was cancelled whole, so write its recipients one by one.
+                Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&true)) => {
+                    for recipient in chunk {
+                        self.deliver_one(meme, *recipient).await?;
+                    }
+                }
+                Err(e) => return Err(sdk_error("writing in-app notifications", e)),
+            }
         }
-        Ok(claimed)
-    }
-
-    async fn complete(&self, delivery_id: &str) -> StorageResult<()> {
-        let id = MemeId::parse(delivery_id).map_err(|_| StorageError::NotFound)?;
-        self.tables
-            .dynamodb
-            .delete_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(event_key(id)))
-            .send()
-            .await
-            .map_err(|e| sdk_error("completing a notification", e))?;
         Ok(())
     }
+}
 
-    async fn retry_at(&self, delivery_id: &str, at: OffsetDateTime) -> StorageResult<()> {
-        let id = MemeId::parse(delivery_id).map_err(|_| StorageError::NotFound)?;
-        let result = self
-            .tables
-            .dynamodb
-            .update_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(event_key(id)))
-            .update_expression("SET #due = :due")
+impl DynamoNotifications {
+    /// The notification's conditional put and its unread count's `ADD`, for one recipient.
+    fn notification_writes(
+        &self,
+        meme: &MemePublished,
+        recipient: UserId,
+    ) -> StorageResult<(TransactWriteItem, TransactWriteItem)> {
+        let table = &self.tables.main;
+        let mut note = inbox_key(recipient, meme.meme_id);
+        note.insert("meme_id".into(), s(meme.meme_id.to_string()));
+        note.insert("creator".into(), s(meme.creator.as_str()));
+        note.insert("thumb_key".into(), s(&meme.thumb_key));
+        note.insert("created_at".into(), n(meme.created_at));
+        note.insert("notified_at_ms".into(), n(now_ms()));
+        let count = Update::builder()
+            .table_name(table)
+            .set_key(Some(key(user_pk(recipient), USER_SK)))
+            .update_expression("ADD unread :one")
             .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#due", DUE_SK)
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":due", s(due_key(at, delivery_id)))
-            .send()
-            .await;
-        match result {
-            // Completed meanwhile: there is nothing left to retry.
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(build_error)?;
+        Ok((put_if_new(table, note)?, TransactWriteItem::builder().update(count).build()))
+    }
+
+    async fn deliver_one(&self, meme: &MemePublished, recipient: UserId) -> StorageResult<()> {
+        let (put, count) = self.notification_writes(meme, recipient)?;
+        match self.tables.dynamodb.transact_write_items().transact_items(put).transact_items(count).send().await {
             Ok(_) => Ok(()),
-            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(()),
-            Err(e) => Err(sdk_error("rescheduling a notification", e)),
+            // Written by an earlier attempt, or the account is gone: nothing to add.
+            Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&true)) => Ok(()),
+            Err(e) => Err(sdk_error("writing an in-app notification", e)),
         }
     }
 }

@@ -1,14 +1,11 @@
-//! Subscriptions: records in DynamoDB, email through SNS.
+//! Subscriptions: records in DynamoDB (email goes out through the delivery worker and SES).
 //!
 //! A subscription is `SUBS#<creator>` / `<subscriber id>` (so a creator's subscribers are one
 //! Query), listed for the subscriber through gsi2 under `FOLLOWS#<subscriber>` by time, plus an
 //! `UNSUB#<token>` item for the one-click link in the emails. Both are written with the
 //! creator's `subscriber_count` `ADD` in one transaction that only succeeds if the subscription
-//! is new, which makes subscribing idempotent and the count exact.
-//!
-//! Each creator has one SNS topic (`SKYHIGH_TOPIC_PREFIX` + username), created with their first
-//! subscriber (CreateTopic is idempotent); each subscriber's email is subscribed to it, and the
-//! subscription ARN is kept on the record so that unsubscribing removes it from SNS too.
+//! is new, which makes subscribing idempotent and the count exact. The delivery worker reads a
+//! creator's subscribers a page at a time from the `SUBS#<creator>` partition.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
@@ -19,7 +16,9 @@ use super::memes::{build_error, failed_conditions};
 use super::query::{self, Access};
 use super::users::{USER_SK, user_pk};
 use crate::domain::{User, UserId, Username};
-use crate::storage::{Following, Page, PageRequest, StorageError, StorageResult, SubscriptionState, SubscriptionStore};
+use crate::storage::{
+    Following, Page, PageRequest, StorageError, StorageResult, SubscriberRef, SubscriptionState, SubscriptionStore,
+};
 
 const FOLLOWS: Access = Access::gsi("gsi2", "g2pk", "g2sk");
 const TOKEN_SK: &str = "UNSUB";
@@ -34,29 +33,11 @@ fn token_key(token: &str) -> Item {
 
 pub struct DynamoSubscriptions {
     tables: Tables,
-    sns: aws_sdk_sns::Client,
-    topic_prefix: String,
 }
 
 impl DynamoSubscriptions {
-    pub fn new(tables: Tables, sns: aws_sdk_sns::Client, topic_prefix: String) -> Self {
-        Self { tables, sns, topic_prefix }
-    }
-
-    async fn subscribe_email(&self, creator: &User, subscriber: &User) -> StorageResult<String> {
-        let topic = super::topics::creator_topic_arn(&self.sns, &self.topic_prefix, &creator.username).await?;
-        let subscribed = self
-            .sns
-            .subscribe()
-            .topic_arn(topic)
-            .protocol("email")
-            .endpoint(subscriber.email.as_str())
-            // The real ARN even while the subscriber has not confirmed yet, so it can be removed.
-            .return_subscription_arn(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("subscribing an email to the creator's SNS topic", e))?;
-        Ok(subscribed.subscription_arn().unwrap_or_default().to_owned())
+    pub fn new(tables: Tables) -> Self {
+        Self { tables }
     }
 
     /// Removes the subscription and its token, and counts it, if it exists; returns the removed
@@ -86,14 +67,6 @@ impl DynamoSubscriptions {
             // Removed by a concurrent request in between: that one did the work.
             Err(e) if failed_conditions(&e).is_some_and(|f| f.first() == Some(&true)) => return Ok(None),
             Err(e) => return Err(sdk_error("removing a subscription", e)),
-        }
-        let arn = record.get("sns_subscription_arn").and_then(|v| v.as_s().ok()).filter(|a| a.starts_with("arn:"));
-        if let Some(arn) = arn
-            && let Err(e) = self.sns.unsubscribe().subscription_arn(arn).send().await
-        {
-            // The record is gone, so the app no longer counts them; the SNS subscription is
-            // left over and logged for a person to remove.
-            tracing::error!(error = %sdk_error("removing an SNS subscription", e), %arn, "SNS unsubscribe failed");
         }
         Ok(Some(record))
     }
@@ -151,29 +124,7 @@ impl SubscriptionStore for DynamoSubscriptions {
                 };
             }
         }
-        // Email through SNS. If SNS cannot take the subscription, undo the record, so the
-        // person sees an error and can try again instead of silently getting no email.
-        match self.subscribe_email(creator, subscriber).await {
-            Ok(arn) => {
-                self.tables
-                    .dynamodb
-                    .update_item()
-                    .table_name(table)
-                    .set_key(Some(subscription_key(creator.id, subscriber.id)))
-                    .update_expression("SET sns_subscription_arn = :arn")
-                    .condition_expression("attribute_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_values(":arn", s(arn))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("recording the SNS subscription", e))?;
-                Ok(true)
-            }
-            Err(e) => {
-                self.remove(creator.id, subscriber.id).await?;
-                Err(e)
-            }
-        }
+        Ok(true)
     }
 
     async fn unsubscribe(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool> {
@@ -191,48 +142,9 @@ impl SubscriptionStore for DynamoSubscriptions {
         }
     }
 
-    /// SNS sends an email subscriber nothing until they confirm their address. Until the
-    /// record says confirmed, ask SNS, and remember a confirmation so later views skip the call.
     async fn state(&self, creator: UserId, subscriber: UserId) -> StorageResult<SubscriptionState> {
-        let key = subscription_key(creator, subscriber);
-        let Some(record) = self.tables.get(key.clone(), false, "reading a subscription").await? else {
-            return Ok(SubscriptionState::NotSubscribed);
-        };
-        if record.get("email_confirmed").is_some_and(|v| v.as_bool() == Ok(&true)) {
-            return Ok(SubscriptionState::Subscribed);
-        }
-        let Some(arn) =
-            record.get("sns_subscription_arn").and_then(|v| v.as_s().ok()).filter(|a| a.starts_with("arn:"))
-        else {
-            return Ok(SubscriptionState::AwaitingEmailConfirmation);
-        };
-        let pending = match self.sns.get_subscription_attributes().subscription_arn(arn).send().await {
-            Ok(found) => found.attributes().and_then(|a| a.get("PendingConfirmation")).is_some_and(|v| v == "true"),
-            Err(e) => {
-                // Not knowing is no reason to fail the page: show them as subscribed.
-                tracing::warn!(error = %sdk_error("reading an SNS subscription", e), "SNS did not answer");
-                return Ok(SubscriptionState::Subscribed);
-            }
-        };
-        if pending {
-            return Ok(SubscriptionState::AwaitingEmailConfirmation);
-        }
-        let remembered = self
-            .tables
-            .dynamodb
-            .update_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key))
-            .update_expression("SET email_confirmed = :yes")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-            .send()
-            .await;
-        if let Err(e) = remembered {
-            tracing::debug!(error = %sdk_error("remembering a confirmation", e), "will ask SNS again next time");
-        }
-        Ok(SubscriptionState::Subscribed)
+        let found = self.tables.get(subscription_key(creator, subscriber), false, "reading a subscription").await?;
+        Ok(if found.is_some() { SubscriptionState::Subscribed } else { SubscriptionState::NotSubscribed })
     }
 
     async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64> {
@@ -251,6 +163,18 @@ impl SubscriptionStore for DynamoSubscriptions {
             Ok(Following {
                 creator_id: parse_s(item, "creator_id", UserId::parse)?,
                 creator: parse_s(item, "creator", Username::parse)?,
+            })
+        })
+        .await
+    }
+
+    async fn subscribers(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<SubscriberRef>> {
+        let partition = format!("SUBS#{creator}");
+        let query = self.tables.query_partition(query::TABLE, &partition);
+        query::page(query, query::TABLE, &partition, &page, false, "listing a creator's subscribers", |item| {
+            Ok(SubscriberRef {
+                id: parse_s(item, "subscriber_id", UserId::parse)?,
+                unsubscribe_token: get_s(item, "token")?.to_owned(),
             })
         })
         .await

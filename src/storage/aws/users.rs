@@ -1,13 +1,16 @@
 //! Accounts in the main table: the user item under `USER#<id>`, and one claim item each for the
 //! username and the email, written together in one transaction whose puts only succeed where no
 //! item exists yet. That is how DynamoDB makes two attributes unique at once. The claims carry a
-//! copy of the (immutable) account, so a sign-in by username or email is one `GetItem`.
+//! copy of the account, so a sign-in by username or email is one `GetItem`; the few changes an
+//! account sees (its address confirmed or suppressed) update all three in one transaction.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
 
 use super::Tables;
-use super::item::{Item, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
+use super::item::{Item, PK, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
+use super::memes::build_error;
 use crate::domain::{Email, User, UserId, Username};
 use crate::storage::{StorageError, StorageResult, UserStore};
 
@@ -48,7 +51,13 @@ fn user_attributes(user: &User, pk: String, sk: &str) -> Item {
     item.insert("email".into(), s(user.email.as_str()));
     item.insert("password_hash".into(), s(&user.password_hash));
     item.insert("created_at".into(), n(user.created_at.unix_timestamp()));
+    item.insert("email_verified".into(), AttributeValue::Bool(user.email_verified));
+    item.insert("email_suppressed".into(), AttributeValue::Bool(user.email_suppressed));
     item
+}
+
+fn flag(item: &Item, name: &str) -> bool {
+    matches!(item.get(name), Some(AttributeValue::Bool(true)))
 }
 
 pub fn user_from_item(item: &Item) -> StorageResult<User> {
@@ -58,6 +67,8 @@ pub fn user_from_item(item: &Item) -> StorageResult<User> {
         email: parse_s(item, "email", Email::parse)?,
         password_hash: get_s(item, "password_hash")?.to_owned(),
         created_at: get_time(item, "created_at")?,
+        email_verified: flag(item, "email_verified"),
+        email_suppressed: flag(item, "email_suppressed"),
     })
 }
 
@@ -115,5 +126,81 @@ impl UserStore for DynamoUsers {
 
     async fn find_by_email(&self, email: &Email) -> StorageResult<Option<User>> {
         self.get_item(email_pk(email), CLAIM_SK).await
+    }
+
+    async fn get_many(&self, ids: &[UserId]) -> StorageResult<Vec<User>> {
+        let mut found = Vec::with_capacity(ids.len());
+        // BatchGetItem takes 100 keys a request.
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Item> = chunk.iter().map(|id| key(user_pk(*id), USER_SK)).collect();
+            for _ in 0..5 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(build_error)?;
+                let output = self
+                    .tables
+                    .dynamodb
+                    .batch_get_item()
+                    .request_items(&self.tables.main, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("reading accounts", e))?;
+                let items = output.responses.and_then(|mut r| r.remove(&self.tables.main)).unwrap_or_default();
+                for item in &items {
+                    found.push(user_from_item(item)?);
+                }
+                // Under load DynamoDB may leave some keys for another request.
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.tables.main))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(StorageError::Unavailable("reading accounts: DynamoDB kept keys unprocessed".into()));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn mark_email_verified(&self, id: UserId) -> StorageResult<()> {
+        let user = self.get(id).await?.ok_or(StorageError::NotFound)?;
+        self.set_flag(&user, "email_verified").await
+    }
+
+    async fn suppress_email(&self, email: &Email) -> StorageResult<bool> {
+        let Some(user) = self.find_by_email(email).await? else { return Ok(false) };
+        self.set_flag(&user, "email_suppressed").await?;
+        Ok(true)
+    }
+}
+
+impl DynamoUsers {
+    /// Sets a flag on the account and both its claims, in one transaction.
+    async fn set_flag(&self, user: &User, name: &str) -> StorageResult<()> {
+        let mut request = self.tables.dynamodb.transact_write_items();
+        for (pk, sk) in
+            [(user_pk(user.id), USER_SK), (username_pk(&user.username), CLAIM_SK), (email_pk(&user.email), CLAIM_SK)]
+        {
+            let update = Update::builder()
+                .table_name(&self.tables.main)
+                .set_key(Some(key(pk, sk)))
+                .update_expression("SET #flag = :yes")
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#flag", name)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .build()
+                .map_err(build_error)?;
+            request = request.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if super::memes::failed_conditions(&e).is_some_and(|f| f.contains(&true)) => {
+                Err(StorageError::NotFound)
+            }
+            Err(e) => Err(sdk_error("updating an account", e)),
+        }
     }
 }

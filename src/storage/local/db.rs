@@ -19,8 +19,11 @@ use rusqlite::{Connection, OpenFlags};
 use crate::storage::{StorageError, StorageResult};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../../migrations/0001_accounts.sql"), include_str!("../../../migrations/0002_site.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/0001_accounts.sql"),
+    include_str!("../../../migrations/0002_site.sql"),
+    include_str!("../../../migrations/0003_delivery.sql"),
+];
 
 const READERS: usize = 8;
 
@@ -74,6 +77,12 @@ impl Db {
             .map_err(|e| StorageError::Other(anyhow::anyhow!("reader pool closed: {e}")))?;
         let conn = self.readers.take()?;
         query(&conn)
+    }
+
+    /// Runs a change on the writer connection from a blocking context (start-up).
+    pub fn write_blocking<T>(&self, change: impl FnOnce(&mut Connection) -> StorageResult<T>) -> StorageResult<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(&mut conn)
     }
 
     /// Runs a change on the writer connection. Use a transaction inside `change` when it

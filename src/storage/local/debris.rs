@@ -1,4 +1,4 @@
-//! What a crash can leave in the data folder, and its removal.
+//! What a crash can leave in the data folder, and its removal (with expired rows).
 //!
 //! - Temporary files (`.tmp*`) of writes cut short: media and `.eml` files are written to a
 //!   temporary name and renamed, so a `kill -9` mid-write leaves the temporary one behind.
@@ -170,7 +170,10 @@ impl Debris for LocalDebris {
         })
         .await
         .map_err(|e| StorageError::Other(e.into()))?;
-        Ok(DebrisReport { temp_files, orphan_media })
+        let now = OffsetDateTime::now_utc();
+        let expired_rows =
+            self.db.write(move |conn| super::delivery::sweep_expired(conn, now).map_err(sql_error)).await?;
+        Ok(DebrisReport { temp_files, orphan_media, expired_rows: expired_rows as u64 })
     }
 }
 

@@ -167,23 +167,11 @@ fn count_uses(tx: &Transaction<'_>, meme: &Meme, delta: i64) -> StorageResult<()
     Ok(())
 }
 
-/// One in-app notification and one outbox row per subscriber of the creator.
-fn fan_out(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
-    let id = meme.id.to_string();
-    let creator = meme.creator_id.to_string();
-    let now = meme.created_at.unix_timestamp();
-    tx.execute(
-        "INSERT INTO notifications (recipient_id, meme_id, creator, thumb_key, created_at)
-         SELECT subscriber_id, ?1, ?2, ?3, ?4 FROM subscriptions WHERE creator_id = ?5",
-        params![id, meme.creator.as_str(), meme.media.thumb_key, now, creator],
-    )
-    .map_err(sql_error)?;
-    tx.execute(
-        "INSERT INTO outbox (id, meme_id, recipient_id, creator_id, due_at)
-         SELECT ?1 || '-' || subscriber_id, ?1, subscriber_id, ?2, ?3 FROM subscriptions WHERE creator_id = ?2",
-        params![id, creator, now],
-    )
-    .map_err(sql_error)?;
+/// The meme's "published" job, for the delivery worker to tell each subscriber.
+fn enqueue_published(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
+    let body = serde_json::to_string(&crate::domain::Job::MemePublished(meme.published()))
+        .map_err(|e| StorageError::Other(e.into()))?;
+    tx.execute("INSERT INTO jobs (body, visible_at) VALUES (?1, 0)", [body]).map_err(sql_error)?;
     Ok(())
 }
 
@@ -197,7 +185,7 @@ impl MemeStore for SqliteMemes {
                 let tx = conn.transaction().map_err(sql_error)?;
                 insert_meme(&tx, &meme)?;
                 count_uses(&tx, &meme, 1)?;
-                fan_out(&tx, &meme)?;
+                enqueue_published(&tx, &meme)?;
                 tx.commit().map_err(sql_error)
             })
             .await

@@ -5,6 +5,7 @@ mod blobs;
 mod comments;
 mod db;
 mod debris;
+mod delivery;
 mod memes;
 mod notifications;
 mod sessions;
@@ -35,7 +36,11 @@ use super::{HealthCheck, Storage, StorageResult};
 pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data folder {}", data_dir.display()))?;
     let db = Db::open(&data_dir.join("skyhigh.db"))?;
-    let notifications = Arc::new(SqliteNotifications::new(db.clone()));
+    let delivery = Arc::new(delivery::SqliteDelivery::new(db.clone()));
+    let released = db.write_blocking(delivery::release_received_jobs).context("releasing the jobs of the last run")?;
+    if released > 0 {
+        tracing::info!(jobs = released, "jobs a stopped process had received are due again");
+    }
     Ok(Storage {
         users: Arc::new(SqliteUsers::new(db.clone())),
         sessions: Arc::new(SqliteSessions::new(db.clone())),
@@ -44,11 +49,14 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
         memes: Arc::new(SqliteMemes::new(db.clone())),
         comments: Arc::new(SqliteComments::new(db.clone())),
         subscriptions: Arc::new(SqliteSubscriptions::new(db.clone())),
-        notifications: notifications.clone(),
-        outbox: notifications,
+        notifications: Arc::new(SqliteNotifications::new(db.clone())),
         templates: Arc::new(SqliteTemplates::new(db.clone())),
         settings: Arc::new(SqliteSettings::new(db.clone())),
-        creator_topics: None,
+        tokens: delivery.clone(),
+        counters: delivery.clone(),
+        jobs: delivery.clone(),
+        deliveries: delivery,
+        relay: None,
         debris: Some(Arc::new(debris::LocalDebris::new(db, data_dir.to_owned()))),
     })
 }

@@ -1,10 +1,9 @@
 use async_trait::async_trait;
 use rusqlite::params;
-use time::OffsetDateTime;
 
 use super::db::{Db, corrupt, id_cursor, page_of, sql_error, timestamp};
-use crate::domain::{Delivery, DeliveryChannel, Email, EmailRecipient, MemeId, Notification, UserId, Username};
-use crate::storage::{NotificationStore, Outbox, Page, PageRequest, StorageResult};
+use crate::domain::{MemeId, MemePublished, Notification, UserId, Username};
+use crate::storage::{NotificationStore, Page, PageRequest, StorageResult};
 
 pub struct SqliteNotifications {
     db: Db,
@@ -81,91 +80,34 @@ impl NotificationStore for SqliteNotifications {
             })
             .await
     }
-}
 
-#[async_trait]
-impl Outbox for SqliteNotifications {
-    async fn claim(&self, now: OffsetDateTime, lease: time::Duration, limit: usize) -> StorageResult<Vec<Delivery>> {
+    async fn deliver(&self, meme: &MemePublished, recipients: &[UserId]) -> StorageResult<()> {
+        let meme = meme.clone();
+        let recipients: Vec<String> = recipients.iter().map(ToString::to_string).collect();
         self.db
             .write(move |conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
-                // A delivery whose subscription ended meanwhile is dropped rather than sent.
-                tx.execute(
-                    "DELETE FROM outbox WHERE due_at <= ?1 AND NOT EXISTS (SELECT 1 FROM subscriptions s
-                       WHERE s.creator_id = outbox.creator_id AND s.subscriber_id = outbox.recipient_id)",
-                    [now.unix_timestamp()],
-                )
-                .map_err(sql_error)?;
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT o.id, o.meme_id, c.username, r.username, r.email, s.token, o.attempts
-                         FROM outbox o
-                         JOIN users c ON c.id = o.creator_id
-                         JOIN users r ON r.id = o.recipient_id
-                         JOIN subscriptions s ON s.creator_id = o.creator_id AND s.subscriber_id = o.recipient_id
-                         WHERE o.due_at <= ?1 ORDER BY o.due_at LIMIT ?2",
-                    )
-                    .map_err(sql_error)?;
-                let rows = stmt
-                    .query_map(params![now.unix_timestamp(), limit as i64], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, String>(2)?,
-                            row.get::<_, String>(3)?,
-                            row.get::<_, String>(4)?,
-                            row.get::<_, String>(5)?,
-                            row.get::<_, u32>(6)?,
-                        ))
-                    })
-                    .map_err(sql_error)?;
-                let mut claimed = Vec::new();
-                for row in rows {
-                    let (id, meme_id, creator, recipient, email, token, attempts) = row.map_err(sql_error)?;
-                    claimed.push(Delivery {
-                        id,
-                        meme_id: MemeId::parse(&meme_id).map_err(|e| corrupt("outbox", e))?,
-                        creator: Username::parse(&creator).map_err(|e| corrupt("outbox", e))?,
-                        attempts,
-                        channel: DeliveryChannel::Email(EmailRecipient {
-                            recipient: Username::parse(&recipient).map_err(|e| corrupt("outbox", e))?,
-                            email: Email::parse(&email).map_err(|e| corrupt("outbox", e))?,
-                            unsubscribe_token: token,
-                        }),
-                    });
+                {
+                    // The meme may have been deleted since it was published: then nothing is added.
+                    let mut insert = tx
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO notifications (recipient_id, meme_id, creator, thumb_key, created_at)
+                             SELECT ?1, id, ?3, ?4, ?5 FROM memes WHERE id = ?2",
+                        )
+                        .map_err(sql_error)?;
+                    for recipient in &recipients {
+                        insert
+                            .execute(params![
+                                recipient,
+                                meme.meme_id.to_string(),
+                                meme.creator.as_str(),
+                                meme.thumb_key,
+                                meme.created_at
+                            ])
+                            .map_err(sql_error)?;
+                    }
                 }
-                drop(stmt);
-                let leased_until = (now + lease).unix_timestamp();
-                for delivery in &claimed {
-                    tx.execute(
-                        "UPDATE outbox SET due_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-                        params![delivery.id, leased_until],
-                    )
-                    .map_err(sql_error)?;
-                }
-                tx.commit().map_err(sql_error)?;
-                Ok(claimed)
-            })
-            .await
-    }
-
-    async fn complete(&self, delivery_id: &str) -> StorageResult<()> {
-        let id = delivery_id.to_owned();
-        self.db
-            .write(move |conn| {
-                conn.execute("DELETE FROM outbox WHERE id = ?1", [id]).map_err(sql_error)?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn retry_at(&self, delivery_id: &str, at: OffsetDateTime) -> StorageResult<()> {
-        let id = delivery_id.to_owned();
-        self.db
-            .write(move |conn| {
-                conn.execute("UPDATE outbox SET due_at = ?2 WHERE id = ?1", params![id, at.unix_timestamp()])
-                    .map_err(sql_error)?;
-                Ok(())
+                tx.commit().map_err(sql_error)
             })
             .await
     }

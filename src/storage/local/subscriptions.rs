@@ -2,9 +2,11 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::db::{Db, corrupt, page_of, sql_error};
+use super::db::{Db, corrupt, id_cursor, page_of, sql_error};
 use crate::domain::{User, UserId, Username};
-use crate::storage::{Following, Page, PageRequest, StorageError, StorageResult, SubscriptionState, SubscriptionStore};
+use crate::storage::{
+    Following, Page, PageRequest, StorageError, StorageResult, SubscriberRef, SubscriptionState, SubscriptionStore,
+};
 
 pub struct SqliteSubscriptions {
     db: Db,
@@ -153,6 +155,33 @@ impl SubscriptionStore for SqliteSubscriptions {
                 }
                 let page = page_of(items, limit, |(f, at)| format!("{at}:{}", f.creator_id));
                 Ok(Page { items: page.items.into_iter().map(|(f, _)| f).collect(), next: page.next })
+            })
+            .await
+    }
+
+    async fn subscribers(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<SubscriberRef>> {
+        let after = id_cursor::<UserId>(&page.after)?.unwrap_or_default();
+        let limit = page.limit;
+        self.db
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT subscriber_id, token FROM subscriptions
+                         WHERE creator_id = ?1 AND subscriber_id > ?2 ORDER BY subscriber_id LIMIT ?3",
+                    )
+                    .map_err(sql_error)?;
+                let rows = stmt
+                    .query_map(params![creator.to_string(), after, (limit + 1) as i64], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .map_err(sql_error)?;
+                let mut items = Vec::new();
+                for row in rows {
+                    let (id, token) = row.map_err(sql_error)?;
+                    let id = UserId::parse(&id).map_err(|e| corrupt("subscription", e))?;
+                    items.push(SubscriberRef { id, unsubscribe_token: token });
+                }
+                Ok(page_of(items, limit, |s| s.id.to_string()))
             })
             .await
     }

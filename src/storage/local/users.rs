@@ -19,8 +19,7 @@ impl SqliteUsers {
         self.db
             .read(move |conn| {
                 // `column` is one of three literals chosen below, never input.
-                let sql =
-                    format!("SELECT id, username, email, password_hash, created_at FROM users WHERE {column} = ?1");
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = ?1");
                 conn.prepare_cached(&sql)
                     .and_then(|mut stmt| stmt.query_row([value], user_from_row).optional())
                     .map_err(sql_error)?
@@ -29,6 +28,8 @@ impl SqliteUsers {
             .await
     }
 }
+
+const USER_COLUMNS: &str = "id, username, email, password_hash, created_at, email_verified, email_suppressed";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<User>> {
     let id: String = row.get(0)?;
@@ -42,6 +43,8 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<User>> {
             email: Email::parse(&email)?,
             password_hash: row.get(3)?,
             created_at: OffsetDateTime::from_unix_timestamp(created_at)?,
+            email_verified: row.get(5)?,
+            email_suppressed: row.get(6)?,
         })
     })();
     Ok(parsed.map_err(|e: anyhow::Error| StorageError::Other(e.context(format!("corrupt user row {id}")))))
@@ -55,7 +58,8 @@ impl UserStore for SqliteUsers {
         self.db
             .write(move |conn| {
                 conn.prepare_cached(
-                    "INSERT INTO users (id, username, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO users (id, username, email, password_hash, created_at, email_verified, email_suppressed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .and_then(|mut stmt| {
                     stmt.execute(params![
@@ -64,6 +68,8 @@ impl UserStore for SqliteUsers {
                         user.email.as_str(),
                         user.password_hash,
                         user.created_at.unix_timestamp(),
+                        user.email_verified,
+                        user.email_suppressed,
                     ])
                 })
                 .map_err(|e| match unique_violation(&e).as_deref() {
@@ -86,5 +92,43 @@ impl UserStore for SqliteUsers {
 
     async fn find_by_email(&self, email: &Email) -> StorageResult<Option<User>> {
         self.find_one("email", email.as_str().to_owned()).await
+    }
+
+    async fn get_many(&self, ids: &[UserId]) -> StorageResult<Vec<User>> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.db
+            .read(move |conn| {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+                let mut stmt = conn.prepare_cached(&sql).map_err(sql_error)?;
+                let mut found = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(user) = stmt.query_row([id], user_from_row).optional().map_err(sql_error)? {
+                        found.push(user?);
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn mark_email_verified(&self, id: UserId) -> StorageResult<()> {
+        let changed = self
+            .db
+            .write(move |conn| {
+                conn.execute("UPDATE users SET email_verified = 1 WHERE id = ?1", [id.to_string()]).map_err(sql_error)
+            })
+            .await?;
+        if changed == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+    }
+
+    async fn suppress_email(&self, email: &Email) -> StorageResult<bool> {
+        let email = email.as_str().to_owned();
+        let changed = self
+            .db
+            .write(move |conn| {
+                conn.execute("UPDATE users SET email_suppressed = 1 WHERE email = ?1", [email]).map_err(sql_error)
+            })
+            .await?;
+        Ok(changed > 0)
     }
 }

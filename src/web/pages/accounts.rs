@@ -1,8 +1,15 @@
-//! Sign up, sign in, sign out.
+//! Sign up (with its confirmation link), sign in, sign out.
+//!
+//! Sign-up answers the same whether or not the address already has an account, so it cannot
+//! be used to find out who is registered: a new account gets a confirmation link, and the owner
+//! of a registered address an email saying someone tried. Until its address is confirmed an
+//! account can sign in and look around but not post (save memes, comment, subscribe), and no
+//! email but the confirmation goes to the address. Opening the link confirms the address and
+//! asks for the password once more: a link fetched by a mail scanner signs nobody in.
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -10,21 +17,28 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use crate::domain::{Email, Password, User, UserId, Username};
-use crate::storage::StorageError;
+use crate::audit;
+use crate::domain::{AccountEmail, AccountEmailKind, Email, Job, MemeId, Password, User, UserId, Username};
+use crate::storage::{StorageError, TokenPurpose};
+use crate::web::AppState;
 use crate::web::client_ip::ClientIp;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render, render_with_status};
-use crate::web::session::{self, safe_next};
-use crate::web::{AppState, audit};
+use crate::web::session::{self, RequireUser, safe_next};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signup", get(signup_page).post(signup))
+        .route("/signup/sent", get(signup_sent))
+        .route("/verify/{token}", get(verify))
+        .route("/verify/resend", post(resend_confirmation))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
 }
+
+/// How long a confirmation link works.
+const CONFIRMATION_LIFETIME: time::Duration = time::Duration::hours(48);
 
 #[derive(Debug, Default, Deserialize)]
 struct NextParam {
@@ -77,8 +91,8 @@ async fn signup_page(page: PageContext, Query(q): Query<NextParam>) -> Result<Re
 #[tracing::instrument(skip_all)]
 async fn signup(
     State(state): State<AppState>,
-    session: Session,
     page: PageContext,
+    ClientIp(client): ClientIp,
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> Result<Response, AppError> {
     let email = Email::parse(&form.email);
@@ -106,28 +120,133 @@ async fn signup(
         return rerender(page, errors);
     };
 
+    if let Err(throttled) = state.signup_limit.attempt(client).await? {
+        tracing::warn!(event = "signup_throttled", address = %audit::address(client), "a sign-up was refused with 429");
+        return Err(AppError::TooManyRequests { retry_after: throttled.retry_after });
+    }
     let user = User {
         id: UserId::new(),
         username,
         email,
         password_hash: state.passwords.hash(&password).await?,
         created_at: OffsetDateTime::now_utc(),
+        email_verified: false,
+        email_suppressed: false,
     };
     match state.storage.users.create(&user).await {
-        Ok(()) => {}
+        Ok(()) => {
+            tracing::info!(username = %user.username, "account created");
+            send_confirmation(&state, &user, &next).await?;
+        }
         Err(StorageError::Conflict("username")) => {
+            // Usernames are public (every portfolio shows one), so saying so reveals nothing.
             errors.username = Some("That username is taken. Please pick another.".into());
             return rerender(page, errors);
         }
         Err(StorageError::Conflict(_)) => {
-            errors.email = Some("An account with that email already exists. Sign in instead?".into());
-            return rerender(page, errors);
+            // The same answer as a new account; the address's owner hears about the attempt.
+            if let Some(owner) = state.storage.users.find_by_email(&user.email).await? {
+                let attempt = Job::AccountEmail(AccountEmail {
+                    id: MemeId::new().to_string(),
+                    to: owner.email.clone(),
+                    username: owner.username.clone(),
+                    kind: AccountEmailKind::SignupAttempt,
+                });
+                state.storage.jobs.enqueue(&attempt, std::time::Duration::ZERO).await?;
+                state.wake.now();
+            }
         }
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(username = %user.username, "account created");
-    session::sign_in(&session, user.id, &user.username).await?;
-    Ok(Redirect::to(&next).into_response())
+    Ok(Redirect::to("/signup/sent").into_response())
+}
+
+/// A fresh confirmation link for `user`, emailed through the job queue.
+async fn send_confirmation(state: &AppState, user: &User, next: &str) -> Result<(), AppError> {
+    let token = crate::storage::new_unsubscribe_token();
+    let expires = OffsetDateTime::now_utc() + CONFIRMATION_LIFETIME;
+    state.storage.tokens.put(&token_hash(&token), TokenPurpose::ConfirmEmail, user.id, expires).await?;
+    let email = Job::AccountEmail(AccountEmail {
+        id: MemeId::new().to_string(),
+        to: user.email.clone(),
+        username: user.username.clone(),
+        kind: AccountEmailKind::ConfirmEmail { token, next: next.to_owned() },
+    });
+    state.storage.jobs.enqueue(&email, std::time::Duration::ZERO).await?;
+    state.wake.now();
+    Ok(())
+}
+
+/// Tokens are stored as SHA-256 hashes, like session ids.
+fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Template)]
+#[template(path = "accounts/signup_sent.html")]
+struct SignupSentPage {
+    page: PageContext,
+}
+
+async fn signup_sent(page: PageContext) -> Result<Response, AppError> {
+    render(&SignupSentPage { page })
+}
+
+/// Opening the link confirms the address, then shows the sign-in form (with the name filled
+/// in and the way back to where sign-up started).
+#[tracing::instrument(skip_all)]
+async fn verify(
+    State(state): State<AppState>,
+    page: PageContext,
+    Path(token): Path<String>,
+    Query(q): Query<NextParam>,
+) -> Result<Response, AppError> {
+    let next = safe_next(q.next.as_deref());
+    let taken =
+        state.storage.tokens.take(&token_hash(&token), TokenPurpose::ConfirmEmail, OffsetDateTime::now_utc()).await?;
+    let Some(user_id) = taken else {
+        return Err(AppError::BadRequest(
+            "That confirmation link has expired or was already used. Sign in, and the banner at the top can send a new one."
+                .into(),
+        ));
+    };
+    state.storage.users.mark_email_verified(user_id).await?;
+    let user = state.storage.users.get(user_id).await?.ok_or(AppError::NotFound)?;
+    tracing::info!(username = %user.username, "email confirmed");
+    if page.user.as_ref().is_some_and(|u| u.id == user.id) {
+        // Opened in the browser that is signed in already: nothing more to ask.
+        return Ok(Redirect::to(&next).into_response());
+    }
+    render(&LoginPage {
+        page,
+        login: user.username.to_string(),
+        next,
+        error: None,
+        notice: Some("Your email address is confirmed. Sign in to continue.".into()),
+    })
+}
+
+/// The banner's "Send the link again": at most three an hour per account.
+async fn resend_confirmation(
+    State(state): State<AppState>,
+    RequireUser(signed_in): RequireUser,
+    CsrfForm(form): CsrfForm<NextParam>,
+) -> Result<Response, AppError> {
+    let user = state.storage.users.get(signed_in.id).await?.ok_or(AppError::NotFound)?;
+    let next = safe_next(form.next.as_deref());
+    if user.email_verified {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let hour = OffsetDateTime::now_utc().unix_timestamp() / 3600;
+    let end = OffsetDateTime::from_unix_timestamp((hour + 1) * 3600).unwrap_or(OffsetDateTime::now_utc());
+    let sent = state.storage.counters.increment(&format!("resend-confirmation:{}:{hour}", user.id), end).await?;
+    if sent > 3 {
+        let retry_after = std::time::Duration::try_from(end - OffsetDateTime::now_utc()).unwrap_or_default();
+        return Err(AppError::TooManyRequests { retry_after });
+    }
+    send_confirmation(&state, &user, &next).await?;
+    Ok(Redirect::to("/signup/sent").into_response())
 }
 
 // ---- sign in ----
@@ -139,6 +258,8 @@ struct LoginPage {
     login: String,
     next: String,
     error: Option<String>,
+    /// A good-news line above the form (e.g. "your address is confirmed").
+    notice: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -175,7 +296,7 @@ async fn login(
         Some(user) => format!("user:{}", user.id),
         None => format!("login:{login}"),
     };
-    state.login_throttle.check(&account_key, client).map_err(|t| {
+    state.login_throttle.check(&account_key, client).await?.map_err(|t| {
         tracing::warn!(
             event = "signin_throttled",
             account = %audit::fingerprint(&account_key),
@@ -196,13 +317,13 @@ async fn login(
     let next = safe_next(form.next.as_deref());
     match user {
         Some(user) if verified => {
-            state.login_throttle.record_success(&account_key);
-            session::sign_in(&session, user.id, &user.username).await?;
+            state.login_throttle.record_success(&account_key).await?;
+            session::sign_in(&session, &user).await?;
             tracing::info!(username = %user.username, "signed in");
             Ok(Redirect::to(&next).into_response())
         }
         _ => {
-            state.login_throttle.record_failure(&account_key, client);
+            state.login_throttle.record_failure(&account_key, client).await?;
             tracing::info!(
                 event = "signin_failed",
                 account = %audit::fingerprint(&account_key),
@@ -211,7 +332,7 @@ async fn login(
             );
             render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &LoginPage { page, login: form.login, next, error: Some(WRONG_CREDENTIALS.into()) },
+                &LoginPage { page, login: form.login, next, error: Some(WRONG_CREDENTIALS.into()), notice: None },
             )
         }
     }

@@ -20,7 +20,7 @@ use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render, render_with_status};
 use crate::web::meme_form::MemeForm;
-use crate::web::session::{CurrentUser, RequireUser, SignedIn};
+use crate::web::session::{CurrentUser, RequireUser, RequireVerified, SignedIn};
 use crate::web::views::{CaptionChange, CommentView, MemeCard, builtin_template_name, caption_changes};
 use crate::web::{AppState, body_limit};
 
@@ -347,6 +347,7 @@ async fn preview(
 async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    session: tower_sessions::Session,
     csrf: axum::Extension<CsrfSecret>,
     headers: HeaderMap,
     multipart: Multipart,
@@ -354,6 +355,7 @@ async fn create(
     let (form, resolved, spec) = read_editor_form(&state, &csrf, &headers, multipart).await?;
     match user {
         Some(user) if form.save => {
+            let user = crate::web::session::require_verified(&state, Some(&session), user).await?;
             if form.share_template
                 && let Picture::Upload(upload) = &resolved.picture
             {
@@ -491,7 +493,7 @@ struct CommentForm {
 #[tracing::instrument(skip_all, fields(meme = %id))]
 async fn add_comment(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    RequireVerified(user): RequireVerified,
     page: PageContext,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<CommentForm>,
