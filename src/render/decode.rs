@@ -162,16 +162,15 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], limits: &Limits, target: u32) -> Resul
     if format == Format::Gif {
         return decode_gif(bytes, limits);
     }
+    if format == Format::Jpeg
+        && let Some(img) = decode_jpeg_scaled(bytes, limits, target)?
+    {
+        return Ok(Decoded::Still(flatten(img)));
+    }
     let mut decoder = open(bytes, format, limits)?;
     // Phone photos are stored sideways with an EXIF tag saying how to turn them.
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let (w, h) = decoder.dimensions();
-    if format == Format::Jpeg
-        && let Some(mut img) = decode_jpeg_scaled(bytes, w, h, limits, target)?
-    {
-        img.apply_orientation(orientation);
-        return Ok(Decoded::Still(flatten(img)));
-    }
     // Not every decoder honours `max_alloc` for its output buffer, so check it here: the
     // decoded buffer plus the RGB copy made from it must fit.
     let needed = decoder.total_bytes().saturating_add(u64::from(w) * u64::from(h) * 3);
@@ -188,22 +187,23 @@ pub(crate) fn decode<'a>(bytes: &'a [u8], limits: &Limits, target: u32) -> Resul
 /// full decode resized would give, at a fraction of the memory and time (a 40 MP photo for a
 /// 1200-pixel display decodes at 1/4: 7.5 MB instead of 120 MB). `None` when the picture is
 /// too small to gain from it, or of a kind the scaling decoder does not handle (CMYK,
-/// 16-bit, lossless): the full decoder takes those.
-fn decode_jpeg_scaled(
-    bytes: &[u8],
-    width: u32,
-    height: u32,
-    limits: &Limits,
-    target: u32,
-) -> Result<Option<DynamicImage>, RenderError> {
+/// 16-bit, lossless): the full decoder takes those. This decoder reads the header itself
+/// (dimensions checked against the limits, EXIF orientation applied), so the bytes are not also
+/// copied for the image crate's decoder, which buffers its whole input.
+fn decode_jpeg_scaled(bytes: &[u8], limits: &Limits, target: u32) -> Result<Option<DynamicImage>, RenderError> {
     use jpeg_decoder::{CodingProcess, PixelFormat};
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(usize::try_from(limits.max_alloc).unwrap_or(usize::MAX));
+    if decoder.read_info().is_err() {
+        // Let the full decoder say what is wrong with it.
+        return Ok(None);
+    }
+    let Some(info) = decoder.info() else { return Ok(None) };
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    limits.check_dimensions(width, height)?;
     if width.max(height) < target.saturating_mul(2) {
         return Ok(None);
     }
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.set_max_decoding_buffer_size(usize::try_from(limits.max_alloc).unwrap_or(usize::MAX));
-    decoder.read_info().map_err(|_| RenderError::Corrupt)?;
-    let Some(info) = decoder.info() else { return Ok(None) };
     if !matches!(info.pixel_format, PixelFormat::L8 | PixelFormat::RGB24)
         || info.coding_process == CodingProcess::Lossless
     {
@@ -225,7 +225,12 @@ fn decode_jpeg_scaled(
         PixelFormat::L8 => image::GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8),
         _ => RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8),
     };
-    image.map(Some).ok_or(RenderError::Corrupt)
+    let mut image = image.ok_or(RenderError::Corrupt)?;
+    // Phone photos are stored sideways with an EXIF tag saying how to turn them.
+    if let Some(orientation) = decoder.exif_data().and_then(image::metadata::Orientation::from_exif_chunk) {
+        image.apply_orientation(orientation);
+    }
+    Ok(Some(image))
 }
 
 fn decode_gif<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, RenderError> {

@@ -16,6 +16,7 @@
 
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import path from 'node:path';
@@ -212,16 +213,59 @@ export function submitButton(page, action) {
   return page.locator(`form[action="${action}"] [type="submit"]`);
 }
 
-/** Signs up through the /signup form; asserts it worked (redirect, no form errors). */
+/** The server's data folder (run.sh passes it), where its emails land as .eml files. */
+export const DATA_DIR = process.env.SKYHIGH_DATA_DIR;
+
+/** The emails sent to `address` so far, decoded (quoted-printable undone). */
+export function emailsTo(address) {
+  assert.ok(DATA_DIR, 'SKYHIGH_DATA_DIR names the server\'s data folder (run.sh sets it)');
+  const outbox = path.join(DATA_DIR, 'outbox');
+  if (!fs.existsSync(outbox)) return [];
+  return fs
+    .readdirSync(outbox)
+    .filter((name) => name.endsWith('.eml'))
+    .map((name) => fs.readFileSync(path.join(outbox, name), 'utf8'))
+    .filter((raw) => raw.split(/\r?\n\r?\n/, 1)[0].split(/\r?\n/).some((h) => h.startsWith('To:') && h.includes(`<${address}>`)))
+    .map((raw) => raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))));
+}
+
+/** Waits (up to 10 s) for an email to `address` with a link to `pathPrefix`; returns its path. */
+export async function emailedLink(address, pathPrefix) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    for (const mail of emailsTo(address)) {
+      const match = mail.match(new RegExp(`https?://[^/\\s"]+(${pathPrefix}[^\\s"<]*)`));
+      if (match) return match[1];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`no email to ${address} with a ${pathPrefix} link arrived within 10 s`);
+}
+
+/** Signs up through the /signup form, opens the confirmation link from the email, and signs in:
+ * a new account as its owner has it once through. Asserts each step worked. */
 export async function signUp(page, { username, email, password }) {
   await visit(page, '/signup');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   const response = await clickAndWaitForPage(page, submitButton(page, '/signup'));
-  if (response.status() !== 200 || new URL(page.url()).pathname === '/signup') {
+  if (response.status() !== 200 || new URL(page.url()).pathname !== '/signup/sent') {
     const errors = await page.locator('.alert, .field-error').allInnerTexts();
     assert.fail(`sign-up of ${username} failed (${response.status()}): ${errors.join(' | ') || 'no message'}`);
+  }
+  await confirmAndSignIn(page, { email, password });
+  return response;
+}
+
+/** Opens the confirmation link emailed to `email`, then signs in from the form it shows. */
+export async function confirmAndSignIn(page, { email, password }) {
+  const link = await emailedLink(email, '/verify/');
+  await visit(page, link);
+  await page.getByLabel('Password').fill(password);
+  const response = await clickAndWaitForPage(page, submitButton(page, '/login'));
+  if (response.status() !== 200 || new URL(page.url()).pathname === '/login') {
+    assert.fail(`signing in after confirming ${email} failed (${response.status()})`);
   }
   return response;
 }

@@ -9,7 +9,7 @@ mod local_only {
 
     use reqwest::StatusCode;
 
-    use crate::helpers::{Browser, ServerProcess, eventually, free_port, readable, sent_mail};
+    use crate::helpers::{Browser, ServerProcess, TestApp, eventually, free_port, readable, sent_mail};
 
     /// What the server acknowledged: meme ids (303 to the meme) and comment ids.
     #[derive(Default)]
@@ -196,5 +196,37 @@ mod local_only {
         }
         let notices = emails.iter().filter(|e| e.contains("posted a new meme")).count();
         assert_eq!(notices, memes.len() * subscribers.len(), "no email about a meme that was not stored");
+    }
+
+    #[tokio::test]
+    async fn start_up_sweeps_what_a_crash_left_and_keeps_what_is_live() {
+        let data = tempfile::tempdir().unwrap();
+        let first = TestApp::spawn_in(data.path(), |_| {}).await;
+        first.signed_up("ann").await;
+        let live = first.save_meme("chelsea", &["keep", "me"]).await;
+        first.stop().await;
+        // What a kill -9 leaves: media written before the record that never came (or after a
+        // delete's record went), and temporary files of writes cut short.
+        let media = data.path().join("media");
+        let orphan = skyhigh::domain::MemeId::new();
+        let leftovers = [
+            media.join(format!("memes/{orphan}/display.jpg")),
+            media.join(format!("memes/{orphan}/thumb.jpg")),
+            media.join(format!("originals/{orphan}.png")),
+            media.join(format!("memes/{live}/.tmpA1b2C3")),
+            data.path().join("outbox/.tmpD4e5F6"),
+        ];
+        for file in &leftovers {
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, b"debris").unwrap();
+        }
+
+        let _second = TestApp::spawn_in(data.path(), |_| {}).await;
+
+        eventually("the start-up sweep removes every leftover", || leftovers.iter().all(|f| !f.exists())).await;
+        assert!(!media.join(format!("memes/{orphan}")).exists(), "and the folder they leave empty");
+        for kept in ["display.jpg", "thumb.jpg"] {
+            assert!(media.join(format!("memes/{live}/{kept}")).exists(), "the live meme's {kept} stays");
+        }
     }
 }

@@ -509,9 +509,10 @@ pub fn outbox_files(data_dir: &Path) -> Vec<std::path::PathBuf> {
     }
 }
 
-/// Waits (bounded) until `check` holds.
+/// Waits (bounded, 30 s: a busy CI machine) until `check` holds.
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
         if check() {
             return;
         }
