@@ -272,7 +272,8 @@ def check_tables_match_code():
     sid = re.search(r'SESSION_ID: &str = "(\w+)"', text).group(1)
     sessions = res["SessionsTable"]["Properties"]
     assert sessions["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
-    create_main = re.search(r"async fn create_main_table.*?\n}\n", text, re.S).group(0)
+    creating = (ROOT / "src" / "storage" / "aws" / "create.rs").read_text()
+    create_main = re.search(r"async fn main_table.*?\n}\n", creating, re.S).group(0)
     if "enable_ttl" in create_main or "update_time_to_live" in create_main:
         assert main.get("TimeToLiveSpecification") == {"AttributeName": ttl, "Enabled": True}, \
             "the code turns on TTL for the main table; so must infra"
@@ -313,6 +314,55 @@ def check_application_policy():
     return f"{len(actions)} actions: {' '.join(sorted(set(actions)))}"
 
 
+# Which client variable names which service, in the Rust code that calls the AWS SDK.
+SDK_CLIENTS = {"dynamodb": "dynamodb", "s3": "s3", "sns": "sns", "sqs": "sqs", "ses": "ses", "cloudfront": "cloudfront"}
+# SDK operations whose IAM action is not simply the operation's name in PascalCase.
+IAM_EXCEPTIONS = {
+    # A transaction is authorised by its items' own actions (PutItem, UpdateItem, DeleteItem,
+    # ConditionCheckItem), which the code's other calls already need; it has no action of its own.
+    "dynamodb:TransactWriteItems": None,
+    # HeadBucket needs list permission on the bucket.
+    "s3:HeadBucket": "s3:ListBucket",
+}
+# Development-only code: creating resources (SKYHIGH_CREATE_RESOURCES); production's role
+# must have none of these calls.
+DEV_ONLY_SOURCES = {"src/storage/aws/create.rs"}
+
+
+def sdk_operations():
+    """Every AWS SDK operation the code calls, as (IAM action, file): the calls are fluent
+    builders on a client, `client.operation()`, possibly split over lines."""
+    found = []
+    for path in sorted(ROOT.glob("src/**/*.rs")):
+        relative = str(path.relative_to(ROOT))
+        code = re.sub(r"//[^\n]*", "", path.read_text())
+        flat = re.sub(r"\s+", "", code)
+        for client, op in re.findall(r"\b(" + "|".join(SDK_CLIENTS) + r")\.([a-z][a-z0-9_]*)\(\)", flat):
+            if op in ("clone", "config"):
+                continue
+            name = "".join(part.capitalize() for part in op.split("_"))
+            action = f"{SDK_CLIENTS[client]}:{name}"
+            action = IAM_EXCEPTIONS.get(action, action)
+            if action:
+                found.append((action, relative))
+    return found
+
+
+def check_iam_matches_code():
+    calls = sdk_operations()
+    assert calls, "found no AWS SDK calls in src/: the pattern no longer matches the code"
+    needed = {a for a, f in calls if f not in DEV_ONLY_SOURCES}
+    dev_only = {a for a, f in calls if f in DEV_ONLY_SOURCES} - needed
+    granted = set(application_actions())
+    missing = sorted(needed - granted)
+    unused = sorted(granted - needed)
+    forbidden = sorted(granted & dev_only)
+    assert not missing, f"the code calls what the instance role may not: {missing}"
+    assert not unused, f"the instance role may do what the code never calls: {unused}"
+    assert not forbidden, f"the instance role may create resources: {forbidden}"
+    return f"{len(needed)} actions the code calls, all granted and nothing more; {len(dev_only)} development-only left out"
+
+
 CHECKS = [
     check_hadolint,
     check_dockerfile_layout,
@@ -324,6 +374,7 @@ CHECKS = [
     check_beanstalk_settings_agree,
     check_tables_match_code,
     check_application_policy,
+    check_iam_matches_code,
 ]
 
 

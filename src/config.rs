@@ -131,6 +131,12 @@ pub struct Config {
     #[arg(long, env = "SKYHIGH_RUN_WORKERS", value_name = "SKYHIGH_RUN_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_workers: bool,
 
+    /// Seconds an idle keep-alive connection stays open; must exceed the load balancer's idle
+    /// timeout (60 s on an ALB), or the ALB reuses connections the app is closing (502s).
+    #[arg(long, env = "SKYHIGH_KEEPALIVE_SECS", value_name = "SKYHIGH_KEEPALIVE_SECS", default_value_t = 75,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keepalive_secs: u64,
+
     /// Seconds a client gets to send a request's headers before its connection is closed.
     #[arg(long, env = "SKYHIGH_HEADER_TIMEOUT_SECS", value_name = "SKYHIGH_HEADER_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]
@@ -157,6 +163,10 @@ impl Config {
 
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_secs)
+    }
+
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(self.keepalive_secs)
     }
 
     /// Settings that clap cannot check one by one.

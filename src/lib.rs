@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod domain;
 pub mod notify;
 pub mod render;

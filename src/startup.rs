@@ -21,6 +21,7 @@ use tower::ServiceExt;
 
 use crate::auth::{LoginThrottle, PasswordHasher, SignupLimit};
 use crate::config::{Backend, Config};
+use crate::connection::TimedConnection;
 use crate::notify::{DeliveryWorker, EmailSender, FileSender, Mailer, SesSender, SmtpSender, Wake, WorkerSettings};
 use crate::render::Engine;
 use crate::services::memes::Renderer;
@@ -105,7 +106,10 @@ impl Application {
         // a client that connected and sent nothing would hold its connection forever. Serving
         // HTTP/1 directly puts every byte under the header-read timer.
         let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
-        http.http1().timer(TokioTimer::new()).header_read_timeout(state.config.header_timeout()).keep_alive(true);
+        // The header and keep-alive timeouts are the connection's (`connection.rs`); hyper's own
+        // header timer, which also runs while a connection idles, only backs them up.
+        let (header_timeout, keep_alive) = (state.config.header_timeout(), state.config.keep_alive());
+        http.http1().timer(TokioTimer::new()).header_read_timeout(keep_alive + header_timeout).keep_alive(true);
         let graceful = GracefulShutdown::new();
 
         tracing::info!(addr = %state.config.addr, base_url = %state.config.base_url(), "Sky-High Memes is listening");
@@ -128,6 +132,7 @@ impl Application {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request
             });
+            let stream = TimedConnection::new(stream, header_timeout, keep_alive);
             let connection =
                 http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).into_owned();
             let connection = graceful.watch(connection);

@@ -80,15 +80,15 @@ impl EmailSender for SmtpSender {
 /// Amazon SES (v2 `SendEmail` with the raw message), so the email is exactly the MIME the app
 /// built: our own one-click unsubscribe link and headers, which SNS email could not carry.
 pub struct SesSender {
-    client: aws_sdk_sesv2::Client,
+    ses: aws_sdk_sesv2::Client,
     from: String,
     /// The configuration set whose event destination reports bounces and complaints.
     configuration_set: Option<String>,
 }
 
 impl SesSender {
-    pub fn new(client: aws_sdk_sesv2::Client, from: String, configuration_set: Option<String>) -> Self {
-        Self { client, from, configuration_set }
+    pub fn new(ses: aws_sdk_sesv2::Client, from: String, configuration_set: Option<String>) -> Self {
+        Self { ses, from, configuration_set }
     }
 }
 
@@ -98,7 +98,7 @@ impl EmailSender for SesSender {
         use aws_sdk_sesv2::primitives::Blob;
         use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
         let raw = RawMessage::builder().data(Blob::new(message.formatted())).build().context("building a raw email")?;
-        self.client
+        self.ses
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(to.as_str()).build())

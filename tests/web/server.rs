@@ -224,3 +224,47 @@ async fn a_body_declared_larger_than_the_routes_limit_is_refused_at_once() {
         assert!(answer.starts_with("HTTP/1.1 413"), "{path} declaring {declared}: {answer}");
     }
 }
+
+/// One GET /healthz on an open connection; whether an answer came back.
+async fn healthz_on(stream: &mut TcpStream, host: &str) -> bool {
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    // The whole answer (its headers run past a kilobyte), so the next read starts the next one.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !answer.ends_with(b"\r\n\r\nok") {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&chunk[..n]),
+            _ => return false,
+        }
+    }
+    answer.starts_with(b"HTTP/1.1 200")
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_lives_as_long_as_the_setting_and_no_longer() {
+    let app = TestApp::spawn_with(|c| {
+        c.keepalive_secs = 2;
+        c.header_timeout_secs = 1;
+    })
+    .await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&host).await.unwrap();
+    assert!(healthz_on(&mut stream, &host).await, "first request");
+
+    // Idle for longer than the header timeout, within the keep-alive: still usable.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(healthz_on(&mut stream, &host).await, "the connection survives 1.5 s idle");
+
+    // Idle past the keep-alive: closed by the server.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!healthz_on(&mut stream, &host).await, "closed after 3 s idle");
+}
+
+#[test]
+fn the_default_keep_alive_outlasts_the_load_balancers_60_seconds() {
+    let config = skyhigh::config::Config::for_tests(std::env::temp_dir());
+    assert!(config.keepalive_secs > 60, "{}", config.keepalive_secs);
+}

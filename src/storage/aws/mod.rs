@@ -10,6 +10,7 @@
 mod blobs;
 mod clients;
 mod comments;
+mod create;
 mod delivery;
 mod item;
 mod memes;

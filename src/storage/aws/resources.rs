@@ -4,17 +4,11 @@
 //! `infra/`, and its role may not create anything). `docs/data-model.md` explains every key
 //! and index.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
-};
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 
 use super::clients::Clients;
-use super::item::{PK, SK, error_code};
+use super::create;
+use super::item::error_code;
 
 /// The global secondary indexes of the main table: (name, partition key, sort key, sort key is
 /// a number). gsi1, gsi2 and gsi4 are overloaded: each item kind that needs another access path
@@ -94,18 +88,18 @@ pub async fn ensure(clients: &Clients, names: &Names, create: bool) -> anyhow::R
         bail!("missing AWS resources: {} (create them, or set SKYHIGH_CREATE_RESOURCES=true)", missing.join(", "));
     }
     if !table_exists(clients, &names.main_table).await? {
-        create_main_table(clients, &names.main_table).await?;
+        create::main_table(clients, &names.main_table).await?;
     }
     if !table_exists(clients, &names.sessions_table).await? {
-        create_sessions_table(clients, &names.sessions_table).await?;
+        create::sessions_table(clients, &names.sessions_table).await?;
     }
     if !bucket_exists(clients, &names.bucket).await? {
-        create_bucket(clients, &names.bucket).await?;
+        create::bucket(clients, &names.bucket).await?;
     }
     for table in [&names.main_table, &names.sessions_table] {
-        wait_until_active(clients, table).await?;
+        create::wait_until_active(clients, table).await?;
     }
-    let bus = create_bus(clients, names).await?;
+    let bus = create::bus(clients, names, MAX_RECEIVES).await?;
     tracing::info!(
         main = %names.main_table, sessions = %names.sessions_table, bucket = %names.bucket,
         topic = %bus.topic_arn, queue = %bus.queue_url, "created missing AWS resources"
@@ -123,7 +117,7 @@ async fn queue_url(clients: &Clients, queue: &str) -> anyhow::Result<Option<Stri
     }
 }
 
-async fn queue_arn(clients: &Clients, url: &str) -> anyhow::Result<String> {
+pub(super) async fn queue_arn(clients: &Clients, url: &str) -> anyhow::Result<String> {
     let attributes = clients
         .sqs
         .get_queue_attributes()
@@ -155,81 +149,6 @@ async fn topic_arn(clients: &Clients, topic: &str, queue_url: &str) -> anyhow::R
     }
 }
 
-/// The events topic, the delivery queue with its dead-letter queue, the subscription between
-/// them (raw delivery: the message body is the job), and the queue policy letting the topic in.
-async fn create_bus(clients: &Clients, names: &Names) -> anyhow::Result<Bus> {
-    use aws_sdk_sqs::types::QueueAttributeName as Q;
-    let topic = names.events_topic.rsplit(':').next().unwrap_or(&names.events_topic);
-    let created = clients.sns.create_topic().name(topic).send().await.context("creating the events topic")?;
-    let topic_arn = created.topic_arn.context("SNS gave no topic ARN")?;
-    let dead = clients
-        .sqs
-        .create_queue()
-        .queue_name(format!("{}-dead", names.delivery_queue))
-        .send()
-        .await
-        .context("creating the dead-letter queue")?
-        .queue_url
-        .context("SQS gave no queue URL")?;
-    let dead_arn = queue_arn(clients, &dead).await?;
-    let redrive = serde_json::json!({ "deadLetterTargetArn": dead_arn, "maxReceiveCount": MAX_RECEIVES }).to_string();
-    let queue_url = clients
-        .sqs
-        .create_queue()
-        .queue_name(&names.delivery_queue)
-        .attributes(Q::VisibilityTimeout, "60")
-        .attributes(Q::RedrivePolicy, redrive)
-        .send()
-        .await
-        .context("creating the delivery queue")?
-        .queue_url
-        .context("SQS gave no queue URL")?;
-    let queue_arn = queue_arn(clients, &queue_url).await?;
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Service": "sns.amazonaws.com" },
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": { "ArnEquals": { "aws:SourceArn": topic_arn } }
-        }]
-    })
-    .to_string();
-    clients
-        .sqs
-        .set_queue_attributes()
-        .queue_url(&queue_url)
-        .attributes(Q::Policy, policy)
-        .send()
-        .await
-        .context("letting the events topic send to the delivery queue")?;
-    clients
-        .sns
-        .subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .context("subscribing the delivery queue to the events topic")?;
-    Ok(Bus { topic_arn, queue_url })
-}
-
-/// SES sends only from verified identities: in development (an emulator) the sender is
-/// verified on the spot; in production `infra/` verifies the domain.
-pub async fn ensure_sender_identity(clients: &Clients, from: &str, create: bool) -> anyhow::Result<()> {
-    if !create {
-        return Ok(());
-    }
-    match clients.ses.create_email_identity().email_identity(from).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if error_code(&e) == Some("AlreadyExistsException") => Ok(()),
-        Err(e) => Err(e).context("verifying the sender with SES"),
-    }
-}
-
 async fn table_exists(clients: &Clients, table: &str) -> anyhow::Result<bool> {
     match clients.dynamodb.describe_table().table_name(table).send().await {
         Ok(_) => Ok(true),
@@ -246,98 +165,8 @@ async fn bucket_exists(clients: &Clients, bucket: &str) -> anyhow::Result<bool> 
     }
 }
 
-fn string_attribute(name: &str) -> anyhow::Result<AttributeDefinition> {
-    attribute(name, ScalarAttributeType::S)
-}
-
-fn attribute(name: &str, kind: ScalarAttributeType) -> anyhow::Result<AttributeDefinition> {
-    Ok(AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build()?)
-}
-
-fn key_element(name: &str, kind: KeyType) -> anyhow::Result<KeySchemaElement> {
-    Ok(KeySchemaElement::builder().attribute_name(name).key_type(kind).build()?)
-}
-
-async fn create_main_table(clients: &Clients, table: &str) -> anyhow::Result<()> {
-    let mut request = clients
-        .dynamodb
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attribute(PK)?)
-        .attribute_definitions(string_attribute(SK)?)
-        .key_schema(key_element(PK, KeyType::Hash)?)
-        .key_schema(key_element(SK, KeyType::Range)?);
-    for (index, pk, sk, numeric) in GSIS {
-        let sk_kind = if numeric { ScalarAttributeType::N } else { ScalarAttributeType::S };
-        request = request.attribute_definitions(string_attribute(pk)?).attribute_definitions(attribute(sk, sk_kind)?);
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(index)
-                .key_schema(key_element(pk, KeyType::Hash)?)
-                .key_schema(key_element(sk, KeyType::Range)?)
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                .build()?,
-        );
-    }
-    request.send().await.with_context(|| format!("creating DynamoDB table {table}"))?;
-    wait_until_active(clients, table).await?;
-    enable_ttl(clients, table).await
-}
-
-/// Both tables expire items by `expires_at` (unix seconds): sessions, and the main table's
-/// counters, tokens and delivery bookkeeping.
-async fn enable_ttl(clients: &Clients, table: &str) -> anyhow::Result<()> {
-    clients
-        .dynamodb
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder().enabled(true).attribute_name(SESSION_TTL_ATTRIBUTE).build()?,
-        )
-        .send()
-        .await
-        .with_context(|| format!("turning on TTL for DynamoDB table {table}"))?;
-    Ok(())
-}
-
-async fn create_sessions_table(clients: &Clients, table: &str) -> anyhow::Result<()> {
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attribute(SESSION_ID)?)
-        .key_schema(key_element(SESSION_ID, KeyType::Hash)?)
-        .send()
-        .await
-        .with_context(|| format!("creating DynamoDB table {table}"))?;
-    wait_until_active(clients, table).await?;
-    enable_ttl(clients, table).await
-}
-
-async fn create_bucket(clients: &Clients, bucket: &str) -> anyhow::Result<()> {
-    let mut request = clients.s3.create_bucket().bucket(bucket);
-    // us-east-1 is the one region that refuses an explicit location constraint.
-    if let Some(region) = clients.s3.config().region().map(|r| r.as_ref().to_owned()).filter(|r| r != "us-east-1") {
-        request = request.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region.as_str()))
-                .build(),
-        );
-    }
-    request.send().await.with_context(|| format!("creating S3 bucket {bucket}"))?;
-    Ok(())
-}
-
-/// New tables take a few seconds on AWS (at once on emulators).
-async fn wait_until_active(clients: &Clients, table: &str) -> anyhow::Result<()> {
-    for _ in 0..120 {
-        let described = clients.dynamodb.describe_table().table_name(table).send().await?;
-        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    bail!("DynamoDB table {table} did not become active within a minute")
+/// SES sends only from verified identities: in development (an emulator) the sender is
+/// verified on the spot; in production `infra/` verifies the domain.
+pub async fn ensure_sender_identity(clients: &Clients, from: &str, create: bool) -> anyhow::Result<()> {
+    if create { super::create::sender_identity(clients, from).await } else { Ok(()) }
 }
