@@ -69,6 +69,10 @@ pub struct Config {
     )]
     pub delivery_queue: String,
 
+    /// CloudFront distribution to invalidate deleted media in (aws backend).
+    #[arg(long, env = "SKYHIGH_CLOUDFRONT_DISTRIBUTION", value_name = "SKYHIGH_CLOUDFRONT_DISTRIBUTION")]
+    pub cloudfront_distribution: Option<String>,
+
     /// SES configuration set whose event destination reports bounces and complaints.
     #[arg(long, env = "SKYHIGH_SES_CONFIGURATION_SET", value_name = "SKYHIGH_SES_CONFIGURATION_SET")]
     pub ses_configuration_set: Option<String>,

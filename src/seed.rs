@@ -99,6 +99,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             media: media.clone(),
             comment_count: 0,
             remix_count: 0,
+            parent_snapshot: None,
+            template_name: None,
             created_at: OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())?,
         };
         storage.memes.create(&meme).await?;

@@ -169,6 +169,7 @@ async fn open_storage(config: &Config) -> anyhow::Result<(Storage, Option<storag
                 create_resources: config.create_resources,
                 events_topic: config.events_topic.clone(),
                 delivery_queue: config.delivery_queue.clone(),
+                cloudfront_distribution: config.cloudfront_distribution.clone(),
             })
             .await?;
             Ok((storage, Some(clients)))

@@ -13,6 +13,9 @@ use super::{Email, MemeId, UserId, Username};
 pub enum Job {
     /// A creator saved a meme: each subscriber gets an in-app notification and an email.
     MemePublished(MemePublished),
+    /// A meme was deleted: what its record's transaction could not take goes now (its media,
+    /// their copies in the CDN, and on DynamoDB its comments and notifications).
+    MemeDeleted(MemeDeleted),
     /// One email about someone's own account.
     AccountEmail(AccountEmail),
     /// The emails a subscriber was not sent during one hour because they reached the hourly
@@ -27,6 +30,7 @@ impl Job {
     pub fn describe(&self) -> String {
         match self {
             Job::MemePublished(m) => format!("meme {} by {}", m.meme_id, m.creator),
+            Job::MemeDeleted(m) => format!("cleanup of deleted meme {}", m.meme_id),
             Job::AccountEmail(a) => format!("{} email {}", a.kind.name(), a.id),
             Job::Digest(d) => format!("digest for {} (hour {})", d.recipient_id, d.hour),
             Job::EmailFeedback(f) => format!("{:?} for {} addresses", f.kind, f.addresses.len()),
@@ -42,6 +46,15 @@ pub struct MemePublished {
     pub thumb_key: String,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemeDeleted {
+    pub meme_id: MemeId,
+    pub creator_id: UserId,
+    pub creator: Username,
+    /// The media keys that were the meme's own (not a shared template's picture).
+    pub media: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

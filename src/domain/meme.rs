@@ -41,6 +41,12 @@ pub struct Meme {
     pub comment_count: u32,
     pub remix_count: u32,
     pub created_at: OffsetDateTime,
+    /// Only while saving a remix: its parent as it is at that moment. A backend may keep a copy
+    /// (aws does, so that a remix's page needs no read of its parent); records read back leave
+    /// it `None` (a page view has the parent separately).
+    pub parent_snapshot: Option<Box<Meme>>,
+    /// Only while saving a meme on a shared template: the template's name, kept the same way.
+    pub template_name: Option<String>,
 }
 
 impl Meme {
@@ -53,6 +59,29 @@ impl Meme {
             thumb_key: self.media.thumb_key.clone(),
             created_at: self.created_at.unix_timestamp(),
         }
+    }
+
+    /// The job that cleans up after this meme once its record is deleted.
+    pub fn deleted(&self) -> super::MemeDeleted {
+        super::MemeDeleted {
+            meme_id: self.id,
+            creator_id: self.creator_id,
+            creator: self.creator.clone(),
+            media: self.owned_media_keys(),
+        }
+    }
+
+    /// The media keys that are this meme's own: its sizes, and the original of an upload when
+    /// it is kept under this meme's id (remixes saved before each meme kept its own copy point
+    /// at their parent's, which is not theirs to delete).
+    pub fn owned_media_keys(&self) -> Vec<String> {
+        let mut keys = vec![self.media.display_key.clone(), self.media.thumb_key.clone()];
+        if let MemeSource::Upload { original_key } = &self.source
+            && original_key.starts_with(&format!("originals/{}", self.id))
+        {
+            keys.push(original_key.clone());
+        }
+        keys
     }
 
     pub fn template_id(&self) -> Option<&str> {

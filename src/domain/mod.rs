@@ -12,7 +12,7 @@ mod username;
 
 pub use email::Email;
 pub use id::{CommentId, IdError, MemeId, UserId};
-pub use jobs::{AccountEmail, AccountEmailKind, Digest, EmailFeedback, FeedbackKind, Job, MemePublished};
+pub use jobs::{AccountEmail, AccountEmailKind, Digest, EmailFeedback, FeedbackKind, Job, MemeDeleted, MemePublished};
 pub use meme::{Comment, CommentBody, Meme, MemeMedia, MemeSource, Notification, SharedTemplate, TemplateStats};
 pub use password::Password;
 pub use text::Caption;

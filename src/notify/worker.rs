@@ -23,8 +23,8 @@ use tokio::sync::watch;
 
 use super::email::{Mailer, MemeMention, MemeNotice};
 use super::sender::EmailSender;
-use crate::domain::{AccountEmail, Digest, Email, EmailFeedback, Job, MemePublished, User};
-use crate::storage::{PageRequest, ReceivedJob, SendClaim, Storage, SubscriberRef};
+use crate::domain::{AccountEmail, Digest, Email, EmailFeedback, Job, MemeDeleted, MemePublished, User};
+use crate::storage::{BlobKey, PageRequest, ReceivedJob, SendClaim, Storage, SubscriberRef};
 
 /// Subscribers per fan-out page: one transaction of in-app notifications (DynamoDB takes 100
 /// actions a transaction, two per subscriber) and one progress checkpoint.
@@ -213,6 +213,7 @@ impl DeliveryWorker {
     async fn handle(&self, received: &ReceivedJob) -> anyhow::Result<Outcome> {
         match &received.job {
             Job::MemePublished(meme) => self.fan_out(meme, &received.receipt).await.map(|()| Outcome::Done),
+            Job::MemeDeleted(deleted) => self.clean_up(deleted).await.map(|()| Outcome::Done),
             Job::AccountEmail(email) => self.account_email(email).await.map(|()| Outcome::Done),
             Job::Digest(digest) => self.digest(digest).await,
             Job::EmailFeedback(feedback) => self.feedback(feedback).await.map(|()| Outcome::Done),
@@ -227,10 +228,14 @@ impl DeliveryWorker {
             storage.deliveries.clear_progress(&job_key).await?;
             return Ok(());
         }
+        let Some(creator) = storage.users.get(meme.creator_id).await? else {
+            // The creator's account is gone, and with it their subscriptions.
+            storage.deliveries.clear_progress(&job_key).await?;
+            return Ok(());
+        };
         let mut after = storage.deliveries.progress(&job_key).await?;
         loop {
-            let page =
-                storage.subscriptions.subscribers(meme.creator_id, PageRequest::after(after, FANOUT_PAGE)).await?;
+            let page = storage.subscriptions.subscribers(&creator, PageRequest::after(after, FANOUT_PAGE)).await?;
             let ids: Vec<_> = page.items.iter().map(|s| s.id).collect();
             storage.notifications.deliver(meme, &ids).await?;
             let mut users: HashMap<_, User> =
@@ -348,6 +353,19 @@ impl DeliveryWorker {
         let message = self.mailer.digest_message(&user.username, &user.email, &mentions, &key)?;
         self.exactly_once(&key, self.sender.send(&key, &user.email, &message)).await?;
         Ok(Outcome::Done)
+    }
+
+    /// What a deleted meme's record took not with it: the rest of its data (the backend's), its
+    /// media, and the CDN's copies of them. Each step is idempotent, so a retry is harmless.
+    async fn clean_up(&self, deleted: &MemeDeleted) -> anyhow::Result<()> {
+        self.storage.memes.purge(deleted).await?;
+        for key in deleted.media.iter().filter_map(|k| BlobKey::parse(k)) {
+            self.storage.blobs.delete(&key).await?;
+        }
+        if let Some(cache) = &self.storage.media_cache {
+            cache.invalidate(&deleted.media).await?;
+        }
+        Ok(())
     }
 
     async fn feedback(&self, feedback: &EmailFeedback) -> anyhow::Result<()> {

@@ -127,7 +127,11 @@ pub struct NewMeme {
     pub creator: Username,
     pub picture: Picture,
     pub template_id: Option<String>,
-    pub parent_id: Option<MemeId>,
+    /// The shared template's name, when drawn on one (kept with the meme where the backend
+    /// wants it for the meme's page).
+    pub shared_template_name: Option<String>,
+    /// The meme this one remixes.
+    pub parent: Option<Meme>,
     pub captions: Vec<String>,
     pub spec: MemeSpec,
 }
@@ -171,7 +175,7 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
         creator_id: new.creator_id,
         creator: new.creator,
         source,
-        parent_id: new.parent_id,
+        parent_id: new.parent.as_ref().map(|p| p.id),
         captions: new.captions,
         spec_json: serde_json::to_string(&new.spec).map_err(|e| MemeError::Internal(e.into()))?,
         media: MemeMedia {
@@ -187,6 +191,8 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
         remix_count: 0,
         created_at: OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        parent_snapshot: new.parent.map(Box::new),
+        template_name: new.shared_template_name,
     };
     let stored = async {
         storage.blobs.put(&display_key, Bytes::from(display.bytes), display.mime).await?;
@@ -206,24 +212,13 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
     Ok(meme)
 }
 
-/// Deletes a meme record (with comments and notifications), then its media. Only an original
-/// under its own id is deleted: remixes saved before each meme kept its own copy point at
-/// their parent's.
+/// Deletes a meme: its record goes at once (the page answers without waiting); its media, and
+/// whatever else the backend could not delete in the record's transaction, go with the
+/// "deleted" job the delivery worker does next (`notify::worker`).
 pub async fn delete(storage: &Storage, meme: &Meme) -> Result<(), MemeError> {
     let Some(deleted) = storage.memes.delete(meme.id).await? else {
         return Err(MemeError::NotFound);
     };
-    let mut keys = vec![deleted.media.display_key.clone(), deleted.media.thumb_key.clone()];
-    if let MemeSource::Upload { original_key } = &deleted.source
-        && original_key.starts_with(&format!("originals/{}", deleted.id))
-    {
-        keys.push(original_key.clone());
-    }
-    for key in keys.iter().filter_map(|k| BlobKey::parse(k)) {
-        if let Err(e) = storage.blobs.delete(&key).await {
-            tracing::warn!(key = key.as_str(), error = %e, "could not delete media of a deleted meme");
-        }
-    }
     tracing::info!(meme = %deleted.id, "meme deleted");
     Ok(())
 }

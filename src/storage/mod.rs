@@ -8,6 +8,7 @@
 
 pub mod aws;
 pub mod local;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -223,9 +224,52 @@ pub trait MemeStore: Send + Sync {
     async fn delete(&self, id: MemeId) -> StorageResult<Option<Meme>>;
     async fn list(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<Meme>>;
     /// A creator's memes, newest first.
-    async fn list_by_creator(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<Meme>>;
+    async fn list_by_creator(&self, creator: &User, page: PageRequest) -> StorageResult<Page<Meme>>;
     /// Memes remixing `parent`, newest first.
     async fn list_remixes(&self, parent: MemeId, page: PageRequest) -> StorageResult<Page<Meme>>;
+    /// Brings the "most commented" list up to date where it is computed apart from the writes
+    /// (aws: a materialised list, so a comment touches no index); the delivery worker calls it
+    /// every few seconds. Where the order is an index of the records (local), nothing to do.
+    async fn refresh_rankings(&self, now: OffsetDateTime) -> StorageResult<()>;
+    /// What a deleted meme leaves that its transaction could not take (DynamoDB: its comments
+    /// and its subscribers' in-app notifications, unbounded in number): the worker's, from the
+    /// `MemeDeleted` job. Where a cascade took them with the meme (local), nothing to do.
+    async fn purge(&self, deleted: &crate::domain::MemeDeleted) -> StorageResult<()>;
+}
+
+/// What a creator's portfolio page shows.
+#[derive(Debug, Clone)]
+pub struct Portfolio {
+    pub creator: User,
+    pub subscribers: u64,
+    /// Whether the viewer follows them (false for anonymous viewers and the creator).
+    pub viewer_subscribed: bool,
+    pub memes: Page<Meme>,
+}
+
+/// What a meme's page shows.
+#[derive(Debug, Clone)]
+pub struct MemeView {
+    pub meme: Meme,
+    pub comments: Page<Comment>,
+    /// The meme it remixes, if any and known (a remix whose parent was deleted keeps its link).
+    pub parent: Option<Meme>,
+    /// The name of the shared (user) template it is drawn on, if any.
+    pub shared_template_name: Option<String>,
+    /// Its newest remixes (their counts are on their own pages: `comment_count` 0 here).
+    pub remixes: Vec<Meme>,
+}
+
+/// The reads of the pages with the most visitors, each shaped to fit the request budget of
+/// SPEC §7 (on DynamoDB: at most two requests, plus the session's): a backend answers each with
+/// as few round trips as its layout allows.
+#[async_trait]
+pub trait PageViews: Send + Sync {
+    /// `None` when there is no such creator.
+    async fn portfolio(&self, creator: &Username, viewer: Option<UserId>, page: PageRequest)
+    -> StorageResult<Option<Portfolio>>;
+    /// `None` when there is no such meme.
+    async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>>;
 }
 
 #[async_trait]
@@ -270,21 +314,23 @@ pub struct SubscriberRef {
     pub unsubscribe_token: String,
 }
 
+/// Subscriptions name the creator by the whole account: DynamoDB keys them by the creator's
+/// username (so a portfolio, which knows only the name, reads everything in one request).
 #[async_trait]
 pub trait SubscriptionStore: Send + Sync {
     /// Idempotent; returns whether a new subscription was made. The creator's subscriber count
     /// changes in the same transaction, only when something changed.
     async fn subscribe(&self, creator: &User, subscriber: &User) -> StorageResult<bool>;
-    async fn unsubscribe(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool>;
+    async fn unsubscribe(&self, creator: &User, subscriber: UserId) -> StorageResult<bool>;
     /// The one-click link from an email; returns the creator unfollowed, if the token was live.
     async fn unsubscribe_by_token(&self, token: &str) -> StorageResult<Option<Username>>;
     /// Where `subscriber` stands with `creator`.
-    async fn state(&self, creator: UserId, subscriber: UserId) -> StorageResult<SubscriptionState>;
-    async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64>;
+    async fn state(&self, creator: &User, subscriber: UserId) -> StorageResult<SubscriptionState>;
+    async fn subscriber_count(&self, creator: &User) -> StorageResult<u64>;
     /// Creators `subscriber` follows, most recent first.
     async fn following(&self, subscriber: UserId, page: PageRequest) -> StorageResult<Page<Following>>;
     /// A creator's subscribers, a page at a time (the delivery worker's fan-out).
-    async fn subscribers(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<SubscriberRef>>;
+    async fn subscribers(&self, creator: &User, page: PageRequest) -> StorageResult<Page<SubscriberRef>>;
 }
 
 #[async_trait]
@@ -406,6 +452,14 @@ pub trait Debris: Send + Sync {
     async fn sweep(&self, cutoff: OffsetDateTime) -> StorageResult<DebrisReport>;
 }
 
+/// The CDN in front of the media (CloudFront), which keeps serving an object after it is
+/// deleted until told otherwise.
+#[async_trait]
+pub trait MediaCache: Send + Sync {
+    /// Drops the CDN's copies of these media keys (one request for all of them).
+    async fn invalidate(&self, keys: &[String]) -> StorageResult<()>;
+}
+
 /// Whether the backend answers; `/healthz` and start-up use it.
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
@@ -433,12 +487,15 @@ pub struct Storage {
     pub notifications: Arc<dyn NotificationStore>,
     pub templates: Arc<dyn TemplateStore>,
     pub settings: Arc<dyn SettingsStore>,
+    pub views: Arc<dyn PageViews>,
     pub tokens: Arc<dyn TokenStore>,
     pub counters: Arc<dyn Counters>,
     pub jobs: Arc<dyn JobQueue>,
     pub deliveries: Arc<dyn DeliveryState>,
     /// Present where events travel through a bus after their transaction (the aws backend).
     pub relay: Option<Arc<dyn EventRelay>>,
+    /// Present where a CDN caches the media (aws with `SKYHIGH_CLOUDFRONT_DISTRIBUTION`).
+    pub media_cache: Option<Arc<dyn MediaCache>>,
     /// Present where a crash can leave files behind (the local backend's data folder).
     pub debris: Option<Arc<dyn Debris>>,
 }

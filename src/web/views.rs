@@ -22,6 +22,8 @@ pub struct MemeCard {
     pub alt: String,
     pub comment_count: u32,
     pub remix_count: u32,
+    /// Whether the counts are known (a list that did not read them shows none).
+    pub counts: bool,
     pub when: String,
     pub when_iso: String,
 }
@@ -39,9 +41,14 @@ impl MemeCard {
             alt: meme.alt_text(),
             comment_count: meme.comment_count,
             remix_count: meme.remix_count,
+            counts: true,
             when: human_date(meme.created_at),
             when_iso: iso(meme.created_at),
         }
+    }
+
+    pub fn without_counts(self) -> Self {
+        Self { counts: false, ..self }
     }
 
     pub fn cards(state: &AppState, memes: &[Meme]) -> Vec<Self> {

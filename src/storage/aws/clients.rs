@@ -33,6 +33,7 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
 }
 
 impl Clients {
@@ -71,6 +72,7 @@ impl Clients {
                     .build(),
             ),
             ses: aws_sdk_sesv2::Client::new(&shared),
+            cloudfront: aws_sdk_cloudfront::Client::new(&shared),
         })
     }
 }

@@ -1,14 +1,15 @@
 //! Comments in their meme's partition (`MEME#<id>`, sort key `COMMENT#<id>`), so a meme's
-//! comments are one Query, oldest first, and they go with the meme. Adding one is a transaction
-//! of the comment's put and an atomic `ADD` on the meme's count and top score, conditioned on
-//! the meme existing.
+//! comments are one Query, oldest first. Adding one is a transaction of the comment's put, an
+//! atomic `ADD` on the meme's counters (`#STATS`, in no index), a check that the meme exists and
+//! the activity marker the top list is refreshed from; colliding transactions (a viral meme)
+//! are tried again with backoff.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 
 use super::Tables;
 use super::item::{Item, PK, SK, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
-use super::memes::{COMMENT_SCORE, MEME_SK, build_error, failed_conditions, meme_pk};
+use super::memes::{activity_put, build_error, comment_count_update, meme_exists, meme_pk};
 use super::query::{self, TABLE};
 use crate::domain::{Comment, CommentBody, CommentId, MemeId, UserId, Username};
 use crate::storage::{CommentStore, Page, PageRequest, StorageError, StorageResult};
@@ -41,20 +42,15 @@ fn comment_from_item(item: &Item) -> StorageResult<Comment> {
     })
 }
 
-/// Moves the meme's comment count (and with it its place in the top index) by `delta`.
-fn count_update(table: &str, meme: MemeId, delta: i64) -> StorageResult<TransactWriteItem> {
-    let score = i128::from(delta) * COMMENT_SCORE as i128;
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key(meme_pk(meme), MEME_SK)))
-        .update_expression("ADD comment_count :d, top_score :score")
-        .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":d", n(delta))
-        .expression_attribute_values(":score", n(score))
-        .build()
-        .map_err(build_error)?;
-    Ok(TransactWriteItem::builder().update(update).build())
+/// The transaction of a comment's change: the comment's own write, the meme's counter, the
+/// check that the meme exists, and the activity marker.
+fn comment_change(table: &str, own: TransactWriteItem, meme: MemeId, delta: i64) -> StorageResult<Vec<TransactWriteItem>> {
+    Ok(vec![
+        own,
+        comment_count_update(table, meme, delta)?,
+        meme_exists(table, meme)?,
+        activity_put(table, meme, time::OffsetDateTime::now_utc())?,
+    ])
 }
 
 /// Removes every comment of a (deleted) meme.
@@ -121,20 +117,13 @@ impl DynamoComments {
 impl CommentStore for DynamoComments {
     async fn add(&self, comment: &Comment) -> StorageResult<()> {
         let table = &self.tables.main;
-        let result = self
-            .tables
-            .dynamodb
-            .transact_write_items()
-            .transact_items(put_if_new(table, comment_item(comment))?)
-            .transact_items(count_update(table, comment.meme_id, 1)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match failed_conditions(&e).as_deref() {
-                Some([_, true]) => Err(StorageError::NotFound),
-                Some([true, _]) => Err(StorageError::Conflict("comment id")),
-                _ => Err(sdk_error("adding a comment", e)),
+        let items = comment_change(table, put_if_new(table, comment_item(comment))?, comment.meme_id, 1)?;
+        match self.tables.transact(items, "adding a comment").await {
+            Ok(()) => Ok(()),
+            Err(e) => match e.failed_conditions().as_slice() {
+                [_, _, true, ..] => Err(StorageError::NotFound),
+                [true, ..] => Err(StorageError::Conflict("comment id")),
+                _ => Err(e.into_storage_error()),
             },
         }
     }
@@ -153,19 +142,12 @@ impl CommentStore for DynamoComments {
             .expression_attribute_names("#pk", PK)
             .build()
             .map_err(build_error)?;
-        let result = self
-            .tables
-            .dynamodb
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(count_update(table, meme, -1)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match failed_conditions(&e).as_deref() {
-                Some([true, _]) => Err(StorageError::NotFound),
-                _ => Err(sdk_error("deleting a comment", e)),
+        let items = comment_change(table, TransactWriteItem::builder().delete(delete).build(), meme, -1)?;
+        match self.tables.transact(items, "deleting a comment").await {
+            Ok(()) => Ok(()),
+            Err(e) => match e.failed_conditions().as_slice() {
+                [true, ..] | [_, _, true, ..] => Err(StorageError::NotFound),
+                _ => Err(e.into_storage_error()),
             },
         }
     }

@@ -90,6 +90,8 @@ const UNAVAILABLE_CODES: &[&str] = &[
     "InternalServerError",
     "ServiceUnavailable",
     "SlowDown",
+    // A single write that met a transaction on its item: the same "try again" as a throttle.
+    "TransactionConflictException",
 ];
 
 /// Translates an SDK error: no answer (timeout, refused connection, garbled response) or a

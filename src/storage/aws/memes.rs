@@ -1,53 +1,151 @@
-//! Memes in the main table under `MEME#<id>`, with their comments in the same partition. Each
-//! list the site shows is one Query on an index (docs/data-model.md):
+//! Memes in the main table under `MEME#<id>`, with their counters and comments in the same
+//! partition (docs/data-model.md):
 //!
-//! | list | index | partition | sort |
-//! |---|---|---|---|
-//! | newest | gsi1 | `FEED` | meme id |
-//! | a creator's | gsi2 | `CREATOR#<user id>` | meme id |
-//! | most commented | gsi3 | `TOP` | `top_score` (number) |
-//! | a meme's remixes | gsi4 | `REMIX#<parent id>` | meme id |
+//! | item | `sk` | |
+//! |---|---|---|
+//! | the meme | `#MEME` | written once; in gsi1 `FEED`, gsi2 `CREATOR#<username>`, gsi4 `REMIX#<parent>` |
+//! | its counters | `#STATS` | `comment_count`, `remix_count`, moved by `ADD`; in no index |
+//! | its comments | `COMMENT#<id>` | |
 //!
-//! `top_score` is `comment_count × 10^26 + (id >> 42)`: comments first, then time. Adding or
-//! removing a comment is one atomic `ADD` to both numbers, so the meme moves in the index
-//! without a read-modify-write race.
+//! The counters live beside the meme, not on it: a comment's `ADD` then rewrites one small item
+//! that no index projects, instead of the meme in every index. "Most commented" is not an index
+//! either (one partition would take every comment's write): each save, comment and delete puts
+//! a marker in a time-and-hash sharded activity partition, and `refresh_rankings` folds the
+//! markers since its last run into one materialised list, `TOPLIST`, that the top tab reads.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use aws_smithy_runtime_api::client::result::SdkError;
+use time::OffsetDateTime;
 
 use super::Tables;
 use super::item::{Item, PK, SK, corrupt, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
 use super::query::{self, Access};
-use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
-use crate::storage::{MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
+use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, User, UserId, Username};
+use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
 
-/// "#" sorts before "COMMENT#", so one Query on the meme's partition returns the meme first,
-/// then its comments oldest first.
+/// "#MEME" sorts before "#STATS", and both before "COMMENT#": one Query on the meme's partition
+/// returns the meme, its counters, then its comments oldest first.
 pub const MEME_SK: &str = "#MEME";
-const FEED: Access = Access::gsi("gsi1", "g1pk", "g1sk");
-const BY_CREATOR: Access = Access::gsi("gsi2", "g2pk", "g2sk");
-const TOP: Access = Access::gsi("gsi3", "g3pk", "top_score");
-const REMIXES: Access = Access::gsi("gsi4", "g4pk", "g4sk");
+pub const STATS_SK: &str = "#STATS";
+pub const FEED: Access = Access::gsi("gsi1", "g1pk", "g1sk");
+pub const BY_CREATOR: Access = Access::gsi("gsi2", "g2pk", "g2sk");
+pub const REMIXES: Access = Access::gsi("gsi4", "g4pk", "g4sk");
 
-/// One comment's weight in `top_score`: above every time part (`id >> 42` < 2^86 < 10^26),
-/// leaving 12 digits of DynamoDB's 38 for the count.
-pub const COMMENT_SCORE: u128 = 10u128.pow(26);
+/// Activity markers are spread over this many partitions a minute: 10 million comments an hour
+/// (100× the Imagegram forecast) is about 170 writes a second in each, a sixth of what one
+/// partition takes.
+const ACTIVITY_SHARDS: u64 = 16;
+/// The most-commented list keeps this many memes (the top tab pages through them).
+pub const TOP_LIST_LEN: usize = 1000;
+/// Markers outlive any gap between refreshes (minutes) by far.
+const ACTIVITY_KEEP: time::Duration = time::Duration::days(2);
+/// A refresh reads at most this many minutes back: after a longer pause (a new table, an
+/// outage), what came before has aged out of relevance for "most commented now" anyway.
+const MAX_CATCH_UP_MINUTES: i64 = 60;
 
 pub fn meme_pk(id: MemeId) -> String {
     format!("MEME#{id}")
-}
-
-fn top_score(comment_count: u32, id: MemeId) -> u128 {
-    u128::from(comment_count) * COMMENT_SCORE + (id.as_u128() >> 42)
 }
 
 pub fn build_error(e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
     StorageError::Other(anyhow::Error::new(e).context("building a DynamoDB request"))
 }
 
-fn meme_item(meme: &Meme) -> Item {
+fn minute_of(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp().div_euclid(60)
+}
+
+/// A stable shard for a meme: its random bits, not its time, so one minute's memes spread.
+fn shard_of(meme: MemeId) -> u64 {
+    (meme.as_u128() as u64) % ACTIVITY_SHARDS
+}
+
+/// The activity marker of `meme` for the minute of `at`.
+pub fn activity_put(table: &str, meme: MemeId, at: OffsetDateTime) -> StorageResult<TransactWriteItem> {
+    let mut item = key(format!("ACTIVITY#{}#{}", minute_of(at), shard_of(meme)), meme.to_string());
+    item.insert(super::delivery::EXPIRES_AT.into(), n((at + ACTIVITY_KEEP).unix_timestamp()));
+    let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_error)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The card of a meme as the remix's item keeps it (the parent "as it was").
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ParentCard {
+    id: MemeId,
+    creator_id: UserId,
+    creator: Username,
+    captions: Vec<String>,
+    display_key: String,
+    thumb_key: String,
+    content_type: String,
+    width: u32,
+    height: u32,
+    thumb_width: u32,
+    thumb_height: u32,
+    created_at: i64,
+    template_id: Option<String>,
+    original_key: Option<String>,
+}
+
+impl ParentCard {
+    fn of(meme: &Meme) -> Self {
+        let (template_id, original_key) = match &meme.source {
+            MemeSource::Template(t) => (Some(t.clone()), None),
+            MemeSource::Upload { original_key } => (None, Some(original_key.clone())),
+        };
+        Self {
+            id: meme.id,
+            creator_id: meme.creator_id,
+            creator: meme.creator.clone(),
+            captions: meme.captions.clone(),
+            display_key: meme.media.display_key.clone(),
+            thumb_key: meme.media.thumb_key.clone(),
+            content_type: meme.media.content_type.clone(),
+            width: meme.media.width,
+            height: meme.media.height,
+            thumb_width: meme.media.thumb_width,
+            thumb_height: meme.media.thumb_height,
+            created_at: meme.created_at.unix_timestamp(),
+            template_id,
+            original_key,
+        }
+    }
+
+    fn into_meme(self) -> StorageResult<Meme> {
+        let source = match (self.template_id, self.original_key) {
+            (Some(t), _) => MemeSource::Template(t),
+            (None, Some(k)) => MemeSource::Upload { original_key: k },
+            (None, None) => return Err(corrupt("parent card", "no source")),
+        };
+        Ok(Meme {
+            id: self.id,
+            creator_id: self.creator_id,
+            creator: self.creator,
+            source,
+            parent_id: None,
+            captions: self.captions,
+            spec_json: String::new(),
+            media: MemeMedia {
+                display_key: self.display_key,
+                thumb_key: self.thumb_key,
+                content_type: self.content_type,
+                width: self.width,
+                height: self.height,
+                thumb_width: self.thumb_width,
+                thumb_height: self.thumb_height,
+            },
+            comment_count: 0,
+            remix_count: 0,
+            created_at: OffsetDateTime::from_unix_timestamp(self.created_at).map_err(|e| corrupt("parent card", e))?,
+            parent_snapshot: None,
+            template_name: None,
+        })
+    }
+}
+
+fn meme_item(meme: &Meme) -> StorageResult<Item> {
     let id = meme.id.to_string();
     let mut item = key(meme_pk(meme.id), MEME_SK);
     let mut put = |name: &str, value| {
@@ -60,7 +158,7 @@ fn meme_item(meme: &Meme) -> Item {
         MemeSource::Template(template) => put("template_id", s(template)),
         MemeSource::Upload { original_key } => put("original_key", s(original_key)),
     }
-    put("captions", s(serde_json::to_string(&meme.captions).unwrap_or_else(|_| "[]".into())));
+    put("captions", s(serde_json::to_string(&meme.captions).map_err(|e| StorageError::Other(e.into()))?));
     put("spec", s(&meme.spec_json));
     put("display_key", s(&meme.media.display_key));
     put("thumb_key", s(&meme.media.thumb_key));
@@ -69,23 +167,28 @@ fn meme_item(meme: &Meme) -> Item {
     put("height", n(meme.media.height));
     put("thumb_width", n(meme.media.thumb_width));
     put("thumb_height", n(meme.media.thumb_height));
-    put("comment_count", n(meme.comment_count));
-    put("remix_count", n(meme.remix_count));
     put("created_at", n(meme.created_at.unix_timestamp()));
     put(FEED.pk, s("FEED"));
     put(FEED.sk, s(&id));
-    put(BY_CREATOR.pk, s(format!("CREATOR#{}", meme.creator_id)));
+    put(BY_CREATOR.pk, s(format!("CREATOR#{}", meme.creator)));
     put(BY_CREATOR.sk, s(&id));
-    put(TOP.pk, s("TOP"));
-    put(TOP.sk, n(top_score(meme.comment_count, meme.id)));
+    if let Some(name) = &meme.template_name {
+        put("template_name", s(name));
+    }
     if let Some(parent) = meme.parent_id {
         put("parent_id", s(parent.to_string()));
         put(REMIXES.pk, s(format!("REMIX#{parent}")));
         put(REMIXES.sk, s(&id));
+        if let Some(snapshot) = &meme.parent_snapshot {
+            let card = serde_json::to_string(&ParentCard::of(snapshot)).map_err(|e| StorageError::Other(e.into()))?;
+            put("parent_card", s(card));
+        }
     }
-    item
+    Ok(item)
 }
 
+/// A meme from its item (or its index projection, which carries no `spec`: lists leave it
+/// empty). Counters come from the `#STATS` item: `with_stats` sets them.
 pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
     let source = match (item.get("template_id"), item.get("original_key")) {
         (Some(_), _) => MemeSource::Template(get_s(item, "template_id")?.to_owned()),
@@ -99,7 +202,7 @@ pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
         source,
         parent_id: item.get("parent_id").map(|_| parse_s(item, "parent_id", MemeId::parse)).transpose()?,
         captions: parse_s(item, "captions", |c| serde_json::from_str(c))?,
-        spec_json: get_s(item, "spec")?.to_owned(),
+        spec_json: item.get("spec").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
         media: MemeMedia {
             display_key: get_s(item, "display_key")?.to_owned(),
             thumb_key: get_s(item, "thumb_key")?.to_owned(),
@@ -109,52 +212,95 @@ pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
             thumb_width: get_n(item, "thumb_width")?,
             thumb_height: get_n(item, "thumb_height")?,
         },
-        comment_count: get_n::<i64>(item, "comment_count")?.max(0) as u32,
-        remix_count: get_n::<i64>(item, "remix_count")?.max(0) as u32,
+        comment_count: 0,
+        remix_count: 0,
         created_at: get_time(item, "created_at")?,
+        parent_snapshot: None,
+        template_name: None,
     })
 }
 
-/// The use counters that follow a meme (its template's totals and day, its parent's remixes),
-/// as updates of one transaction. The parent's only applies while the parent exists.
+/// The remix's copy of its parent, and the name of its shared template, from its item.
+pub fn snapshots_of(item: &Item) -> StorageResult<(Option<Meme>, Option<String>)> {
+    let parent = match item.get("parent_card").and_then(|v| v.as_s().ok()) {
+        Some(card) => Some(
+            serde_json::from_str::<ParentCard>(card).map_err(|e| corrupt("parent card", e))?.into_meme()?,
+        ),
+        None => None,
+    };
+    let template = item.get("template_name").and_then(|v| v.as_s().ok()).cloned();
+    Ok((parent, template))
+}
+
+/// Sets a meme's counters from its `#STATS` item (none yet: zeros).
+pub fn with_stats(mut meme: Meme, stats: Option<&Item>) -> StorageResult<Meme> {
+    if let Some(stats) = stats {
+        let count = |name: &str| -> StorageResult<u32> {
+            Ok(match stats.get(name) {
+                Some(_) => get_n::<i64>(stats, name)?.clamp(0, i64::from(u32::MAX)) as u32,
+                None => 0,
+            })
+        };
+        meme.comment_count = count("comment_count")?;
+        meme.remix_count = count("remix_count")?;
+    }
+    Ok(meme)
+}
+
+fn stats_update(table: &str, meme: MemeId, expression: &str, delta: i64) -> StorageResult<TransactWriteItem> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(meme_pk(meme), STATS_SK)))
+        .update_expression(expression)
+        .expression_attribute_values(":d", n(delta))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Moves a meme's comment count by `delta` (creating its counters on the first comment).
+pub fn comment_count_update(table: &str, meme: MemeId, delta: i64) -> StorageResult<TransactWriteItem> {
+    stats_update(table, meme, "ADD comment_count :d", delta)
+}
+
+/// The meme must exist for the transaction to go ahead (a comment on a deleted meme fails).
+pub fn meme_exists(table: &str, meme: MemeId) -> StorageResult<TransactWriteItem> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key(meme_pk(meme), MEME_SK)))
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// The use counters that follow a meme (its template's totals and day, its parent's remixes).
+/// The parent's come last: a check that it still exists, and the `ADD` on its counters.
 fn counter_updates(table: &str, meme: &Meme, delta: i64, with_parent: bool) -> StorageResult<Vec<TransactWriteItem>> {
-    let mut updates = Vec::new();
+    let mut items = Vec::new();
     if let Some(template) = meme.template_id() {
         let remix = if meme.parent_id.is_some() { delta } else { 0 };
-        updates.push(
-            Update::builder()
+        for (sk, expression) in [
+            ("TOTAL".to_owned(), "ADD memes :d, remixes :r"),
+            (format!("DAY#{}", meme.created_at.date()), "ADD memes :d"),
+        ] {
+            let mut update = Update::builder()
                 .table_name(table)
-                .set_key(Some(key(format!("TSTATS#{template}"), "TOTAL")))
-                .update_expression("ADD memes :d, remixes :r")
-                .expression_attribute_values(":d", n(delta))
-                .expression_attribute_values(":r", n(remix))
-                .build()
-                .map_err(build_error)?,
-        );
-        updates.push(
-            Update::builder()
-                .table_name(table)
-                .set_key(Some(key(format!("TSTATS#{template}"), format!("DAY#{}", meme.created_at.date()))))
-                .update_expression("ADD memes :d")
-                .expression_attribute_values(":d", n(delta))
-                .build()
-                .map_err(build_error)?,
-        );
+                .set_key(Some(key(format!("TSTATS#{template}"), sk)))
+                .update_expression(expression)
+                .expression_attribute_values(":d", n(delta));
+            if expression.contains(":r") {
+                update = update.expression_attribute_values(":r", n(remix));
+            }
+            items.push(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build());
+        }
     }
     if let (Some(parent), true) = (meme.parent_id, with_parent) {
-        updates.push(
-            Update::builder()
-                .table_name(table)
-                .set_key(Some(key(meme_pk(parent), MEME_SK)))
-                .update_expression("ADD remix_count :d")
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":d", n(delta))
-                .build()
-                .map_err(build_error)?,
-        );
+        items.push(stats_update(table, parent, "ADD remix_count :d", delta)?);
+        items.push(meme_exists(table, parent)?);
     }
-    Ok(updates.into_iter().map(|u| TransactWriteItem::builder().update(u).build()).collect())
+    Ok(items)
 }
 
 /// Which items of a cancelled transaction failed their condition, in request order.
@@ -171,6 +317,18 @@ pub fn failed_conditions<R>(error: &SdkError<TransactWriteItemsError, R>) -> Opt
     }
 }
 
+/// One materialised "most commented" list: ids with their counts, best first.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct TopList {
+    /// `(meme id, comments)`, sorted by comments then newest.
+    entries: Vec<(MemeId, u32)>,
+    /// Minutes of activity up to (not including) this one are folded in.
+    through_minute: i64,
+}
+
+const TOPLIST_PK: &str = "TOPLIST";
+const TOPLIST_SK: &str = "TOP";
+
 pub struct DynamoMemes {
     tables: Tables,
 }
@@ -180,39 +338,40 @@ impl DynamoMemes {
         Self { tables }
     }
 
-    /// Writes the meme (or removes it, `delta` -1) with its counters in one transaction. If
-    /// the parent of a remix is gone, the remix counter is left out and the rest retried.
+    /// Writes the meme (or removes it, `delta` -1) with its counters, its event and its
+    /// activity marker in one transaction. If the parent of a remix is gone, its counter is
+    /// left out and the rest tried again.
     async fn write(&self, meme: &Meme, delta: i64) -> StorageResult<bool> {
         let table = &self.tables.main;
         let mut with_parent = meme.parent_id.is_some();
         loop {
-            let own = if delta > 0 {
-                put_if_new(table, meme_item(meme))?
+            let mut items = if delta > 0 {
+                vec![put_if_new(table, meme_item(meme)?)?, super::notifications::event_put(table, meme)?]
             } else {
-                let delete = Delete::builder()
-                    .table_name(table)
-                    .set_key(Some(key(meme_pk(meme.id), MEME_SK)))
-                    .condition_expression("attribute_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-                    .build()
-                    .map_err(build_error)?;
-                TransactWriteItem::builder().delete(delete).build()
+                let delete = |sk: &str, condition: bool| -> StorageResult<TransactWriteItem> {
+                    let mut builder = Delete::builder().table_name(table).set_key(Some(key(meme_pk(meme.id), sk)));
+                    if condition {
+                        builder =
+                            builder.condition_expression("attribute_exists(#pk)").expression_attribute_names("#pk", PK);
+                    }
+                    Ok(TransactWriteItem::builder().delete(builder.build().map_err(build_error)?).build())
+                };
+                // The rest of it (comments, in-app notifications, media) is the worker's, from
+                // the "deleted" event: a page never waits for an unbounded delete.
+                vec![
+                    delete(MEME_SK, true)?,
+                    delete(STATS_SK, false)?,
+                    super::notifications::event_replace_with_deleted(table, meme)?,
+                ]
             };
-            // The notification event goes and comes with the meme; the parent's counter, whose
-            // condition may fail, stays last (see below).
-            let event = if delta > 0 {
-                super::notifications::event_put(table, meme)?
-            } else {
-                super::notifications::event_delete(table, meme.id)?
-            };
-            let mut items = vec![own, event];
+            items.push(activity_put(table, meme.id, OffsetDateTime::now_utc())?);
             items.extend(counter_updates(table, meme, delta, with_parent)?);
-            let result = self.tables.dynamodb.transact_write_items().set_transact_items(Some(items)).send().await;
+            let result = self.tables.transact(items.clone(), if delta > 0 { "saving a meme" } else { "deleting a meme" }).await;
             let error = match result {
-                Ok(_) => return Ok(true),
+                Ok(()) => return Ok(true),
                 Err(e) => e,
             };
-            let failed = failed_conditions(&error).unwrap_or_default();
+            let failed = error.failed_conditions();
             if failed.first() == Some(&true) {
                 // The meme itself: already there (create) or already gone (delete).
                 return if delta > 0 { Err(StorageError::Conflict("meme id")) } else { Ok(false) };
@@ -221,13 +380,80 @@ impl DynamoMemes {
                 with_parent = false;
                 continue;
             }
-            return Err(sdk_error(if delta > 0 { "saving a meme" } else { "deleting a meme" }, error));
+            return Err(error.into_storage_error());
         }
+    }
+
+    /// The counters of `memes` in one BatchGetItem, set on each.
+    pub async fn with_counters(&self, memes: Vec<Meme>) -> StorageResult<Vec<Meme>> {
+        if memes.is_empty() {
+            return Ok(memes);
+        }
+        let keys: Vec<Item> = memes.iter().map(|m| key(meme_pk(m.id), STATS_SK)).collect();
+        let stats = self.tables.batch_get(keys, "reading memes' counters").await?;
+        memes
+            .into_iter()
+            .map(|meme| {
+                let pk = meme_pk(meme.id);
+                let found = stats.iter().find(|i| i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk));
+                with_stats(meme, found)
+            })
+            .collect()
     }
 
     async fn list_on(&self, access: Access, partition: String, page: PageRequest) -> StorageResult<Page<Meme>> {
         let query = self.tables.query_partition(access, &partition);
-        query::page(query, access, &partition, &page, true, "listing memes", meme_from_item).await
+        let page = query::page(query, access, &partition, &page, true, "listing memes", meme_from_item).await?;
+        Ok(Page { items: self.with_counters(page.items).await?, next: page.next })
+    }
+
+    /// The meme partition's first items: the meme, its counters and up to `comments` comments.
+    pub async fn read_partition(&self, id: MemeId, comments: usize) -> StorageResult<Vec<Item>> {
+        let found = self
+            .tables
+            .query_partition(query::TABLE, &meme_pk(id))
+            .consistent_read(true)
+            .limit(i32::try_from(comments + 2).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| sdk_error("reading a meme and its comments", e))?;
+        Ok(found.items.unwrap_or_default())
+    }
+
+    async fn top_list(&self, consistent: bool) -> StorageResult<(TopList, Option<i128>)> {
+        let found = self.tables.get(key(TOPLIST_PK, TOPLIST_SK), consistent, "reading the top list").await?;
+        let Some(item) = found else { return Ok((TopList::default(), None)) };
+        let list = parse_s(&item, "list", |json| serde_json::from_str::<TopList>(json))?;
+        Ok((list, Some(get_n(&item, "version")?)))
+    }
+
+    async fn list_top(&self, page: PageRequest) -> StorageResult<Page<Meme>> {
+        let offset = match &page.after {
+            None => 0,
+            Some(Cursor(c)) => c.strip_prefix("TOP:").and_then(|o| o.parse::<usize>().ok()).ok_or(StorageError::InvalidCursor)?,
+        };
+        let (list, _) = self.top_list(false).await?;
+        let slice: Vec<(MemeId, u32)> = list.entries.iter().skip(offset).take(page.limit).copied().collect();
+        let next = (offset + slice.len() < list.entries.len() && !slice.is_empty())
+            .then(|| Cursor(format!("TOP:{}", offset + slice.len())));
+        // The memes and their counters in one request (the list's counts may be seconds old).
+        let mut keys: Vec<Item> = slice.iter().map(|(id, _)| key(meme_pk(*id), MEME_SK)).collect();
+        keys.extend(slice.iter().map(|(id, _)| key(meme_pk(*id), STATS_SK)));
+        let items = self.tables.batch_get(keys, "reading the top memes").await?;
+        let find = |id: MemeId, sk: &str| {
+            let pk = meme_pk(id);
+            items.iter().find(|i| {
+                i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk) && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
+            })
+        };
+        let mut memes = Vec::with_capacity(slice.len());
+        for (id, _) in &slice {
+            // A meme deleted since the last refresh is simply left out.
+            if let Some(item) = find(*id, MEME_SK) {
+                memes.push(with_stats(meme_from_item(item)?, find(*id, STATS_SK))?);
+            }
+        }
+        Ok(Page { items: memes, next })
     }
 }
 
@@ -239,8 +465,22 @@ impl MemeStore for DynamoMemes {
     }
 
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>> {
-        let found = self.tables.get(key(meme_pk(id), MEME_SK), true, "reading a meme").await?;
-        found.as_ref().map(meme_from_item).transpose()
+        // The meme and its counters: the partition's items before "COMMENT#".
+        let found = self
+            .tables
+            .query_partition(query::TABLE, &meme_pk(id))
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :hash)")
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":hash", s("#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("reading a meme", e))?;
+        let items = found.items.unwrap_or_default();
+        let sk_of = |i: &Item| i.get(SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let Some(meme) = items.iter().find(|i| sk_of(i) == MEME_SK) else { return Ok(None) };
+        let stats = items.iter().find(|i| sk_of(i) == STATS_SK);
+        with_stats(meme_from_item(meme)?, stats).map(Some)
     }
 
     async fn get_with_comments(
@@ -248,31 +488,14 @@ impl MemeStore for DynamoMemes {
         id: MemeId,
         comments: PageRequest,
     ) -> StorageResult<Option<(Meme, Page<Comment>)>> {
-        let partition = meme_pk(id);
         if let Some(after) = &comments.after {
             // A later page of comments: the meme item is not on it.
             let Some(meme) = self.get(id).await? else { return Ok(None) };
             let page = super::comments::list_after(&self.tables, id, after.clone(), comments.limit).await?;
             return Ok(Some((meme, page)));
         }
-        let found = self
-            .tables
-            .query_partition(query::TABLE, &partition)
-            .consistent_read(true)
-            // The meme, a page of comments, and one more to know whether a next page exists.
-            .limit(i32::try_from(comments.limit + 2).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| sdk_error("reading a meme and its comments", e))?;
-        let mut items = found.items.unwrap_or_default().into_iter();
-        let Some(meme) =
-            items.next().filter(|first| first.get(SK).and_then(|v| v.as_s().ok()) == Some(&MEME_SK.to_owned()))
-        else {
-            return Ok(None);
-        };
-        let rest: Vec<Item> = items.collect();
-        let page = super::comments::page_from_items(rest, comments.limit)?;
-        Ok(Some((meme_from_item(&meme)?, page)))
+        let items = self.read_partition(id, comments.limit + 1).await?;
+        Ok(split_partition(items, comments.limit)?.map(|(meme, page, _)| (meme, page)))
     }
 
     #[tracing::instrument(skip(self))]
@@ -281,25 +504,102 @@ impl MemeStore for DynamoMemes {
         if !self.write(&meme, -1).await? {
             return Ok(None);
         }
-        // Comments and in-app notifications can be many, more than a transaction holds (100
-        // items); nothing shows them without the meme, so they go right after it.
-        super::comments::delete_all(&self.tables, id).await?;
-        super::notifications::delete_inbox_items(&self.tables, &meme).await?;
         Ok(Some(meme))
     }
 
     async fn list(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<Meme>> {
         match order {
             MemeOrder::New => self.list_on(FEED, "FEED".into(), page).await,
-            MemeOrder::Top => self.list_on(TOP, "TOP".into(), page).await,
+            MemeOrder::Top => self.list_top(page).await,
         }
     }
 
-    async fn list_by_creator(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<Meme>> {
-        self.list_on(BY_CREATOR, format!("CREATOR#{creator}"), page).await
+    async fn list_by_creator(&self, creator: &User, page: PageRequest) -> StorageResult<Page<Meme>> {
+        // Listed by username: a portfolio knows only the name.
+        self.list_on(BY_CREATOR, format!("CREATOR#{}", creator.username), page).await
     }
 
     async fn list_remixes(&self, parent: MemeId, page: PageRequest) -> StorageResult<Page<Meme>> {
         self.list_on(REMIXES, format!("REMIX#{parent}"), page).await
     }
+
+    async fn purge(&self, deleted: &crate::domain::MemeDeleted) -> StorageResult<()> {
+        super::comments::delete_all(&self.tables, deleted.meme_id).await?;
+        super::notifications::delete_inbox_items(&self.tables, deleted).await
+    }
+
+    /// Folds the activity markers since the last refresh into the top list. Instances may
+    /// refresh at once: the list is written only over the version read, so one of them wins
+    /// and the other's next refresh starts from the winner's list.
+    async fn refresh_rankings(&self, now: OffsetDateTime) -> StorageResult<()> {
+        let (mut list, version) = self.top_list(true).await?;
+        let current = minute_of(now);
+        let first = list.through_minute.max(current - MAX_CATCH_UP_MINUTES);
+        let mut touched = std::collections::BTreeSet::new();
+        // The current minute is read again next time: markers may still arrive in it.
+        for minute in first..=current {
+            for shard in 0..ACTIVITY_SHARDS {
+                let partition = format!("ACTIVITY#{minute}#{shard}");
+                let query = self.tables.query_partition(query::TABLE, &partition).projection_expression("#sk").expression_attribute_names("#sk", SK);
+                for item in self.tables.query_all(query, "reading activity").await? {
+                    touched.insert(parse_s(&item, SK, MemeId::parse)?);
+                }
+            }
+        }
+        if touched.is_empty() && version.is_some() {
+            return Ok(());
+        }
+        let ids: Vec<MemeId> = touched.into_iter().collect();
+        let mut fresh = std::collections::HashMap::new();
+        for chunk in ids.chunks(50) {
+            let mut keys: Vec<Item> = chunk.iter().map(|id| key(meme_pk(*id), MEME_SK)).collect();
+            keys.extend(chunk.iter().map(|id| key(meme_pk(*id), STATS_SK)));
+            let items = self.tables.batch_get(keys, "reading counters for the top list").await?;
+            for id in chunk {
+                let pk = meme_pk(*id);
+                let sk_of = |sk: &str| items.iter().find(|i| i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk) && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk));
+                // A meme without its item was deleted: it leaves the list.
+                let count = match (sk_of(MEME_SK), sk_of(STATS_SK)) {
+                    (None, _) => None,
+                    (Some(_), stats) => Some(match stats {
+                        Some(stats) if stats.contains_key("comment_count") => get_n::<i64>(stats, "comment_count")?.max(0) as u32,
+                        _ => 0,
+                    }),
+                };
+                fresh.insert(*id, count);
+            }
+        }
+        list.entries.retain(|(id, _)| !fresh.contains_key(id));
+        list.entries.extend(fresh.into_iter().filter_map(|(id, count)| count.map(|c| (id, c))));
+        list.entries.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        list.entries.truncate(TOP_LIST_LEN);
+        list.through_minute = current;
+        let json = serde_json::to_string(&list).map_err(|e| StorageError::Other(e.into()))?;
+        let mut item = key(TOPLIST_PK, TOPLIST_SK);
+        item.insert("list".into(), s(json));
+        item.insert("version".into(), n(version.unwrap_or(0) + 1));
+        let mut put = self.tables.dynamodb.put_item().table_name(&self.tables.main).set_item(Some(item));
+        put = match version {
+            Some(v) => put.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
+            None => put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", PK),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            // Another instance refreshed first: its list stands.
+            Err(e) if super::item::error_code(&e) == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(sdk_error("writing the top list", e)),
+        }
+    }
+}
+
+/// A meme partition's first items as the meme (with its counters), its first comments (up to
+/// `limit`, with the cursor past them), and its item's snapshots.
+pub fn split_partition(items: Vec<Item>, limit: usize) -> StorageResult<Option<(Meme, Page<Comment>, Item)>> {
+    let mut items = items.into_iter().peekable();
+    let sk_is = |item: &Item, sk: &str| item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk);
+    let Some(meme_item) = items.next_if(|i| sk_is(i, MEME_SK)) else { return Ok(None) };
+    let stats = items.next_if(|i| sk_is(i, STATS_SK));
+    let meme = with_stats(meme_from_item(&meme_item)?, stats.as_ref())?;
+    let comments = super::comments::page_from_items(items.collect(), limit)?;
+    Ok(Some((meme, comments, meme_item)))
 }

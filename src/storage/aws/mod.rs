@@ -8,6 +8,7 @@
 //! emulator (tests/storage).
 
 mod blobs;
+mod cdn;
 mod clients;
 mod comments;
 mod create;
@@ -25,6 +26,7 @@ mod settings;
 mod subscriptions;
 mod templates;
 mod users;
+mod views;
 
 use std::sync::Arc;
 
@@ -33,7 +35,9 @@ pub use clients::Clients;
 pub use resources::{Bus, Names, ensure_sender_identity};
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, TransactWriteItem, WriteRequest};
+use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{Storage, StorageError, StorageResult};
 use item::{Item, sdk_error};
@@ -88,6 +92,63 @@ impl Tables {
         }
     }
 
+    /// Items of the main table by key, in BatchGetItem requests of 100 (consistent reads),
+    /// sending again whatever DynamoDB leaves unprocessed under load. Missing keys are absent.
+    pub async fn batch_get(&self, keys: Vec<Item>, what: &str) -> StorageResult<Vec<Item>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending: Vec<Item> = chunk.to_vec();
+            for _ in 0..5 {
+                if pending.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StorageError::Other(e.into()))?;
+                let output = self
+                    .dynamodb
+                    .batch_get_item()
+                    .request_items(&self.main, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(what, e))?;
+                found.extend(output.responses.and_then(|mut r| r.remove(&self.main)).unwrap_or_default());
+                pending =
+                    output.unprocessed_keys.and_then(|mut u| u.remove(&self.main)).map(|k| k.keys).unwrap_or_default();
+            }
+            if !pending.is_empty() {
+                return Err(StorageError::Unavailable(format!("{what}: DynamoDB kept keys unprocessed")));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Runs a transaction, trying again with jittered backoff while it collides with another
+    /// transaction on the same items (many comments on one viral meme at once). Still colliding
+    /// after the last try, it is `Unavailable`: a 503 with `Retry-After`, never a 500.
+    pub async fn transact(&self, items: Vec<TransactWriteItem>, what: &str) -> Result<(), TransactError> {
+        use rand::Rng;
+        let mut delay_ms = 10u64;
+        let mut attempt = 1;
+        loop {
+            let result = self.dynamodb.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let error = match result {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let conflicted = is_conflict(&error);
+            if !conflicted || attempt == TRANSACTION_ATTEMPTS {
+                return Err(TransactError { error, what: what.to_owned(), conflicted });
+            }
+            let jittered = rand::thread_rng().gen_range(delay_ms / 2..=delay_ms);
+            tokio::time::sleep(std::time::Duration::from_millis(jittered)).await;
+            delay_ms = (delay_ms * 2).min(400);
+            attempt += 1;
+        }
+    }
+
     /// Deletes items of the main table by key, 25 per request (BatchWriteItem's limit),
     /// sending again whatever DynamoDB leaves unprocessed under load.
     pub async fn batch_delete(&self, keys: Vec<Item>, what: &str) -> StorageResult<()> {
@@ -123,6 +184,43 @@ impl Tables {
     }
 }
 
+/// Tries of a transaction that keeps colliding: 10, 20, 40, 80, 160 ms apart (half of each
+/// at random), about a third of a second in all.
+const TRANSACTION_ATTEMPTS: u32 = 6;
+
+/// Whether a transaction was cancelled because another one held its items.
+pub(crate) fn is_conflict<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            cancelled.cancellation_reasons().iter().any(|r| r.code() == Some("TransactionConflict"))
+        }
+        Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+        _ => false,
+    }
+}
+
+/// A failed transaction, for its caller to read the conditions of.
+pub struct TransactError {
+    error: SdkError<TransactWriteItemsError, aws_smithy_runtime_api::http::Response>,
+    what: String,
+    conflicted: bool,
+}
+
+impl TransactError {
+    /// Which items failed their condition, in request order (empty if none did).
+    pub fn failed_conditions(&self) -> Vec<bool> {
+        memes::failed_conditions(&self.error).unwrap_or_default()
+    }
+
+    pub fn into_storage_error(self) -> StorageError {
+        if self.conflicted {
+            tracing::warn!(what = %self.what, "a transaction kept colliding with others: answered 503");
+            return StorageError::Unavailable(format!("{}: other changes to the same items, try again", self.what));
+        }
+        sdk_error(&self.what, self.error)
+    }
+}
+
 /// Where the aws backend keeps things (SPEC §2: `SKYHIGH_TABLE_PREFIX`, `SKYHIGH_BUCKET`,
 /// `SKYHIGH_CREATE_RESOURCES`, `SKYHIGH_EVENTS_TOPIC`, `SKYHIGH_DELIVERY_QUEUE`).
 #[derive(Debug, Clone)]
@@ -132,6 +230,8 @@ pub struct AwsSettings {
     pub create_resources: bool,
     pub events_topic: String,
     pub delivery_queue: String,
+    /// The CloudFront distribution to invalidate deleted media in (`SKYHIGH_CLOUDFRONT_DISTRIBUTION`).
+    pub cloudfront_distribution: Option<String>,
 }
 
 /// Connects, checks (or creates) the tables, bucket, topic and queue, and builds the stores.
@@ -158,11 +258,15 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients
         notifications: Arc::new(notifications::DynamoNotifications::new(tables.clone())),
         templates: Arc::new(templates::DynamoTemplates::new(tables.clone())),
         settings: Arc::new(settings::DynamoSettings::new(tables.clone())),
+        views: Arc::new(views::DynamoViews::new(tables.clone())),
         tokens: delivery.clone(),
         counters: delivery.clone(),
         deliveries: delivery,
         jobs: Arc::new(queue::SqsQueue::new(clients.sqs.clone(), bus.queue_url.clone())),
         relay: Some(Arc::new(relay::SnsRelay::new(tables, clients.sns.clone(), bus.topic_arn.clone()))),
+        media_cache: settings.cloudfront_distribution.clone().map(|distribution| {
+            Arc::new(cdn::CloudFrontCache::new(clients.cloudfront.clone(), distribution)) as Arc<dyn crate::storage::MediaCache>
+        }),
         debris: None,
     };
     Ok((storage, clients))

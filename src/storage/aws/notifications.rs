@@ -19,7 +19,7 @@ use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, pars
 use super::memes::{build_error, failed_conditions};
 use super::query::{self, TABLE};
 use super::users::{USER_SK, user_pk};
-use crate::domain::{Meme, MemeId, MemePublished, Notification, UserId, Username};
+use crate::domain::{Meme, MemeDeleted, MemeId, MemePublished, Notification, UserId, Username};
 use crate::storage::{NotificationStore, Page, PageRequest, StorageError, StorageResult};
 
 pub const EVENT_SK: &str = "OUTBOX";
@@ -42,9 +42,10 @@ fn now_ms() -> i128 {
     OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
 }
 
-/// The event to write in the meme's transaction.
+/// The "published" event to write in the meme's transaction.
 pub fn event_put(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
     let mut item = event_key(meme.id);
+    item.insert("kind".into(), s("published"));
     item.insert("meme_id".into(), s(meme.id.to_string()));
     item.insert("creator_id".into(), s(meme.creator_id.to_string()));
     item.insert("creator".into(), s(meme.creator.as_str()));
@@ -56,28 +57,35 @@ pub fn event_put(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Drops a deleted meme's pending event (if any) with the meme.
-pub fn event_delete(table: &str, meme: MemeId) -> StorageResult<TransactWriteItem> {
-    let delete = aws_sdk_dynamodb::types::Delete::builder()
-        .table_name(table)
-        .set_key(Some(event_key(meme)))
-        .build()
-        .map_err(build_error)?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
+/// The "deleted" event, written in the delete's transaction over any "published" event still
+/// pending (a meme deleted before its news went out tells nobody): the worker then removes what
+/// the transaction could not, the comments, notifications and media.
+pub fn event_replace_with_deleted(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
+    let mut item = event_key(meme.id);
+    item.insert("kind".into(), s("deleted"));
+    item.insert("meme_id".into(), s(meme.id.to_string()));
+    item.insert("creator_id".into(), s(meme.creator_id.to_string()));
+    item.insert("creator".into(), s(meme.creator.as_str()));
+    item.insert("media".into(), s(serde_json::to_string(&meme.owned_media_keys()).map_err(|e| StorageError::Other(e.into()))?));
+    let now = OffsetDateTime::now_utc();
+    item.insert(DUE_PK.into(), s("OUTBOX"));
+    item.insert(DUE_SK.into(), s(due_key(now, &meme.id.to_string())));
+    let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_error)?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// Every current subscriber of a creator (one Query per 1 MB of them).
-async fn subscribers(tables: &Tables, creator: UserId) -> StorageResult<Vec<UserId>> {
-    let query = tables.query_partition(TABLE, &format!("SUBS#{creator}"));
+async fn subscribers(tables: &Tables, creator: &Username) -> StorageResult<Vec<UserId>> {
+    let query = tables.query_partition(TABLE, &super::subscriptions::subscribers_partition(creator));
     let items = tables.query_all(query, "listing a creator's subscribers").await?;
     items.iter().map(|item| parse_s(item, "subscriber_id", UserId::parse)).collect()
 }
 
 /// Removes a deleted meme's in-app notifications from its creator's subscribers' inboxes.
 /// (Their unread counts are left as they are: the next visit to /notifications resets them.)
-pub async fn delete_inbox_items(tables: &Tables, meme: &Meme) -> StorageResult<()> {
-    let recipients = subscribers(tables, meme.creator_id).await?;
-    let keys = recipients.iter().map(|recipient| inbox_key(*recipient, meme.id)).collect();
+pub async fn delete_inbox_items(tables: &Tables, deleted: &MemeDeleted) -> StorageResult<()> {
+    let recipients = subscribers(tables, &deleted.creator).await?;
+    let keys = recipients.iter().map(|recipient| inbox_key(*recipient, deleted.meme_id)).collect();
     tables.batch_delete(keys, "removing a deleted meme's notifications").await
 }
 

@@ -1,6 +1,6 @@
-//! The outbox relay: "meme published" events, written in their meme's transaction as
-//! `OUTBOX#<meme>` items (due in gsi1 under `OUTBOX`), published to the events topic, which
-//! feeds the delivery queue.
+//! The outbox relay: "meme published" and "meme deleted" events, written in their meme's
+//! transaction as `OUTBOX#<meme>` items (due in gsi1 under `OUTBOX`), published to the events
+//! topic, which feeds the delivery queue.
 //!
 //! A relay leases an event with a conditional update of its due key (two instances never take
 //! the same one), publishes it, then deletes it. A crash in between leaves the event to be
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::Tables;
 use super::item::{PK, error_code, get_n, get_s, key, parse_s, s, sdk_error};
 use super::notifications::{DUE_PK, DUE_SK, EVENT_SK, due_key, event_key};
-use crate::domain::{Job, MemeId, MemePublished, UserId, Username};
+use crate::domain::{Job, MemeDeleted, MemeId, MemePublished, UserId, Username};
 use crate::storage::{EventRelay, StorageError, StorageResult};
 
 /// How long a relay holds an event before another may take it.
@@ -75,13 +75,26 @@ impl EventRelay for SnsRelay {
                 Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => continue,
                 Err(e) => return Err(sdk_error("leasing an event", e)),
             };
-            let job = Job::MemePublished(MemePublished {
-                meme_id: parse_s(&event, "meme_id", MemeId::parse)?,
-                creator_id: parse_s(&event, "creator_id", UserId::parse)?,
-                creator: parse_s(&event, "creator", Username::parse)?,
-                thumb_key: get_s(&event, "thumb_key")?.to_owned(),
-                created_at: get_n(&event, "created_at")?,
-            });
+            let (meme_id, creator_id, creator) = (
+                parse_s(&event, "meme_id", MemeId::parse)?,
+                parse_s(&event, "creator_id", UserId::parse)?,
+                parse_s(&event, "creator", Username::parse)?,
+            );
+            let job = match event.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) {
+                Some("deleted") => Job::MemeDeleted(MemeDeleted {
+                    meme_id,
+                    creator_id,
+                    creator,
+                    media: parse_s(&event, "media", |m| serde_json::from_str(m))?,
+                }),
+                _ => Job::MemePublished(MemePublished {
+                    meme_id,
+                    creator_id,
+                    creator,
+                    thumb_key: get_s(&event, "thumb_key")?.to_owned(),
+                    created_at: get_n(&event, "created_at")?,
+                }),
+            };
             let body = serde_json::to_string(&job).map_err(|e| StorageError::Other(e.into()))?;
             self.sns
                 .publish()

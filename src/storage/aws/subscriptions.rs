@@ -1,11 +1,12 @@
 //! Subscriptions: records in DynamoDB (email goes out through the delivery worker and SES).
 //!
-//! A subscription is `SUBS#<creator>` / `<subscriber id>` (so a creator's subscribers are one
-//! Query), listed for the subscriber through gsi2 under `FOLLOWS#<subscriber>` by time, plus an
-//! `UNSUB#<token>` item for the one-click link in the emails. Both are written with the
-//! creator's `subscriber_count` `ADD` in one transaction that only succeeds if the subscription
-//! is new, which makes subscribing idempotent and the count exact. The delivery worker reads a
-//! creator's subscribers a page at a time from the `SUBS#<creator>` partition.
+//! A subscription is `SUBS#<creator username>` / `<subscriber id>` (so a creator's subscribers
+//! are one Query), listed for the subscriber through gsi2 under `FOLLOWS#<subscriber>` by time,
+//! plus an `UNSUB#<token>` item for the one-click link in the emails. Both are written with the
+//! creator's `subscriber_count` `ADD` (on their username claim) in one transaction that only
+//! succeeds if the subscription is new, which makes subscribing idempotent and the count exact.
+//! Keyed by the creator's name, not id: a portfolio knows the name from its URL, and reads the
+//! claim (with the count) and "am I subscribed" in the same BatchGetItem as its memes' counters.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
@@ -14,7 +15,7 @@ use super::Tables;
 use super::item::{Item, PK, get_n, get_s, key, n, parse_s, put_if_new, s, sdk_error};
 use super::memes::{build_error, failed_conditions};
 use super::query::{self, Access};
-use super::users::{USER_SK, user_pk};
+use super::users::username_claim_key;
 use crate::domain::{User, UserId, Username};
 use crate::storage::{
     Following, Page, PageRequest, StorageError, StorageResult, SubscriberRef, SubscriptionState, SubscriptionStore,
@@ -23,8 +24,13 @@ use crate::storage::{
 const FOLLOWS: Access = Access::gsi("gsi2", "g2pk", "g2sk");
 const TOKEN_SK: &str = "UNSUB";
 
-fn subscription_key(creator: UserId, subscriber: UserId) -> Item {
-    key(format!("SUBS#{creator}"), subscriber.to_string())
+/// The partition of a creator's subscribers.
+pub fn subscribers_partition(creator: &Username) -> String {
+    format!("SUBS#{creator}")
+}
+
+pub fn subscription_key(creator: &Username, subscriber: UserId) -> Item {
+    key(subscribers_partition(creator), subscriber.to_string())
 }
 
 fn token_key(token: &str) -> Item {
@@ -42,7 +48,7 @@ impl DynamoSubscriptions {
 
     /// Removes the subscription and its token, and counts it, if it exists; returns the removed
     /// record.
-    async fn remove(&self, creator: UserId, subscriber: UserId) -> StorageResult<Option<Item>> {
+    async fn remove(&self, creator: &Username, subscriber: UserId) -> StorageResult<Option<Item>> {
         let found = self.tables.get(subscription_key(creator, subscriber), true, "reading a subscription").await?;
         let Some(record) = found else { return Ok(None) };
         let table = &self.tables.main;
@@ -72,10 +78,10 @@ impl DynamoSubscriptions {
     }
 }
 
-fn count_update(table: &str, creator: UserId, delta: i64) -> StorageResult<TransactWriteItem> {
+fn count_update(table: &str, creator: &Username, delta: i64) -> StorageResult<TransactWriteItem> {
     let update = Update::builder()
         .table_name(table)
-        .set_key(Some(key(user_pk(creator), USER_SK)))
+        .set_key(Some(username_claim_key(creator)))
         .update_expression("ADD subscriber_count :d")
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", PK)
@@ -92,7 +98,7 @@ impl SubscriptionStore for DynamoSubscriptions {
         let table = &self.tables.main;
         let token = crate::storage::new_unsubscribe_token();
         let created_at = time::OffsetDateTime::now_utc();
-        let mut record = subscription_key(creator.id, subscriber.id);
+        let mut record = subscription_key(&creator.username, subscriber.id);
         record.insert("creator_id".into(), s(creator.id.to_string()));
         record.insert("creator".into(), s(creator.username.as_str()));
         record.insert("subscriber_id".into(), s(subscriber.id.to_string()));
@@ -102,7 +108,7 @@ impl SubscriptionStore for DynamoSubscriptions {
         // Time first, so the list is most recent first; the creator id keeps keys unique.
         record.insert(FOLLOWS.sk.into(), s(format!("{:012}#{}", created_at.unix_timestamp(), creator.id)));
         let mut token_item = token_key(&token);
-        token_item.insert("creator_id".into(), s(creator.id.to_string()));
+        token_item.insert("creator".into(), s(creator.username.as_str()));
         token_item.insert("subscriber_id".into(), s(subscriber.id.to_string()));
 
         let result = self
@@ -111,7 +117,7 @@ impl SubscriptionStore for DynamoSubscriptions {
             .transact_write_items()
             .transact_items(put_if_new(table, record)?)
             .transact_items(put_if_new(table, token_item)?)
-            .transact_items(count_update(table, creator.id, 1)?)
+            .transact_items(count_update(table, &creator.username, 1)?)
             .send()
             .await;
         match result {
@@ -127,33 +133,31 @@ impl SubscriptionStore for DynamoSubscriptions {
         Ok(true)
     }
 
-    async fn unsubscribe(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool> {
-        Ok(self.remove(creator, subscriber).await?.is_some())
+    async fn unsubscribe(&self, creator: &User, subscriber: UserId) -> StorageResult<bool> {
+        Ok(self.remove(&creator.username, subscriber).await?.is_some())
     }
 
     async fn unsubscribe_by_token(&self, token: &str) -> StorageResult<Option<Username>> {
         let found = self.tables.get(token_key(token), true, "reading an unsubscribe link").await?;
         let Some(link) = found else { return Ok(None) };
-        let creator = parse_s(&link, "creator_id", UserId::parse)?;
+        let creator = parse_s(&link, "creator", Username::parse)?;
         let subscriber = parse_s(&link, "subscriber_id", UserId::parse)?;
-        match self.remove(creator, subscriber).await? {
+        match self.remove(&creator, subscriber).await? {
             Some(record) => parse_s(&record, "creator", Username::parse).map(Some),
             None => Ok(None),
         }
     }
 
-    async fn state(&self, creator: UserId, subscriber: UserId) -> StorageResult<SubscriptionState> {
-        let found = self.tables.get(subscription_key(creator, subscriber), false, "reading a subscription").await?;
+    async fn state(&self, creator: &User, subscriber: UserId) -> StorageResult<SubscriptionState> {
+        let key = subscription_key(&creator.username, subscriber);
+        let found = self.tables.get(key, false, "reading a subscription").await?;
         Ok(if found.is_some() { SubscriptionState::Subscribed } else { SubscriptionState::NotSubscribed })
     }
 
-    async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64> {
-        let found = self.tables.get(key(user_pk(creator), USER_SK), false, "reading a subscriber count").await?;
-        let user = found.ok_or(StorageError::NotFound)?;
-        if !user.contains_key("subscriber_count") {
-            return Ok(0);
-        }
-        Ok(get_n::<i64>(&user, "subscriber_count")?.max(0) as u64)
+    async fn subscriber_count(&self, creator: &User) -> StorageResult<u64> {
+        let key = username_claim_key(&creator.username);
+        let found = self.tables.get(key, false, "reading a subscriber count").await?;
+        subscriber_count_of(&found.ok_or(StorageError::NotFound)?)
     }
 
     async fn following(&self, subscriber: UserId, page: PageRequest) -> StorageResult<Page<Following>> {
@@ -168,8 +172,8 @@ impl SubscriptionStore for DynamoSubscriptions {
         .await
     }
 
-    async fn subscribers(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<SubscriberRef>> {
-        let partition = format!("SUBS#{creator}");
+    async fn subscribers(&self, creator: &User, page: PageRequest) -> StorageResult<Page<SubscriberRef>> {
+        let partition = subscribers_partition(&creator.username);
         let query = self.tables.query_partition(query::TABLE, &partition);
         query::page(query, query::TABLE, &partition, &page, false, "listing a creator's subscribers", |item| {
             Ok(SubscriberRef {
@@ -179,4 +183,12 @@ impl SubscriptionStore for DynamoSubscriptions {
         })
         .await
     }
+}
+
+/// The subscriber count kept on a creator's username claim (none yet: 0).
+pub fn subscriber_count_of(claim: &Item) -> StorageResult<u64> {
+    if !claim.contains_key("subscriber_count") {
+        return Ok(0);
+    }
+    Ok(get_n::<i64>(claim, "subscriber_count")?.max(0) as u64)
 }

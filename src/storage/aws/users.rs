@@ -39,6 +39,11 @@ fn username_pk(username: &Username) -> String {
     format!("USERNAME#{}", username.as_str())
 }
 
+/// The item that claims a username: a copy of the account, and the creator's subscriber count.
+pub fn username_claim_key(username: &Username) -> Item {
+    key(username_pk(username), CLAIM_SK)
+}
+
 fn email_pk(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())
 }

@@ -93,6 +93,8 @@ pub fn meme_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<Meme>> {
             comment_count,
             remix_count,
             created_at: timestamp(created_at)?,
+            parent_snapshot: None,
+            template_name: None,
         })
     })())
 }
@@ -167,10 +169,9 @@ fn count_uses(tx: &Transaction<'_>, meme: &Meme, delta: i64) -> StorageResult<()
     Ok(())
 }
 
-/// The meme's "published" job, for the delivery worker to tell each subscriber.
-fn enqueue_published(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
-    let body = serde_json::to_string(&crate::domain::Job::MemePublished(meme.published()))
-        .map_err(|e| StorageError::Other(e.into()))?;
+/// A job for the delivery worker, in the transaction of the change it follows.
+fn enqueue(tx: &Transaction<'_>, job: &crate::domain::Job) -> StorageResult<()> {
+    let body = serde_json::to_string(job).map_err(|e| StorageError::Other(e.into()))?;
     tx.execute("INSERT INTO jobs (body, visible_at) VALUES (?1, 0)", [body]).map_err(sql_error)?;
     Ok(())
 }
@@ -185,7 +186,7 @@ impl MemeStore for SqliteMemes {
                 let tx = conn.transaction().map_err(sql_error)?;
                 insert_meme(&tx, &meme)?;
                 count_uses(&tx, &meme, 1)?;
-                enqueue_published(&tx, &meme)?;
+                enqueue(&tx, &crate::domain::Job::MemePublished(meme.published()))?;
                 tx.commit().map_err(sql_error)
             })
             .await
@@ -218,9 +219,11 @@ impl MemeStore for SqliteMemes {
                 let Some(meme) = get_meme(&tx, &id.to_string())? else {
                     return Ok(None);
                 };
-                // Comments, notifications and pending emails go with it (ON DELETE CASCADE).
+                // Comments and notifications go with it (ON DELETE CASCADE); its media are the
+                // worker's, from the "deleted" job written with the delete.
                 tx.execute("DELETE FROM memes WHERE id = ?1", [id.to_string()]).map_err(sql_error)?;
                 count_uses(&tx, &meme, -1)?;
+                enqueue(&tx, &crate::domain::Job::MemeDeleted(meme.deleted()))?;
                 tx.commit().map_err(sql_error)?;
                 Ok(Some(meme))
             })
@@ -275,7 +278,8 @@ impl MemeStore for SqliteMemes {
         }
     }
 
-    async fn list_by_creator(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<Meme>> {
+    async fn list_by_creator(&self, creator: &crate::domain::User, page: PageRequest) -> StorageResult<Page<Meme>> {
+        let creator = creator.id;
         let after = id_cursor::<MemeId>(&page.after)?;
         self.query_page(
             concat!("SELECT ", meme_columns!(), " FROM memes WHERE creator_id = ?1 ORDER BY id DESC LIMIT ?2"),
@@ -307,6 +311,16 @@ impl MemeStore for SqliteMemes {
             |m| m.id.to_string(),
         )
         .await
+    }
+
+    /// Comments and notifications went with the meme (`ON DELETE CASCADE`).
+    async fn purge(&self, _deleted: &crate::domain::MemeDeleted) -> StorageResult<()> {
+        Ok(())
+    }
+
+    /// The top list is an index of the table (`memes_top`): always current.
+    async fn refresh_rankings(&self, _now: time::OffsetDateTime) -> StorageResult<()> {
+        Ok(())
     }
 }
 

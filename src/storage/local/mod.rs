@@ -37,26 +37,38 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data folder {}", data_dir.display()))?;
     let db = Db::open(&data_dir.join("skyhigh.db"))?;
     let delivery = Arc::new(delivery::SqliteDelivery::new(db.clone()));
+    let users: Arc<dyn crate::storage::UserStore> = Arc::new(SqliteUsers::new(db.clone()));
+    let memes: Arc<dyn crate::storage::MemeStore> = Arc::new(SqliteMemes::new(db.clone()));
+    let subscriptions: Arc<dyn crate::storage::SubscriptionStore> = Arc::new(SqliteSubscriptions::new(db.clone()));
+    let templates: Arc<dyn crate::storage::TemplateStore> = Arc::new(SqliteTemplates::new(db.clone()));
+    let views = Arc::new(crate::storage::views::ComposedViews {
+        memes: memes.clone(),
+        users: users.clone(),
+        subscriptions: subscriptions.clone(),
+        templates: templates.clone(),
+    });
     let released = db.write_blocking(delivery::release_received_jobs).context("releasing the jobs of the last run")?;
     if released > 0 {
         tracing::info!(jobs = released, "jobs a stopped process had received are due again");
     }
     Ok(Storage {
-        users: Arc::new(SqliteUsers::new(db.clone())),
+        users,
         sessions: Arc::new(SqliteSessions::new(db.clone())),
         blobs: Arc::new(FileBlobs::open(data_dir.join("media"))?),
         health: Arc::new(SqliteHealth { db: db.clone() }),
-        memes: Arc::new(SqliteMemes::new(db.clone())),
+        memes,
         comments: Arc::new(SqliteComments::new(db.clone())),
-        subscriptions: Arc::new(SqliteSubscriptions::new(db.clone())),
+        subscriptions,
         notifications: Arc::new(SqliteNotifications::new(db.clone())),
-        templates: Arc::new(SqliteTemplates::new(db.clone())),
+        templates,
+        views,
         settings: Arc::new(SqliteSettings::new(db.clone())),
         tokens: delivery.clone(),
         counters: delivery.clone(),
         jobs: delivery.clone(),
         deliveries: delivery,
         relay: None,
+        media_cache: None,
         debris: Some(Arc::new(debris::LocalDebris::new(db, data_dir.to_owned()))),
     })
 }

@@ -43,7 +43,8 @@ impl SubscriptionStore for SqliteSubscriptions {
             .await
     }
 
-    async fn unsubscribe(&self, creator: UserId, subscriber: UserId) -> StorageResult<bool> {
+    async fn unsubscribe(&self, creator: &User, subscriber: UserId) -> StorageResult<bool> {
+        let creator = creator.id;
         self.db
             .write(move |conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
@@ -94,7 +95,8 @@ impl SubscriptionStore for SqliteSubscriptions {
     }
 
     /// The local backend sends its emails itself: there is nothing to confirm.
-    async fn state(&self, creator: UserId, subscriber: UserId) -> StorageResult<SubscriptionState> {
+    async fn state(&self, creator: &User, subscriber: UserId) -> StorageResult<SubscriptionState> {
+        let creator = creator.id;
         let exists = self
             .db
             .read(move |conn| {
@@ -106,7 +108,8 @@ impl SubscriptionStore for SqliteSubscriptions {
         Ok(if exists { SubscriptionState::Subscribed } else { SubscriptionState::NotSubscribed })
     }
 
-    async fn subscriber_count(&self, creator: UserId) -> StorageResult<u64> {
+    async fn subscriber_count(&self, creator: &User) -> StorageResult<u64> {
+        let creator = creator.id;
         self.db
             .read(move |conn| {
                 conn.prepare_cached("SELECT subscriber_count FROM users WHERE id = ?1")
@@ -159,7 +162,8 @@ impl SubscriptionStore for SqliteSubscriptions {
             .await
     }
 
-    async fn subscribers(&self, creator: UserId, page: PageRequest) -> StorageResult<Page<SubscriberRef>> {
+    async fn subscribers(&self, creator: &User, page: PageRequest) -> StorageResult<Page<SubscriberRef>> {
+        let creator = creator.id;
         let after = id_cursor::<UserId>(&page.after)?.unwrap_or_default();
         let limit = page.limit;
         self.db

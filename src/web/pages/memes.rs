@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::domain::{Comment, CommentBody, CommentId, Meme, MemeId, MemeSource};
 use crate::render::{self, FontChoice, MemeSpec, Outputs};
 use crate::services::memes::{self as meme_service, MemeError, NewMeme, Picture};
-use crate::storage::{BlobKey, Page, PageRequest, StorageError};
+use crate::storage::{BlobKey, MemeView, PageRequest, StorageError};
 use crate::web::csrf::CsrfSecret;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
@@ -65,12 +65,6 @@ fn parse_meme_id(id: &str) -> Result<MemeId, AppError> {
 
 async fn load_meme(state: &AppState, id: &str) -> Result<Meme, AppError> {
     state.storage.memes.get(parse_meme_id(id)?).await?.ok_or(AppError::NotFound)
-}
-
-/// The meme and the comments its page shows, in one storage read.
-async fn load_meme_with_comments(state: &AppState, id: &str) -> Result<(Meme, Page<Comment>), AppError> {
-    let first = PageRequest::first(PageRequest::MAX_LIMIT);
-    state.storage.memes.get_with_comments(parse_meme_id(id)?, first).await?.ok_or(AppError::NotFound)
 }
 
 // ---- the editor ----
@@ -222,7 +216,8 @@ async fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -
 struct Resolved {
     picture: Picture,
     template_id: Option<String>,
-    parent_id: Option<MemeId>,
+    shared_template_name: Option<String>,
+    parent: Option<Meme>,
     base: MemeSpec,
 }
 
@@ -247,11 +242,11 @@ async fn resolve(state: &AppState, form: &MemeForm) -> Result<Resolved, AppError
         } else {
             MemeSpec::classic(&captions)
         };
-        let (picture, template_id) = match &parent.source {
+        let (picture, template_id, shared_template_name) = match &parent.source {
             MemeSource::Template(id) => picture_for_template(state, id).await?,
-            MemeSource::Upload { original_key } => (stored_picture(state, original_key).await?, None),
+            MemeSource::Upload { original_key } => (stored_picture(state, original_key).await?, None, None),
         };
-        return Ok(Resolved { picture, template_id, parent_id: Some(parent.id), base });
+        return Ok(Resolved { picture, template_id, shared_template_name, parent: Some(parent), base });
     }
     // An upload is checked by the render itself (header first, then bounded decoding), once it
     // holds a render slot: probing it here would read a spooled file into memory early.
@@ -259,26 +254,30 @@ async fn resolve(state: &AppState, form: &MemeForm) -> Result<Resolved, AppError
         return Ok(Resolved {
             picture: Picture::Upload(image.clone()),
             template_id: None,
-            parent_id: None,
+            shared_template_name: None,
+            parent: None,
             base: MemeSpec::classic(&captions),
         });
     }
     if let Some(id) = form.template.as_deref() {
-        let (picture, template_id) = picture_for_template(state, id).await?;
+        let (picture, template_id, shared_template_name) = picture_for_template(state, id).await?;
         let base = match render::templates::find(id) {
             Some(t) => t.spec(&captions),
             None => MemeSpec::classic(&captions),
         };
-        return Ok(Resolved { picture, template_id, parent_id: None, base });
+        return Ok(Resolved { picture, template_id, shared_template_name, parent: None, base });
     }
     Err(AppError::Unprocessable("Choose a template or upload an image first.".into()))
 }
 
 /// Builtin templates render from the engine's decoded cache; shared ones from their stored
-/// original.
-async fn picture_for_template(state: &AppState, id: &str) -> Result<(Picture, Option<String>), AppError> {
+/// original. Returns the picture, the template's id and, for a shared one, its name.
+async fn picture_for_template(
+    state: &AppState,
+    id: &str,
+) -> Result<(Picture, Option<String>, Option<String>), AppError> {
     if render::templates::find(id).is_some() {
-        return Ok((Picture::Template(id.to_owned()), Some(id.to_owned())));
+        return Ok((Picture::Template(id.to_owned()), Some(id.to_owned()), None));
     }
     let shared = state
         .storage
@@ -286,7 +285,7 @@ async fn picture_for_template(state: &AppState, id: &str) -> Result<(Picture, Op
         .get(id)
         .await?
         .ok_or_else(|| AppError::Unprocessable(format!("There is no template called {id:?}.")))?;
-    Ok((stored_picture(state, &shared.original_key).await?, Some(shared.id)))
+    Ok((stored_picture(state, &shared.original_key).await?, Some(shared.id), Some(shared.name)))
 }
 
 async fn stored_picture(state: &AppState, key: &str) -> Result<Picture, AppError> {
@@ -370,7 +369,8 @@ async fn create(
                     creator: user.username.clone(),
                     picture: resolved.picture,
                     template_id: resolved.template_id,
-                    parent_id: resolved.parent_id,
+                    shared_template_name: resolved.shared_template_name,
+                    parent: resolved.parent,
                     captions: spec.boxes.iter().map(|b| b.text.clone()).collect(),
                     spec,
                 },
@@ -411,54 +411,51 @@ struct MemePage {
 
 #[tracing::instrument(skip_all, fields(meme = %id))]
 async fn show(State(state): State<AppState>, page: PageContext, Path(id): Path<String>) -> Result<Response, AppError> {
-    let (meme, comments) = load_meme_with_comments(&state, &id).await?;
-    let body = meme_page(&state, page, meme, comments, String::new(), None).await?;
-    render(&body)
+    let view = load_view(&state, &id).await?;
+    render(&meme_page(&state, page, view, String::new(), None))
 }
 
-async fn meme_page(
+/// How many of a meme's remixes its page shows.
+const REMIXES_SHOWN: usize = 24;
+
+/// Everything the meme's page shows, in one storage read (two round trips on DynamoDB).
+async fn load_view(state: &AppState, id: &str) -> Result<MemeView, AppError> {
+    let comments = PageRequest::first(PageRequest::MAX_LIMIT);
+    state.storage.views.meme(parse_meme_id(id)?, comments, REMIXES_SHOWN).await?.ok_or(AppError::NotFound)
+}
+
+fn meme_page(
     state: &AppState,
     page: PageContext,
-    meme: Meme,
-    comments: Page<Comment>,
+    view: MemeView,
     comment_body: String,
     comment_error: Option<String>,
-) -> Result<MemePage, AppError> {
+) -> MemePage {
+    let MemeView { meme, comments, parent, shared_template_name, remixes } = view;
     let viewer = page.user.as_ref().map(|u| u.id);
     let is_owner = viewer == Some(meme.creator_id);
-    // Both reads at once: the page waits for one round trip, not two.
-    let parent = async {
-        match meme.parent_id {
-            Some(parent_id) => state.storage.memes.get(parent_id).await,
-            None => Ok(None),
-        }
-    };
-    let (remixes, parent) =
-        tokio::try_join!(state.storage.memes.list_remixes(meme.id, PageRequest::first(24)), parent)?;
     // A deleted parent still says "remixed from", without a card.
     let parent = meme.parent_id.map(|_| ParentView {
         changes: parent.as_ref().map(|p| caption_changes(&p.captions, &meme.captions)).unwrap_or_default(),
         card: parent.as_ref().map(|p| MemeCard::new(state, p)),
     });
-    let template = match meme.template_id() {
-        Some(id) => match builtin_template_name(id) {
-            Some(name) => Some((id.to_owned(), name.to_owned())),
-            None => state.storage.templates.get(id).await?.map(|t| (t.id, t.name)),
-        },
-        None => None,
-    };
-    Ok(MemePage {
+    let template = meme.template_id().and_then(|id| {
+        let name = builtin_template_name(id).map(str::to_owned).or(shared_template_name)?;
+        Some((id.to_owned(), name))
+    });
+    MemePage {
         meme: MemeCard::new(state, &meme),
         captions: meme.captions.iter().filter(|c| !c.trim().is_empty()).cloned().collect(),
         template,
         parent,
-        remixes: MemeCard::cards(state, &remixes.items),
+        // Their counts are on their own pages (this page's budget has no read for them).
+        remixes: remixes.iter().map(|r| MemeCard::new(state, r).without_counts()).collect(),
         comments: comments.items.iter().map(|c| CommentView::new(c, viewer == Some(c.author_id) || is_owner)).collect(),
         is_owner,
         comment_body,
         comment_error,
         page,
-    })
+    }
 }
 
 #[tracing::instrument(skip_all, fields(meme = %id))]
@@ -502,9 +499,9 @@ async fn add_comment(
     let body = match CommentBody::parse(&form.body) {
         Ok(body) => body,
         Err(e) => {
-            let (meme, comments) = load_meme_with_comments(&state, &id).await?;
+            let view = load_view(&state, &id).await?;
             let typed = form.body.chars().take(CommentBody::MAX_CHARS * 2).collect();
-            let page = meme_page(&state, page, meme, comments, typed, Some(e.0)).await?;
+            let page = meme_page(&state, page, view, typed, Some(e.0));
             return render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };

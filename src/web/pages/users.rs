@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::domain::{User, Username};
-use crate::storage::{PageRequest, SubscriptionState};
+use crate::storage::{PageRequest, Portfolio};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
@@ -55,26 +55,18 @@ async fn portfolio(
     Path(username): Path<String>,
     Query(q): Query<CursorQuery>,
 ) -> Result<Response, AppError> {
-    let creator = load_user(&state, &username).await?;
+    let name = Username::parse(&username).map_err(|_| AppError::NotFound)?;
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
     let viewer = page.user.as_ref().map(|u| u.id);
-    let subscription = async {
-        match viewer {
-            Some(v) if v != creator.id => state.storage.subscriptions.state(creator.id, v).await,
-            _ => Ok(SubscriptionState::NotSubscribed),
-        }
-    };
-    let (memes, subscribers, subscription) = tokio::try_join!(
-        state.storage.memes.list_by_creator(creator.id, PageRequest::after(after, super::home::PAGE_SIZE)),
-        state.storage.subscriptions.subscriber_count(creator.id),
-        subscription,
-    )?;
+    let request = PageRequest::after(after, super::home::PAGE_SIZE);
+    let portfolio = state.storage.views.portfolio(&name, viewer, request).await?.ok_or(AppError::NotFound)?;
+    let Portfolio { creator, subscribers, viewer_subscribed, memes } = portfolio;
     render(&PortfolioPage {
         username: creator.username.to_string(),
         member_since: creator.created_at.date().to_string(),
         subscribers,
         is_self: viewer == Some(creator.id),
-        subscribed: subscription.is_subscribed(),
+        subscribed: viewer_subscribed,
         memes: MemeCard::cards(&state, &memes.items),
         next: memes.next.map(|c| state.cursors.sign(&c)),
         page,
@@ -103,7 +95,7 @@ async fn unsubscribe(
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let creator = load_user(&state, &username).await?;
-    state.storage.subscriptions.unsubscribe(creator.id, user.id).await?;
+    state.storage.subscriptions.unsubscribe(&creator, user.id).await?;
     Ok(Redirect::to(&format!("/u/{}", creator.username)).into_response())
 }
 
@@ -130,7 +122,7 @@ struct Feed {
 /// The creator's 20 newest memes as an Atom feed.
 async fn feed(State(state): State<AppState>, Path(username): Path<String>) -> Result<Response, AppError> {
     let creator = load_user(&state, &username).await?;
-    let memes = state.storage.memes.list_by_creator(creator.id, PageRequest::first(20)).await?;
+    let memes = state.storage.memes.list_by_creator(&creator, PageRequest::first(20)).await?;
     let base_url = state.config.base_url();
     let absolute = |url: String| if url.starts_with('/') { format!("{base_url}{url}") } else { url };
     let entries: Vec<FeedEntry> = memes

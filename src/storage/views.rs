@@ -1,0 +1,63 @@
+//! `PageViews` composed from the other stores, for a backend whose reads are cheap enough to
+//! make one by one (the local backend: each is a SQLite query of microseconds).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{
+    MemeStore, MemeView, PageRequest, PageViews, Portfolio, StorageResult, SubscriptionStore, TemplateStore, UserStore,
+};
+use crate::domain::{MemeId, UserId, Username};
+
+pub struct ComposedViews {
+    pub memes: Arc<dyn MemeStore>,
+    pub users: Arc<dyn UserStore>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
+    pub templates: Arc<dyn TemplateStore>,
+}
+
+#[async_trait]
+impl PageViews for ComposedViews {
+    async fn portfolio(
+        &self,
+        creator: &Username,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StorageResult<Option<Portfolio>> {
+        let Some(creator) = self.users.find_by_username(creator).await? else { return Ok(None) };
+        let subscribed = async {
+            match viewer {
+                Some(viewer) if viewer != creator.id => {
+                    self.subscriptions.state(&creator, viewer).await.map(|s| s.is_subscribed())
+                }
+                _ => Ok(false),
+            }
+        };
+        let (memes, subscribers, viewer_subscribed) = tokio::try_join!(
+            self.memes.list_by_creator(&creator, page),
+            self.subscriptions.subscriber_count(&creator),
+            subscribed,
+        )?;
+        Ok(Some(Portfolio { creator, subscribers, viewer_subscribed, memes }))
+    }
+
+    async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>> {
+        let Some((meme, comments)) = self.memes.get_with_comments(id, comments).await? else { return Ok(None) };
+        let parent = async {
+            match meme.parent_id {
+                Some(parent) => self.memes.get(parent).await,
+                None => Ok(None),
+            }
+        };
+        let template = async {
+            match meme.template_id().filter(|t| crate::render::templates::find(t).is_none()) {
+                Some(shared) => self.templates.get(shared).await.map(|t| t.map(|t| t.name)),
+                None => Ok(None),
+            }
+        };
+        let (remixes, parent, shared_template_name) =
+            tokio::try_join!(self.memes.list_remixes(id, PageRequest::first(remixes)), parent, template)?;
+        Ok(Some(MemeView { meme, comments, parent, shared_template_name, remixes: remixes.items }))
+    }
+}
