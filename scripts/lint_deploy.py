@@ -318,12 +318,15 @@ def check_application_policy():
 SDK_CLIENTS = {"dynamodb": "dynamodb", "s3": "s3", "sns": "sns", "sqs": "sqs", "ses": "ses", "cloudfront": "cloudfront"}
 # SDK operations whose IAM action is not simply the operation's name in PascalCase.
 IAM_EXCEPTIONS = {
-    # A transaction is authorised by its items' own actions (PutItem, UpdateItem, DeleteItem,
-    # ConditionCheckItem), which the code's other calls already need; it has no action of its own.
+    # A transaction is authorised by its items' own actions (TRANSACTION_ELEMENTS below); it
+    # has no action of its own.
     "dynamodb:TransactWriteItems": None,
     # HeadBucket needs list permission on the bucket.
     "s3:HeadBucket": "s3:ListBucket",
 }
+# The elements of a DynamoDB transaction (`aws_sdk_dynamodb::types::Put::builder()` …), each
+# authorised by its own item action.
+TRANSACTION_ELEMENTS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 # Development-only code: creating resources (SKYHIGH_CREATE_RESOURCES); production's role
 # must have none of these calls.
 DEV_ONLY_SOURCES = {"src/storage/aws/create.rs"}
@@ -345,6 +348,9 @@ def sdk_operations():
             action = IAM_EXCEPTIONS.get(action, action)
             if action:
                 found.append((action, relative))
+        if "aws_sdk_dynamodb::types::" in flat:
+            for element in re.findall(r"\b(" + "|".join(TRANSACTION_ELEMENTS) + r")::builder\(\)", flat):
+                found.append((f"dynamodb:{TRANSACTION_ELEMENTS[element]}", relative))
     return found
 
 

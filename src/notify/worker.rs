@@ -118,10 +118,14 @@ fn backoff(receive_count: u32) -> Duration {
 }
 
 impl DeliveryWorker {
-    /// Runs until `stop` flips: the relay (if the backend has one) and the job loop.
+    /// Runs until `stop` flips: the relay (if the backend has one), the job loop and the
+    /// rankings loop.
     pub fn spawn(self, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
         let worker = Arc::new(self);
-        let mut tasks = vec![tokio::spawn(worker.clone().work(stop.clone()))];
+        let mut tasks = vec![
+            tokio::spawn(worker.clone().work(stop.clone())),
+            tokio::spawn(worker.clone().rankings_loop(stop.clone())),
+        ];
         if worker.storage.relay.is_some() {
             tasks.push(tokio::spawn(worker.relay_loop(stop)));
         }
@@ -136,6 +140,21 @@ impl DeliveryWorker {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(events = n, "relayed events to the bus"),
                 Err(e) => tracing::warn!(error = %e, "relaying events failed"),
+            }
+            if !idle(&mut wake, &mut stop).await {
+                break;
+            }
+        }
+    }
+
+    /// Keeps the "top" list current: on AWS a comment only marks its meme as active, and this
+    /// folds the marks into the list (every instance may; the list's version settles races).
+    /// Locally the list is a query and the refresh does nothing.
+    async fn rankings_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut wake = self.wake.subscribe();
+        loop {
+            if let Err(e) = self.storage.memes.refresh_rankings(OffsetDateTime::now_utc()).await {
+                tracing::warn!(error = %e, "refreshing the top list failed");
             }
             if !idle(&mut wake, &mut stop).await {
                 break;
@@ -175,6 +194,7 @@ impl DeliveryWorker {
         if let Some(relay) = &self.storage.relay {
             relay.relay_due(OffsetDateTime::now_utc()).await?;
         }
+        self.storage.memes.refresh_rankings(OffsetDateTime::now_utc()).await?;
         loop {
             let jobs = self.storage.jobs.receive(BATCH, self.settings.hidden_for, Duration::ZERO).await?;
             if jobs.is_empty() {

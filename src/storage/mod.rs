@@ -266,8 +266,12 @@ pub struct MemeView {
 #[async_trait]
 pub trait PageViews: Send + Sync {
     /// `None` when there is no such creator.
-    async fn portfolio(&self, creator: &Username, viewer: Option<UserId>, page: PageRequest)
-    -> StorageResult<Option<Portfolio>>;
+    async fn portfolio(
+        &self,
+        creator: &Username,
+        viewer: Option<UserId>,
+        page: PageRequest,
+    ) -> StorageResult<Option<Portfolio>>;
     /// `None` when there is no such meme.
     async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>>;
 }

@@ -58,6 +58,7 @@ async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, skyhigh::sto
         create_resources: true,
         events_topic: format!("t{unique}-events"),
         delivery_queue: format!("t{unique}-deliveries"),
+        cloudfront_distribution: None,
     };
     let (storage, clients) =
         skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");

@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, png};
+use crate::helpers::{TestApp, eventually_async, png};
 
 fn is_jpeg(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xff, 0xd8, 0xff])
@@ -328,12 +328,15 @@ async fn a_stranger_cannot_delete_a_meme_and_the_owners_delete_removes_media_and
     let deleted = app.act(&page, &format!("/memes/{id}/delete"), &[]).await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get(&page).await.status(), StatusCode::NOT_FOUND);
+    // The media and comments go with the job the deletion wrote, moments later.
     for key in [&meme.media.display_key, &meme.media.thumb_key] {
-        assert_eq!(app.get(&format!("/media/{key}")).await.status(), StatusCode::NOT_FOUND, "{key}");
+        let gone = || async { app.get(&format!("/media/{key}")).await.status() == StatusCode::NOT_FOUND };
+        eventually_async(&format!("{key} is deleted"), gone).await;
     }
-    assert!(
+    let no_comments = || async {
         app.storage.comments.list(meme.id, skyhigh::storage::PageRequest::first(10)).await.unwrap().items.is_empty()
-    );
+    };
+    eventually_async("the comments are deleted", no_comments).await;
     assert!(!app.get_html("/").await.contains(&id));
 }
 
@@ -356,7 +359,8 @@ async fn a_remix_of_an_upload_outlives_its_parent_and_can_still_be_remixed() {
     assert_eq!(app.get(&format!("/media/{remix_original}")).await.status(), StatusCode::OK);
     // Deleting the middle remix takes its own copy and leaves the one its remix uses.
     bob.act(&format!("/memes/{remix}"), &format!("/memes/{remix}/delete"), &[]).await;
-    assert_eq!(app.get(&format!("/media/{remix_original}")).await.status(), StatusCode::NOT_FOUND);
+    let gone = || async { app.get(&format!("/media/{remix_original}")).await.status() == StatusCode::NOT_FOUND };
+    eventually_async("the middle remix's picture is deleted", gone).await;
     assert_eq!(app.get(&format!("/media/{last_original}")).await.status(), StatusCode::OK);
 }
 

@@ -44,7 +44,12 @@ fn comment_from_item(item: &Item) -> StorageResult<Comment> {
 
 /// The transaction of a comment's change: the comment's own write, the meme's counter, the
 /// check that the meme exists, and the activity marker.
-fn comment_change(table: &str, own: TransactWriteItem, meme: MemeId, delta: i64) -> StorageResult<Vec<TransactWriteItem>> {
+fn comment_change(
+    table: &str,
+    own: TransactWriteItem,
+    meme: MemeId,
+    delta: i64,
+) -> StorageResult<Vec<TransactWriteItem>> {
     Ok(vec![
         own,
         comment_count_update(table, meme, delta)?,

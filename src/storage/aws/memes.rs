@@ -223,9 +223,9 @@ pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
 /// The remix's copy of its parent, and the name of its shared template, from its item.
 pub fn snapshots_of(item: &Item) -> StorageResult<(Option<Meme>, Option<String>)> {
     let parent = match item.get("parent_card").and_then(|v| v.as_s().ok()) {
-        Some(card) => Some(
-            serde_json::from_str::<ParentCard>(card).map_err(|e| corrupt("parent card", e))?.into_meme()?,
-        ),
+        Some(card) => {
+            Some(serde_json::from_str::<ParentCard>(card).map_err(|e| corrupt("parent card", e))?.into_meme()?)
+        }
         None => None,
     };
     let template = item.get("template_name").and_then(|v| v.as_s().ok()).cloned();
@@ -366,7 +366,8 @@ impl DynamoMemes {
             };
             items.push(activity_put(table, meme.id, OffsetDateTime::now_utc())?);
             items.extend(counter_updates(table, meme, delta, with_parent)?);
-            let result = self.tables.transact(items.clone(), if delta > 0 { "saving a meme" } else { "deleting a meme" }).await;
+            let result =
+                self.tables.transact(items.clone(), if delta > 0 { "saving a meme" } else { "deleting a meme" }).await;
             let error = match result {
                 Ok(()) => return Ok(true),
                 Err(e) => e,
@@ -430,7 +431,9 @@ impl DynamoMemes {
     async fn list_top(&self, page: PageRequest) -> StorageResult<Page<Meme>> {
         let offset = match &page.after {
             None => 0,
-            Some(Cursor(c)) => c.strip_prefix("TOP:").and_then(|o| o.parse::<usize>().ok()).ok_or(StorageError::InvalidCursor)?,
+            Some(Cursor(c)) => {
+                c.strip_prefix("TOP:").and_then(|o| o.parse::<usize>().ok()).ok_or(StorageError::InvalidCursor)?
+            }
         };
         let (list, _) = self.top_list(false).await?;
         let slice: Vec<(MemeId, u32)> = list.entries.iter().skip(offset).take(page.limit).copied().collect();
@@ -443,7 +446,8 @@ impl DynamoMemes {
         let find = |id: MemeId, sk: &str| {
             let pk = meme_pk(id);
             items.iter().find(|i| {
-                i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk) && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
+                i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk)
+                    && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
             })
         };
         let mut memes = Vec::with_capacity(slice.len());
@@ -540,7 +544,11 @@ impl MemeStore for DynamoMemes {
         for minute in first..=current {
             for shard in 0..ACTIVITY_SHARDS {
                 let partition = format!("ACTIVITY#{minute}#{shard}");
-                let query = self.tables.query_partition(query::TABLE, &partition).projection_expression("#sk").expression_attribute_names("#sk", SK);
+                let query = self
+                    .tables
+                    .query_partition(query::TABLE, &partition)
+                    .projection_expression("#sk")
+                    .expression_attribute_names("#sk", SK);
                 for item in self.tables.query_all(query, "reading activity").await? {
                     touched.insert(parse_s(&item, SK, MemeId::parse)?);
                 }
@@ -557,12 +565,19 @@ impl MemeStore for DynamoMemes {
             let items = self.tables.batch_get(keys, "reading counters for the top list").await?;
             for id in chunk {
                 let pk = meme_pk(*id);
-                let sk_of = |sk: &str| items.iter().find(|i| i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk) && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk));
+                let sk_of = |sk: &str| {
+                    items.iter().find(|i| {
+                        i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk)
+                            && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
+                    })
+                };
                 // A meme without its item was deleted: it leaves the list.
                 let count = match (sk_of(MEME_SK), sk_of(STATS_SK)) {
                     (None, _) => None,
                     (Some(_), stats) => Some(match stats {
-                        Some(stats) if stats.contains_key("comment_count") => get_n::<i64>(stats, "comment_count")?.max(0) as u32,
+                        Some(stats) if stats.contains_key("comment_count") => {
+                            get_n::<i64>(stats, "comment_count")?.max(0) as u32
+                        }
                         _ => 0,
                     }),
                 };

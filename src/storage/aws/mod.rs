@@ -265,7 +265,8 @@ pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients
         jobs: Arc::new(queue::SqsQueue::new(clients.sqs.clone(), bus.queue_url.clone())),
         relay: Some(Arc::new(relay::SnsRelay::new(tables, clients.sns.clone(), bus.topic_arn.clone()))),
         media_cache: settings.cloudfront_distribution.clone().map(|distribution| {
-            Arc::new(cdn::CloudFrontCache::new(clients.cloudfront.clone(), distribution)) as Arc<dyn crate::storage::MediaCache>
+            Arc::new(cdn::CloudFrontCache::new(clients.cloudfront.clone(), distribution))
+                as Arc<dyn crate::storage::MediaCache>
         }),
         debris: None,
     };

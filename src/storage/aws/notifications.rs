@@ -66,7 +66,10 @@ pub fn event_replace_with_deleted(table: &str, meme: &Meme) -> StorageResult<Tra
     item.insert("meme_id".into(), s(meme.id.to_string()));
     item.insert("creator_id".into(), s(meme.creator_id.to_string()));
     item.insert("creator".into(), s(meme.creator.as_str()));
-    item.insert("media".into(), s(serde_json::to_string(&meme.owned_media_keys()).map_err(|e| StorageError::Other(e.into()))?));
+    item.insert(
+        "media".into(),
+        s(serde_json::to_string(&meme.owned_media_keys()).map_err(|e| StorageError::Other(e.into()))?),
+    );
     let now = OffsetDateTime::now_utc();
     item.insert(DUE_PK.into(), s("OUTBOX"));
     item.insert(DUE_SK.into(), s(due_key(now, &meme.id.to_string())));

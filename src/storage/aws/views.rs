@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use super::Tables;
 use super::item::{Item, PK, SK, key};
 use super::memes::{BY_CREATOR, DynamoMemes, STATS_SK, meme_pk, snapshots_of, split_partition, with_stats};
+use super::query;
 use super::subscriptions::{subscriber_count_of, subscription_key};
 use super::users::{user_from_item, username_claim_key};
-use super::query;
 use crate::domain::{MemeId, UserId, Username};
 use crate::storage::{MemeView, PageRequest, PageViews, Portfolio, StorageResult};
 
@@ -45,8 +45,9 @@ impl PageViews for DynamoViews {
     ) -> StorageResult<Option<Portfolio>> {
         let partition = format!("CREATOR#{creator}");
         let query = self.tables.query_partition(BY_CREATOR, &partition);
-        let memes = query::page(query, BY_CREATOR, &partition, &page, true, "listing memes", super::memes::meme_from_item)
-            .await?;
+        let memes =
+            query::page(query, BY_CREATOR, &partition, &page, true, "listing memes", super::memes::meme_from_item)
+                .await?;
         let claim_key = username_claim_key(creator);
         let mut keys = vec![claim_key.clone()];
         if let Some(viewer) = viewer {
@@ -92,8 +93,16 @@ impl PageViews for DynamoViews {
                 let partition = format!("REMIX#{id}");
                 let query = self.tables.query_partition(super::memes::REMIXES, &partition);
                 let request = PageRequest::first(remixes);
-                query::page(query, super::memes::REMIXES, &partition, &request, true, "listing remixes", super::memes::meme_from_item)
-                    .await
+                query::page(
+                    query,
+                    super::memes::REMIXES,
+                    &partition,
+                    &request,
+                    true,
+                    "listing remixes",
+                    super::memes::meme_from_item,
+                )
+                .await
             },
         )?;
         let Some((meme, comments, item)) = split_partition(partition, comments.limit)? else { return Ok(None) };

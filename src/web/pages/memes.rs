@@ -468,6 +468,8 @@ async fn delete(
     let meme = load_meme(&state, &id).await?;
     require_owner(&user, &meme)?;
     meme_service::delete(&state.storage, &meme).await?;
+    // The worker deletes the media (and the CDN's copies) now rather than at its next poll.
+    state.wake.now();
     Ok(Redirect::to(&format!("/u/{}", user.username)).into_response())
 }
 
@@ -515,7 +517,11 @@ async fn add_comment(
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     };
     match state.storage.comments.add(&comment).await {
-        Ok(()) => Ok(Redirect::to(&format!("/memes/{}#comment-{}", meme.id, comment.id)).into_response()),
+        Ok(()) => {
+            // The worker folds the comment into the top list within moments.
+            state.wake.now();
+            Ok(Redirect::to(&format!("/memes/{}#comment-{}", meme.id, comment.id)).into_response())
+        }
         Err(StorageError::NotFound) => Err(AppError::NotFound),
         Err(e) => Err(e.into()),
     }
