@@ -1,9 +1,20 @@
-"""moto's server, with DynamoDB requests taken one at a time.
+"""moto's server, with DynamoDB requests taken one at a time and transactions that cost what
+their items cost.
 
 Real DynamoDB applies each write (a conditional put, an ADD, a transaction) atomically; moto's
 threaded server does not lock its tables, so two concurrent `ADD value :1` can both read 0 and
 both answer 1. The storage contract tests concurrent writes, so the emulator must be atomic
 where DynamoDB is. Other services (SQS long polls above all) stay concurrent.
+
+moto makes each transaction atomic by deep-copying the whole table once per item of the
+transaction, so a transaction's time grows with the table: past a few thousand items one takes
+longer than the SDK's attempt timeout, and the SDK's retry of a transaction that did commit
+fails its own conditions. Here a transaction checks every condition against the state before
+it (as DynamoDB does: its items are distinct), then applies its writes, keeping copies of just
+the items it touches to undo a write that fails half-way.
+
+moto also answers a Query on the table's own key by looking at every item of the table; here it
+looks at the one partition asked for, as DynamoDB does. (Index queries still look at all.)
 
     python scripts/moto_server.py HOST PORT
 """
@@ -29,8 +40,110 @@ def dynamodb_one_at_a_time(app):
     return wrapped
 
 
+def fast_transactions():
+    import copy
+
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def transact_write_items(self, transact_items):
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        ops, seen, errors = [], set(), []
+        for element in transact_items:
+            if len(element) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(element.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table = self.get_table(op["TableName"])
+            if op_type == "Put":
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            identity = (op["TableName"], str(dict(sorted(key.items()))))
+            if identity in seen:
+                raise MultipleTransactionsException()
+            seen.add(identity)
+            current = self.get_item(op["TableName"], key)
+            condition = op.get("ConditionExpression")
+            failed = False
+            if condition is not None:
+                check = get_filter_expression(
+                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                )
+                failed = not check.expr(current)
+            if failed:
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", str(ConditionalCheckFailed(item=old).message), old))
+            else:
+                errors.append((None, None, None))
+            ops.append((op_type, op, key, copy.deepcopy(current)))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        applied = []
+        try:
+            for op_type, op, key, before in ops:
+                names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(op["TableName"], op["Item"])
+                elif op_type == "Delete":
+                    self.delete_item(op["TableName"], key)
+                elif op_type == "Update":
+                    self.update_item(
+                        op["TableName"],
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+                applied.append((op["TableName"], key, before))
+        except Exception:
+            for table_name, key, before in reversed(applied):
+                if before is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, before.to_json()["Attributes"])
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def partition_queries():
+    from moto.dynamodb.models.table import Table
+
+    query_all = Table.query
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or self.range_key_attr is None:
+            return query_all(self, hash_key, *args, **kwargs)
+        partition = list(self.items.get(hash_key, {}).values())
+        # moto's query filters `all_items()` by the hash key: hand it just the partition.
+        self.all_items = lambda: iter(partition)
+        try:
+            return query_all(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query
+
+
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
+    fast_transactions()
+    partition_queries()
     # What moto's own `main` sets up before serving.
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)

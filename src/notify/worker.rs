@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{self, StreamExt, TryStreamExt};
+use futures_util::stream::{self, StreamExt};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -33,13 +33,17 @@ const FANOUT_PAGE: usize = 50;
 const SEND_CONCURRENCY: usize = 8;
 /// Jobs taken at a time.
 const BATCH: usize = 10;
-/// A job that failed this many times is given up (on AWS, the queue's redrive policy moves it
-/// to the dead-letter queue first).
-const MAX_RECEIVES: u32 = 12;
+/// A job that failed this many times is given up: locally it is dropped with an error logged;
+/// on AWS the queue's redrive policy moves it to the dead-letter queue at the same count
+/// (resources.rs, infra/).
+const MAX_RECEIVES: u32 = 10;
+/// The top list is this fresh.
+const RANKINGS_EVERY: Duration = Duration::from_secs(5);
 /// Also look for work this often, for retries and jobs other instances wrote.
 const POLL_EVERY: Duration = Duration::from_secs(5);
-/// A send claimed this long ago and never marked sent belongs to a worker that died.
-const STALE_CLAIM: time::Duration = time::Duration::minutes(10);
+/// The relay is woken by its own instance's saves; it also looks this often for events an
+/// instance left behind when it died (their lease runs out after a minute anyway).
+const RELAY_POLL_EVERY: Duration = Duration::from_secs(30);
 
 /// Wakes the worker's loops right after a save, so emails go out within moments. Every loop
 /// sees every wake (a counter each one watches), and a wake while a loop is busy is seen when
@@ -63,11 +67,11 @@ impl Wake {
     }
 }
 
-/// Waits for a wake, the poll interval, or the stop signal; false on stop.
-async fn idle(wake: &mut watch::Receiver<u64>, stop: &mut watch::Receiver<bool>) -> bool {
+/// Waits for a wake, `poll`, or the stop signal; false on stop.
+async fn idle(wake: &mut watch::Receiver<u64>, stop: &mut watch::Receiver<bool>, poll: Duration) -> bool {
     tokio::select! {
         changed = wake.changed() => changed.is_ok(),
-        () = tokio::time::sleep(POLL_EVERY) => true,
+        () = tokio::time::sleep(poll) => true,
         _ = stop.changed() => false,
     }
 }
@@ -95,6 +99,19 @@ pub struct DeliveryWorker {
     pub wake: Wake,
     pub settings: WorkerSettings,
 }
+
+/// An email another worker has claimed and not yet marked sent: it is sending it now, or it
+/// died and the claim goes stale after `stale_claim`.
+#[derive(Debug)]
+struct HeldElsewhere(String);
+
+impl std::fmt::Display for HeldElsewhere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "another worker is sending {}", self.0)
+    }
+}
+
+impl std::error::Error for HeldElsewhere {}
 
 /// What became of a job.
 enum Outcome {
@@ -141,23 +158,24 @@ impl DeliveryWorker {
                 Ok(n) => tracing::debug!(events = n, "relayed events to the bus"),
                 Err(e) => tracing::warn!(error = %e, "relaying events failed"),
             }
-            if !idle(&mut wake, &mut stop).await {
+            if !idle(&mut wake, &mut stop, RELAY_POLL_EVERY).await {
                 break;
             }
         }
     }
 
     /// Keeps the "top" list current: on AWS a comment only marks its meme as active, and this
-    /// folds the marks into the list (every instance may; the list's version settles races).
-    /// Locally the list is a query and the refresh does nothing.
+    /// folds the marks into the list every few seconds, on a clock rather than on each comment
+    /// (a busy site would otherwise refresh without pause). Every instance may refresh; the
+    /// list's version settles races. Locally the list is a query and the refresh does nothing.
     async fn rankings_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let mut wake = self.wake.subscribe();
         loop {
             if let Err(e) = self.storage.memes.refresh_rankings(OffsetDateTime::now_utc()).await {
                 tracing::warn!(error = %e, "refreshing the top list failed");
             }
-            if !idle(&mut wake, &mut stop).await {
-                break;
+            tokio::select! {
+                () = tokio::time::sleep(RANKINGS_EVERY) => {}
+                _ = stop.changed() => break,
             }
         }
     }
@@ -182,7 +200,7 @@ impl DeliveryWorker {
                     true
                 }
             };
-            if nothing_done && !idle(&mut wake, &mut stop).await {
+            if nothing_done && !idle(&mut wake, &mut stop, POLL_EVERY).await {
                 break;
             }
         }
@@ -232,7 +250,7 @@ impl DeliveryWorker {
 
     async fn handle(&self, received: &ReceivedJob) -> anyhow::Result<Outcome> {
         match &received.job {
-            Job::MemePublished(meme) => self.fan_out(meme, &received.receipt).await.map(|()| Outcome::Done),
+            Job::MemePublished(meme) => self.fan_out(meme, &received.receipt).await,
             Job::MemeDeleted(deleted) => self.clean_up(deleted).await.map(|()| Outcome::Done),
             Job::AccountEmail(email) => self.account_email(email).await.map(|()| Outcome::Done),
             Job::Digest(digest) => self.digest(digest).await,
@@ -240,21 +258,23 @@ impl DeliveryWorker {
         }
     }
 
-    async fn fan_out(&self, meme: &MemePublished, receipt: &str) -> anyhow::Result<()> {
+    async fn fan_out(&self, meme: &MemePublished, receipt: &str) -> anyhow::Result<Outcome> {
         let storage = &self.storage;
         let job_key = format!("fanout:{}", meme.meme_id);
         if storage.memes.get(meme.meme_id).await?.is_none() {
             // Deleted before its news went out: there is nothing to tell.
             storage.deliveries.clear_progress(&job_key).await?;
-            return Ok(());
+            return Ok(Outcome::Done);
         }
         let Some(creator) = storage.users.get(meme.creator_id).await? else {
             // The creator's account is gone, and with it their subscriptions.
             storage.deliveries.clear_progress(&job_key).await?;
-            return Ok(());
+            return Ok(Outcome::Done);
         };
         let mut after = storage.deliveries.progress(&job_key).await?;
         loop {
+            // Still working on it: keep it from being handed to another worker meanwhile.
+            storage.jobs.hide(receipt, self.settings.hidden_for).await?;
             let page = storage.subscriptions.subscribers(&creator, PageRequest::after(after, FANOUT_PAGE)).await?;
             let ids: Vec<_> = page.items.iter().map(|s| s.id).collect();
             storage.notifications.deliver(meme, &ids).await?;
@@ -262,23 +282,41 @@ impl DeliveryWorker {
                 storage.users.get_many(&ids).await?.into_iter().map(|u| (u.id, u)).collect();
             let recipients: Vec<(SubscriberRef, User)> =
                 page.items.into_iter().filter_map(|sub| users.remove(&sub.id).map(|user| (sub, user))).collect();
-            stream::iter(recipients)
+            // Every send of the page runs to its end before a failure is reported: one dropped
+            // half-way would leave its claim behind until it goes stale.
+            let sent: Vec<anyhow::Result<()>> = stream::iter(recipients)
                 .map(|(sub, user)| async move { self.meme_email(meme, &user, &sub).await })
                 .buffer_unordered(SEND_CONCURRENCY)
-                .try_collect::<Vec<()>>()
-                .await?;
+                .collect()
+                .await;
+            let (held, failed): (Vec<_>, Vec<_>) =
+                sent.into_iter().filter_map(Result::err).partition(|e| e.is::<HeldElsewhere>());
+            if let Some(error) = failed.into_iter().next() {
+                return Err(error);
+            }
+            if !held.is_empty() {
+                // Another worker has some of this page's emails (two took the job at once, or
+                // one died with them claimed): the page is done again once those are sent or
+                // their claims are stale, and its sent emails are skipped then.
+                tracing::info!(job = %job_key, held = held.len(), "emails held by another worker; page retried");
+                return Ok(Outcome::NotYet(self.settings.hidden_for * 2));
+            }
             match page.next {
                 Some(next) => {
                     storage.deliveries.save_progress(&job_key, &next).await?;
-                    // Still working on it: keep it from being handed to another worker.
-                    storage.jobs.hide(receipt, self.settings.hidden_for).await?;
                     after = Some(next);
                 }
                 None => break,
             }
         }
         storage.deliveries.clear_progress(&job_key).await?;
-        Ok(())
+        Ok(Outcome::Done)
+    }
+
+    /// A send claimed this long ago and never marked sent belongs to a worker that died: twice
+    /// the time a job stays hidden, by when its job has been handed to another worker.
+    fn stale_claim(&self) -> time::Duration {
+        time::Duration::try_from(self.settings.hidden_for * 2).unwrap_or(time::Duration::MINUTE)
     }
 
     /// Claims the email `key`, runs `send` if this worker got it, and records the result. An
@@ -290,9 +328,9 @@ impl DeliveryWorker {
         F: Future<Output = anyhow::Result<()>>,
     {
         let deliveries = &self.storage.deliveries;
-        match deliveries.claim_send(key, OffsetDateTime::now_utc(), STALE_CLAIM).await? {
+        match deliveries.claim_send(key, OffsetDateTime::now_utc(), self.stale_claim()).await? {
             SendClaim::AlreadySent => return Ok(()),
-            SendClaim::HeldElsewhere => anyhow::bail!("another worker is sending {key}"),
+            SendClaim::HeldElsewhere => return Err(HeldElsewhere(key.to_owned()).into()),
             SendClaim::Claimed => {}
         }
         match send.await {

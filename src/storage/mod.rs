@@ -339,9 +339,19 @@ pub trait SubscriptionStore: Send + Sync {
 
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
-    /// Newest first.
+    /// Newest first, each marked read or not.
     async fn list(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>>;
     async fn unread_count(&self, recipient: UserId) -> StorageResult<u64>;
+    /// `list` and `unread_count` together, for the notifications page (a backend may read what
+    /// both need once).
+    async fn inbox(&self, recipient: UserId, page: PageRequest) -> StorageResult<(Page<Notification>, u64)> {
+        tokio::try_join!(self.list(recipient, page), self.unread_count(recipient))
+    }
+    /// Newest first, where read state does not matter (the feed of followed creators): a
+    /// backend may leave it out and mark every one read.
+    async fn recent(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>> {
+        self.list(recipient, page).await
+    }
     async fn mark_all_read(&self, recipient: UserId) -> StorageResult<()>;
     /// Gives each of `recipients` the in-app notification of `meme`. Idempotent: a fan-out
     /// retried after a crash adds nothing twice.

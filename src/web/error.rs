@@ -75,11 +75,17 @@ impl From<StorageError> for AppError {
     }
 }
 
+/// What a 503 asks a client to wait, in seconds.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let retry_after = match &self {
             Self::TooManyRequests { retry_after } => Some(retry_after.as_secs().max(1)),
+            // Storage that timed out or stayed in conflict through its retries: a few seconds
+            // usually see it through, and clients and proxies that honour the header wait.
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };
         let info = match self {

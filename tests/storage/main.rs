@@ -79,6 +79,55 @@ mod aws_only {
         assert_eq!(head.cache_control(), Some("public, max-age=31536000, immutable"));
         assert_eq!(head.content_length(), Some(10));
     }
+
+    /// The partition heat of a busy hour in miniature: 200 saves by 10 creators and 2,000
+    /// comments over 20 of those memes, with the worker's top-list refreshes. No partition key
+    /// (of the table or of an index) may be touched by more than 10% of the writes: with the
+    /// counters on each meme's item and a TOP index, every comment rewrote the meme's entries in
+    /// every index, and the TOP partition took 100% of the writes.
+    #[tokio::test]
+    async fn no_partition_key_takes_more_than_a_tenth_of_the_writes() {
+        use futures_util::stream::{self, StreamExt};
+
+        skyhigh::storage::aws::metering::record_write_partitions();
+        let (fixture, _clients, settings) = crate::aws_backend().await;
+        let storage = &fixture.storage;
+        let mut creators = Vec::new();
+        for i in 0..10 {
+            creators.push(crate::site_contract::user(storage, &format!("creator{i}")).await);
+        }
+        let memes: Vec<_> = stream::iter(0..200)
+            .map(|i| crate::site_contract::saved(storage, &creators[i % 10]))
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        let busy = &memes[..20];
+        let comments = stream::iter(0..2000).map(|i| {
+            let (meme, author) = (&busy[i % 20], &creators[(i / 20) % 10]);
+            crate::site_contract::comment_on(storage, meme, author, "heat")
+        });
+        // Four at a time: the emulator takes DynamoDB requests one by one, and more in flight
+        // would only queue there past the SDK's timeouts.
+        comments.buffer_unordered(4).collect::<Vec<_>>().await;
+        for _ in 0..10 {
+            storage.memes.refresh_rankings(time::OffsetDateTime::now_utc()).await.unwrap();
+        }
+
+        let table = format!("{}main", settings.table_prefix);
+        let (writes, partitions) = skyhigh::storage::aws::metering::write_heat(&table);
+        let hottest: Vec<String> = partitions
+            .iter()
+            .take(5)
+            .map(|(p, n)| format!("{p}: {n} ({:.1}%)", 100.0 * *n as f64 / writes as f64))
+            .collect();
+        eprintln!("{writes} writes; hottest partitions: {hottest:#?}");
+        assert!(writes >= 2200, "every save and comment was recorded: {writes}");
+        let (partition, touches) = &partitions[0];
+        assert!(
+            *touches as f64 <= 0.10 * writes as f64,
+            "{partition} took {touches} of {writes} writes; hottest: {hottest:#?}"
+        );
+    }
 }
 
 /// The contract every backend passes, instantiated for one backend with its own extra tests.
@@ -110,6 +159,7 @@ macro_rules! every_backend {
                 template_stats_count_memes_remixes_and_days,
                 deleting_a_meme_takes_its_comments_and_notifications_and_counts,
                 comments_count_list_oldest_first_and_delete,
+                fifty_concurrent_comments_on_one_meme_all_land_and_are_counted,
                 a_meme_reads_with_its_first_comments_and_the_rest_follow,
                 a_comment_on_a_missing_meme_is_not_found,
                 subscribing_is_idempotent_and_counted,

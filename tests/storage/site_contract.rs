@@ -53,13 +53,13 @@ pub fn meme_by(creator: &User, template: &str, parent: Option<MemeId>) -> Meme {
     }
 }
 
-async fn saved(storage: &Storage, creator: &User) -> Meme {
+pub async fn saved(storage: &Storage, creator: &User) -> Meme {
     let meme = meme_by(creator, "chelsea", None);
     storage.memes.create(&meme).await.unwrap();
     meme
 }
 
-async fn comment_on(storage: &Storage, meme: &Meme, author: &User, text: &str) -> Comment {
+pub async fn comment_on(storage: &Storage, meme: &Meme, author: &User, text: &str) -> Comment {
     let comment = Comment {
         id: CommentId::new(),
         meme_id: meme.id,
@@ -191,6 +191,25 @@ pub async fn deleting_a_meme_takes_its_comments_and_notifications_and_counts(sto
     let notes = storage.notifications.list(bob.id, PageRequest::first(10)).await.unwrap();
     assert_eq!(notes.items.iter().map(|n| n.meme_id).collect::<Vec<_>>(), vec![original.id]);
     assert_eq!(storage.memes.delete(remix.id).await.unwrap(), None, "deleting twice is harmless");
+}
+
+pub async fn fifty_concurrent_comments_on_one_meme_all_land_and_are_counted(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    let meme = saved(storage, &ann).await;
+    let writers: Vec<_> = (0..50)
+        .map(|i| {
+            let (storage, meme, ann) = (storage.clone(), meme.clone(), ann.clone());
+            tokio::spawn(async move { comment_on(&storage, &meme, &ann, &format!("comment {i}")).await.id })
+        })
+        .collect();
+    let mut written = HashSet::new();
+    for writer in writers {
+        written.insert(writer.await.expect("no comment failed"));
+    }
+
+    assert_eq!(storage.memes.get(meme.id).await.unwrap().unwrap().comment_count, 50);
+    let listed = storage.comments.list(meme.id, PageRequest::first(100)).await.unwrap();
+    assert_eq!(listed.items.iter().map(|c| c.id).collect::<HashSet<_>>(), written);
 }
 
 pub async fn comments_count_list_oldest_first_and_delete(storage: &Storage) {
@@ -348,12 +367,18 @@ pub async fn in_app_notifications_are_delivered_once_however_often_asked(storage
         assert_eq!(notes.items[0].creator, ann.username);
         assert!(!notes.items[0].read);
         assert_eq!(storage.notifications.unread_count(reader.id).await.unwrap(), 1);
+        let (inbox, unread) = storage.notifications.inbox(reader.id, PageRequest::first(10)).await.unwrap();
+        assert_eq!((inbox.items, unread), (notes.items, 1), "the inbox is the list and the count");
+        let recent = storage.notifications.recent(reader.id, PageRequest::first(10)).await.unwrap();
+        assert_eq!(recent.items.iter().map(|n| n.meme_id).collect::<Vec<_>>(), vec![meme.id]);
     }
     assert_eq!(storage.notifications.unread_count(ann.id).await.unwrap(), 0, "no notification for yourself");
     storage.notifications.mark_all_read(bob.id).await.unwrap();
     assert_eq!(storage.notifications.unread_count(bob.id).await.unwrap(), 0);
     let notes = storage.notifications.list(bob.id, PageRequest::first(10)).await.unwrap();
     assert!(notes.items[0].read);
+    let (inbox, unread) = storage.notifications.inbox(bob.id, PageRequest::first(10)).await.unwrap();
+    assert!(inbox.items[0].read && unread == 0);
 }
 
 pub async fn a_creators_subscribers_page_through_each_once_with_their_links(storage: &Storage) {

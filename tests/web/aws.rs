@@ -2,61 +2,12 @@
 //! Run by the aws pass of `scripts/test` (the local pass skips `aws_only::`).
 
 mod aws_only {
-    use std::process::{Child, Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
     use reqwest::StatusCode;
 
-    use crate::helpers::{
-        Browser, ServerProcess, TestApp, backend_env, eventually_async, free_port, on_aws, send_signal, wait_until_ok,
-    };
-
-    /// A moto server of the test's own, so pausing it disturbs no other test.
-    struct Emulator {
-        process: Child,
-        url: String,
-    }
-
-    impl Emulator {
-        /// Starts it and waits until it answers: Python takes seconds to start on a busy
-        /// machine, and the app's start-up would fail against a port nobody listens on yet.
-        async fn start() -> Self {
-            let port = free_port();
-            let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/moto_server");
-            let process = Command::new(binary)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start moto_server from .venv (scripts/test installs it)");
-            let mut emulator = Self { process, url: format!("http://127.0.0.1:{port}") };
-            let ready = format!("{}/moto-api/", emulator.url);
-            wait_until_ok("moto_server", &ready, &mut emulator.process).await;
-            emulator
-        }
-
-        /// SIGSTOP: the port still accepts connections but nothing answers, as when AWS is
-        /// unreachable behind a black hole. (Killing it would lose its in-memory data.)
-        fn pause(&self) {
-            self.signal("-STOP");
-        }
-
-        fn resume(&self) {
-            self.signal("-CONT");
-        }
-
-        fn signal(&self, signal: &str) {
-            send_signal(self.process.id(), signal);
-        }
-    }
-
-    impl Drop for Emulator {
-        fn drop(&mut self) {
-            self.resume();
-            let _ = self.process.kill();
-            let _ = self.process.wait();
-        }
-    }
+    use crate::helpers::{Browser, Emulator, ServerProcess, TestApp, backend_env, eventually_async, on_aws};
 
     /// These tests mean nothing on the local backend (and one would wait on a server that
     /// starts fine there), so they refuse to run outside the aws pass.
@@ -87,31 +38,54 @@ mod aws_only {
     }
 
     #[tokio::test]
-    async fn home_portfolio_and_meme_pages_cost_at_most_three_dynamodb_requests_and_no_scan() {
+    async fn every_page_signed_in_or_not_costs_at_most_three_dynamodb_requests_and_no_scan() {
         require_aws();
         let app = TestApp::spawn().await;
         app.signed_up("ann").await;
         let original = app.save_meme("chelsea", &["first", "meme"]).await;
         let remix = app.save_meme_remix(&original, &["first", "remix"]).await;
         app.act(&format!("/memes/{remix}"), &format!("/memes/{remix}/comments"), &[("body", "nice")]).await;
+        let shared = [("caption", "mine"), ("save", "1"), ("share_template", "1"), ("template_name", "Gradient")];
+        let response = app.post_meme_form("/memes", &shared, Some(crate::helpers::png(400, 300))).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let gallery = app.get_html("/templates").await;
+        let template =
+            format!("u-{}", gallery.split("href=\"/templates/u-").nth(1).unwrap().split('"').next().unwrap());
+        let on_shared = app.save_meme(&template, &["on a", "shared template"]).await;
         let visitor = app.new_browser();
+        let bob = app.new_browser();
+        bob.signed_up("bob").await;
+        bob.act("/u/ann", "/u/ann/subscribe", &[]).await;
+        app.save_meme("chelsea", &["news", "for bob"]).await;
 
-        for page in [
+        let everyone = [
             "/".to_owned(),
             "/?sort=top".into(),
             "/u/ann".into(),
+            "/u/ann/feed.atom".into(),
             format!("/memes/{original}"),
             format!("/memes/{remix}"),
-        ] {
-            let response = visitor.get(&page).await;
-            assert_eq!(response.status(), StatusCode::OK, "{page}");
+            format!("/memes/{on_shared}"),
+            "/templates".into(),
+            format!("/templates/{template}"),
+        ];
+        let signed_in_only = ["/notifications".to_owned(), "/subscriptions".into(), "/memes/new".into()];
+        let views = everyone.iter().map(|p| ("anonymous", &visitor, p)).chain(
+            everyone
+                .iter()
+                .chain(&signed_in_only)
+                .flat_map(|p| [("the creator", &app.browser, p), ("a subscriber", &bob, p)]),
+        );
+        for (who, browser, page) in views {
+            let response = browser.get(page).await;
+            assert_eq!(response.status(), StatusCode::OK, "{page} for {who}");
             let (requests, scans) = dynamodb_cost(&response);
             assert!(
                 requests <= 3,
-                "{page} cost {requests} DynamoDB requests: {:?}",
+                "{page} for {who} cost {requests} DynamoDB requests: {:?}",
                 response.headers().get("server-timing")
             );
-            assert_eq!(scans, 0, "{page} used a Scan");
+            assert_eq!(scans, 0, "{page} for {who} used a Scan");
         }
     }
 
@@ -137,6 +111,7 @@ mod aws_only {
         let health = ann.get("/healthz").await.status();
 
         assert_eq!(home.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(home.headers()["retry-after"], "5", "a 503 says when to try again");
         // The SDK gives up after its 5 s operation timeout; the page must not hang longer.
         assert!(waited < Duration::from_secs(8), "answered after {waited:?}");
         assert!(home.text().await.unwrap().contains("<html"), "a friendly page, not a bare error");
@@ -178,5 +153,62 @@ mod aws_only {
             assert!(stderr.contains(&missing), "{stderr} should name {missing}");
         }
         assert!(stderr.contains("SKYHIGH_CREATE_RESOURCES=true"));
+    }
+
+    /// SES reports a permanent bounce for one subscriber and a complaint from another through
+    /// its feedback topic, which feeds the delivery queue (as infra/ wires it): both addresses
+    /// are suppressed, and the next meme emails neither (their in-app notifications still come).
+    #[tokio::test]
+    async fn bounces_and_complaints_from_ses_through_sns_and_sqs_stop_email_to_those_addresses() {
+        require_aws();
+        let app = TestApp::spawn().await;
+        app.signed_up("ann").await;
+        let (bob, cat) = (app.new_browser(), app.new_browser());
+        for (browser, name) in [(&bob, "bob"), (&cat, "cat")] {
+            browser.signed_up(name).await;
+            browser.act("/u/ann", "/u/ann/subscribe", &[]).await;
+        }
+        let clients = skyhigh::storage::aws::Clients::from_environment().await.unwrap();
+        let prefix = crate::helpers::aws_prefix(&app.data_dir);
+        let queue = clients.sqs.get_queue_url().queue_name(format!("{prefix}deliveries")).send().await.unwrap();
+        let attributes = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue.queue_url().unwrap())
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let queue_arn = &attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn];
+        let topic = clients.sns.create_topic().name(format!("{prefix}ses-feedback")).send().await.unwrap();
+        let topic = topic.topic_arn().unwrap();
+        clients.sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(queue_arn).send().await.unwrap();
+
+        for event in [
+            r#"{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":[{"emailAddress":"bob@example.com"}]},"mail":{}}"#,
+            r#"{"eventType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":"cat@example.com"}]},"mail":{}}"#,
+        ] {
+            clients.sns.publish().topic_arn(topic).message(event).send().await.unwrap();
+        }
+        let suppressed = |name: &'static str| {
+            let storage = app.storage.clone();
+            async move {
+                let email = skyhigh::domain::Email::parse(&format!("{name}@example.com")).unwrap();
+                storage.users.find_by_email(&email).await.unwrap().unwrap().email_suppressed
+            }
+        };
+        eventually_async("the bounce suppresses bob", || suppressed("bob")).await;
+        eventually_async("the complaint suppresses cat", || suppressed("cat")).await;
+
+        let meme = app.save_meme("chelsea", &["does anyone", "read these"]).await;
+        for browser in [&bob, &cat] {
+            let notified = || async { browser.get_html("/notifications").await.contains(&format!("/memes/{meme}")) };
+            eventually_async("the in-app notification still arrives", notified).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for name in ["bob", "cat"] {
+            let mail = crate::helpers::mail_to(&app.data_dir, &format!("{name}@example.com")).await;
+            assert!(!mail.iter().any(|m| m.contains(&format!("/memes/{meme}"))), "{name} was emailed");
+        }
     }
 }

@@ -30,8 +30,62 @@ pub struct TestApp {
     pub storage: Storage,
     pub data_dir: std::path::PathBuf,
     _temp: Option<Arc<Scratch>>,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// One per instance (two with `SKYHIGH_TEST_INSTANCES=2`).
+    shutdowns: Vec<oneshot::Sender<()>>,
+    servers: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// The random router in front of several instances.
+    router: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How many instances each test app runs: `SKYHIGH_TEST_INSTANCES=2` runs two on the one shared
+/// store (aws only) behind a router that sends each request to either at random, which shows
+/// that nothing a request needs lives in one process.
+fn instances() -> usize {
+    let wanted = std::env::var("SKYHIGH_TEST_INSTANCES").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+    assert!(wanted == 1 || on_aws(), "several instances share a store only on the aws backend");
+    wanted
+}
+
+/// A reverse proxy on loopback that forwards each request to one of `backends` at random and
+/// returns its address.
+async fn random_router(backends: Vec<String>) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::Response as AxumResponse;
+
+    // Hop-by-hop headers, and the ones the client and server set for their own body.
+    const NOT_FORWARDED: [&str; 5] = ["host", "connection", "content-length", "transfer-encoding", "keep-alive"];
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let forward = move |request: Request| {
+        let (client, backends) = (client.clone(), backends.clone());
+        async move {
+            let backend = &backends[rand::random::<usize>() % backends.len()];
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
+            let url = format!("{backend}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+            let mut outgoing = client.request(parts.method, url).body(body);
+            for (name, value) in &parts.headers {
+                if !NOT_FORWARDED.contains(&name.as_str()) {
+                    outgoing = outgoing.header(name, value);
+                }
+            }
+            let answer = outgoing.send().await.expect("an instance answers");
+            let mut response = AxumResponse::builder().status(answer.status());
+            for (name, value) in answer.headers() {
+                if !NOT_FORWARDED.contains(&name.as_str()) {
+                    response = response.header(name, value);
+                }
+            }
+            response.body(Body::from(answer.bytes().await.unwrap_or_default())).unwrap()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().fallback(forward);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (address, task)
 }
 
 impl std::ops::Deref for TestApp {
@@ -63,30 +117,45 @@ impl TestApp {
         let mut config = Config::for_tests(data_dir.to_path_buf());
         use_test_backend(&mut config, data_dir);
         tweak(&mut config);
-        let app = Application::build(config).await.expect("app builds");
-        let address = format!("http://{}", app.local_addr());
-        let storage = app.state().storage.clone();
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
+        let (mut addresses, mut shutdowns, mut servers, mut storage) = (Vec::new(), Vec::new(), Vec::new(), None);
+        for _ in 0..instances() {
+            let app = Application::build(config.clone()).await.expect("app builds");
+            addresses.push(format!("http://{}", app.local_addr()));
+            storage.get_or_insert_with(|| app.state().storage.clone());
+            let (shutdown, stopped) = oneshot::channel::<()>();
+            servers.push(tokio::spawn(app.run_until(async {
+                let _ = stopped.await;
+            })));
+            shutdowns.push(shutdown);
+        }
+        let (address, router) = match addresses.len() {
+            1 => (addresses.remove(0), None),
+            _ => {
+                let (address, task) = random_router(addresses).await;
+                (address, Some(task))
+            }
+        };
         Self {
             browser: Browser::new(address, data_dir),
-            storage,
+            storage: storage.expect("at least one instance"),
             data_dir: data_dir.to_path_buf(),
             _temp: None,
-            shutdown: Some(shutdown),
-            server: Some(server),
+            shutdowns,
+            servers,
+            router,
         }
     }
 
     /// Stops the server gracefully and waits for it to exit.
     pub async fn stop(mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
+        for shutdown in self.shutdowns.drain(..) {
             let _ = shutdown.send(());
         }
-        if let Some(server) = self.server.take() {
+        for server in self.servers.drain(..) {
             server.await.expect("server task").expect("server exits cleanly");
+        }
+        if let Some(router) = self.router.take() {
+            router.abort();
         }
     }
 
@@ -101,8 +170,11 @@ pub struct Scratch(tempfile::TempDir);
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
+        for shutdown in self.shutdowns.drain(..) {
             let _ = shutdown.send(());
+        }
+        if let Some(router) = self.router.take() {
+            router.abort();
         }
     }
 }
@@ -381,7 +453,7 @@ pub async fn sent_mail(data_dir: &Path) -> Vec<String> {
 }
 
 /// `sent_mail`, reading SES messages from `emulator` rather than the run's shared one.
-async fn sent_mail_via(emulator: Option<&str>, data_dir: &Path) -> Vec<String> {
+pub async fn sent_mail_via(emulator: Option<&str>, data_dir: &Path) -> Vec<String> {
     if !on_aws() {
         return outbox_files(data_dir).iter().map(|f| std::fs::read_to_string(f).expect("read .eml")).collect();
     }
@@ -532,6 +604,55 @@ pub async fn eventually_async<F: Future<Output = bool>>(what: &str, mut check: i
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// A moto server of the test's own, so pausing it disturbs no other test.
+pub struct Emulator {
+    process: std::process::Child,
+    pub url: String,
+}
+
+impl Emulator {
+    /// Starts it and waits until it answers: Python takes seconds to start on a busy
+    /// machine, and the app's start-up would fail against a port nobody listens on yet.
+    pub async fn start() -> Self {
+        let port = free_port();
+        // moto's server as scripts/moto runs it (DynamoDB atomic, as the real one is).
+        let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+        let server = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_server.py");
+        let process = std::process::Command::new(python)
+            .args([server, "127.0.0.1", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server from .venv (scripts/test installs it)");
+        let mut emulator = Self { process, url: format!("http://127.0.0.1:{port}") };
+        let ready = format!("{}/moto-api/", emulator.url);
+        wait_until_ok("moto_server", &ready, &mut emulator.process).await;
+        emulator
+    }
+
+    /// SIGSTOP: the port still accepts connections but nothing answers, as when AWS is
+    /// unreachable behind a black hole. (Killing it would lose its in-memory data.)
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        send_signal(self.process.id(), signal);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.resume();
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 /// A loopback port that was free a moment ago.

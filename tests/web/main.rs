@@ -6,6 +6,7 @@ mod browse;
 mod durability;
 mod following;
 mod helpers;
+mod instances;
 mod media;
 mod memes;
 mod security;

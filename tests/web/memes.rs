@@ -426,3 +426,30 @@ async fn with_a_media_url_pages_take_media_from_the_cdn() {
     let csp = app.get("/").await.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.contains("img-src 'self' data: blob: https://cdn.example.net"), "{csp}");
 }
+
+#[tokio::test]
+async fn fifty_comments_posted_at_once_all_land_and_the_count_is_exact() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("chelsea", &["pile", "on"]).await;
+    let page = format!("/memes/{id}");
+    let action = format!("/memes/{id}/comments");
+    let token = app.csrf_token(&page).await;
+
+    let posts = (0..50).map(|i| {
+        let (client, url, token) = (app.client.clone(), app.url(&action), token.clone());
+        tokio::spawn(async move {
+            let body = format!("comment number {i}");
+            client.post(url).form(&[("csrf_token", token.as_str()), ("body", &body)]).send().await.unwrap().status()
+        })
+    });
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(posts).await.into_iter().map(Result::unwrap).collect();
+
+    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER), "{statuses:?}");
+    let html = app.get_html(&page).await;
+    assert!(html.contains("Comments (50)"), "the heading counts them all");
+    assert_eq!(html.matches("class=\"comment-body\"").count(), 50);
+    let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(meme.comment_count, 50);
+}

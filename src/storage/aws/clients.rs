@@ -37,7 +37,18 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// Clients configured the SDK's way: credentials, region and any `AWS_ENDPOINT_URL` from the
+    /// environment.
     pub async fn from_environment() -> anyhow::Result<Self> {
+        Self::load(None).await
+    }
+
+    /// The same, sending to `endpoint` (an emulator) whatever the environment says.
+    pub async fn for_endpoint(endpoint: &str) -> anyhow::Result<Self> {
+        Self::load(Some(endpoint)).await
+    }
+
+    async fn load(endpoint: Option<&str>) -> anyhow::Result<Self> {
         let http_client =
             aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
         let timeouts = TimeoutConfig::builder()
@@ -45,7 +56,11 @@ impl Clients {
             .operation_attempt_timeout(ATTEMPT_TIMEOUT)
             .operation_timeout(OPERATION_TIMEOUT)
             .build();
-        let shared = aws_config::defaults(BehaviorVersion::latest())
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader
             .http_client(http_client)
             .timeout_config(timeouts)
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))

@@ -104,7 +104,14 @@ where
 {
     let unavailable = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| UNAVAILABLE_CODES.contains(&code)),
+        SdkError::ServiceError(service) => {
+            let (code, message) = (service.err().code(), service.err().message().unwrap_or_default());
+            code.is_some_and(|code| UNAVAILABLE_CODES.contains(&code))
+                // A transaction cancelled because another one held an item (its reasons, which
+                // DynamoDB also lists in the message, say `TransactionConflict`): try again
+                // later, not a fault. Transactions on hot items retry first (`Tables::transact`).
+                || (code == Some("TransactionCanceledException") && message.contains("TransactionConflict"))
+        }
         _ => false,
     };
     let detail = format!("{what}: {}", DisplayErrorContext(&error));

@@ -43,7 +43,7 @@ pub const TOP_LIST_LEN: usize = 1000;
 const ACTIVITY_KEEP: time::Duration = time::Duration::days(2);
 /// A refresh reads at most this many minutes back: after a longer pause (a new table, an
 /// outage), what came before has aged out of relevance for "most commented now" anyway.
-const MAX_CATCH_UP_MINUTES: i64 = 60;
+const MAX_CATCH_UP_MINUTES: i64 = 10;
 
 pub fn meme_pk(id: MemeId) -> String {
     format!("MEME#{id}")
@@ -57,14 +57,15 @@ fn minute_of(at: OffsetDateTime) -> i64 {
     at.unix_timestamp().div_euclid(60)
 }
 
-/// A stable shard for a meme: its random bits, not its time, so one minute's memes spread.
-fn shard_of(meme: MemeId) -> u64 {
-    (meme.as_u128() as u64) % ACTIVITY_SHARDS
+/// A random shard for each mark: the marks of one viral meme spread over every shard (the
+/// refresh reads them all anyway), so no activity partition takes more than 1/16 of the writes.
+fn any_shard() -> u64 {
+    rand::random::<u64>() % ACTIVITY_SHARDS
 }
 
 /// The activity marker of `meme` for the minute of `at`.
 pub fn activity_put(table: &str, meme: MemeId, at: OffsetDateTime) -> StorageResult<TransactWriteItem> {
-    let mut item = key(format!("ACTIVITY#{}#{}", minute_of(at), shard_of(meme)), meme.to_string());
+    let mut item = key(format!("ACTIVITY#{}#{}", minute_of(at), any_shard()), meme.to_string());
     item.insert(super::delivery::EXPIRES_AT.into(), n((at + ACTIVITY_KEEP).unix_timestamp()));
     let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_error)?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -538,7 +539,11 @@ impl MemeStore for DynamoMemes {
     async fn refresh_rankings(&self, now: OffsetDateTime) -> StorageResult<()> {
         let (mut list, version) = self.top_list(true).await?;
         let current = minute_of(now);
-        let first = list.through_minute.max(current - MAX_CATCH_UP_MINUTES);
+        // A table without a list yet is new: its markers are at most a minute or so old.
+        let first = match version {
+            None => current - 1,
+            Some(_) => list.through_minute.max(current - MAX_CATCH_UP_MINUTES),
+        };
         let mut touched = std::collections::BTreeSet::new();
         // The current minute is read again next time: markers may still arrive in it.
         for minute in first..=current {

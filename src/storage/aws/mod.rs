@@ -242,7 +242,15 @@ pub async fn open(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients)> 
 /// `open`, also handing back the SDK clients (the SES sender uses them; tests of what only AWS
 /// has too).
 pub async fn connect(settings: &AwsSettings) -> anyhow::Result<(Storage, Clients)> {
-    let clients = Clients::from_environment().await?;
+    connect_with(settings, Clients::from_environment().await?).await
+}
+
+/// `connect` to the AWS (an emulator) at `endpoint`, whatever the environment names.
+pub async fn connect_to(settings: &AwsSettings, endpoint: &str) -> anyhow::Result<(Storage, Clients)> {
+    connect_with(settings, Clients::for_endpoint(endpoint).await?).await
+}
+
+async fn connect_with(settings: &AwsSettings, clients: Clients) -> anyhow::Result<(Storage, Clients)> {
     let names = Names::new(settings);
     let bus = resources::ensure(&clients, &names, settings.create_resources).await?;
     let tables = Tables { dynamodb: clients.dynamodb.clone(), main: names.main_table, sessions: names.sessions_table };

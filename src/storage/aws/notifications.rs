@@ -105,6 +105,35 @@ impl DynamoNotifications {
         let found = self.tables.get(key(user_pk(recipient), USER_SK), true, "reading notification counts").await?;
         Ok(found)
     }
+
+    /// A page of the inbox, marked read up to `read_through` (every one read without it).
+    async fn page(
+        &self,
+        recipient: UserId,
+        page: PageRequest,
+        read_through: Option<i128>,
+    ) -> StorageResult<Page<Notification>> {
+        let partition = format!("INBOX#{recipient}");
+        let query = self.tables.query_partition(TABLE, &partition);
+        query::page(query, TABLE, &partition, &page, true, "listing notifications", |item| {
+            Ok(Notification {
+                recipient_id: recipient,
+                meme_id: parse_s(item, SK, MemeId::parse)?,
+                creator: parse_s(item, "creator", Username::parse)?,
+                thumb_key: get_s(item, "thumb_key")?.to_owned(),
+                created_at: get_time(item, "created_at")?,
+                read: match read_through {
+                    Some(through) => get_n::<i128>(item, "notified_at_ms")? <= through,
+                    None => true,
+                },
+            })
+        })
+        .await
+    }
+}
+
+fn unread_of(numbers: Option<&Item>) -> StorageResult<u64> {
+    Ok(optional_number(numbers, "unread")?.clamp(0, i128::from(u64::MAX)) as u64)
 }
 
 fn optional_number(item: Option<&Item>, name: &str) -> StorageResult<i128> {
@@ -117,25 +146,24 @@ fn optional_number(item: Option<&Item>, name: &str) -> StorageResult<i128> {
 #[async_trait]
 impl NotificationStore for DynamoNotifications {
     async fn list(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>> {
-        let read_through = optional_number(self.user_numbers(recipient).await?.as_ref(), "read_through_ms")?;
-        let partition = format!("INBOX#{recipient}");
-        let query = self.tables.query_partition(TABLE, &partition);
-        query::page(query, TABLE, &partition, &page, true, "listing notifications", |item| {
-            Ok(Notification {
-                recipient_id: recipient,
-                meme_id: parse_s(item, SK, MemeId::parse)?,
-                creator: parse_s(item, "creator", Username::parse)?,
-                thumb_key: get_s(item, "thumb_key")?.to_owned(),
-                created_at: get_time(item, "created_at")?,
-                read: get_n::<i128>(item, "notified_at_ms")? <= read_through,
-            })
-        })
-        .await
+        let numbers = self.user_numbers(recipient).await?;
+        self.page(recipient, page, Some(optional_number(numbers.as_ref(), "read_through_ms")?)).await
     }
 
     async fn unread_count(&self, recipient: UserId) -> StorageResult<u64> {
-        let unread = optional_number(self.user_numbers(recipient).await?.as_ref(), "unread")?;
-        Ok(unread.clamp(0, i128::from(u64::MAX)) as u64)
+        unread_of(self.user_numbers(recipient).await?.as_ref())
+    }
+
+    /// One `GetItem` of the user for both numbers, then the `Query`.
+    async fn inbox(&self, recipient: UserId, page: PageRequest) -> StorageResult<(Page<Notification>, u64)> {
+        let numbers = self.user_numbers(recipient).await?;
+        let read_through = optional_number(numbers.as_ref(), "read_through_ms")?;
+        Ok((self.page(recipient, page, Some(read_through)).await?, unread_of(numbers.as_ref())?))
+    }
+
+    /// The `Query` alone.
+    async fn recent(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>> {
+        self.page(recipient, page, None).await
     }
 
     async fn mark_all_read(&self, recipient: UserId) -> StorageResult<()> {

@@ -56,6 +56,7 @@ impl EventRelay for SnsRelay {
         let mut relayed = 0;
         for event in due.items() {
             let meme = get_s(event, "meme_id")?;
+            let lease = due_key(now + LEASE, meme);
             let leased = self
                 .tables
                 .dynamodb
@@ -65,7 +66,7 @@ impl EventRelay for SnsRelay {
                 .update_expression("SET #due = :leased")
                 .condition_expression("#due = :seen")
                 .expression_attribute_names("#due", DUE_SK)
-                .expression_attribute_values(":leased", s(due_key(now + LEASE, meme)))
+                .expression_attribute_values(":leased", s(lease.clone()))
                 .expression_attribute_values(":seen", s(get_s(event, DUE_SK)?))
                 .return_values(ReturnValue::AllOld)
                 .send()
@@ -103,15 +104,24 @@ impl EventRelay for SnsRelay {
                 .send()
                 .await
                 .map_err(|e| sdk_error("publishing a meme event", e))?;
-            let id = parse_s(&event, "meme_id", MemeId::parse)?;
-            self.tables
+            // Only the event as leased: if the meme was deleted meanwhile, its "deleted" event
+            // took the item's place (with a new due time) and must stay to be relayed next.
+            let removed = self
+                .tables
                 .dynamodb
                 .delete_item()
                 .table_name(&self.tables.main)
-                .set_key(Some(event_key(id)))
+                .set_key(Some(event_key(meme_id)))
+                .condition_expression("#due = :leased")
+                .expression_attribute_names("#due", DUE_SK)
+                .expression_attribute_values(":leased", s(lease))
                 .send()
-                .await
-                .map_err(|e| sdk_error("removing a relayed event", e))?;
+                .await;
+            match removed {
+                Ok(_) => {}
+                Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {}
+                Err(e) => return Err(sdk_error("removing a relayed event", e)),
+            }
             relayed += 1;
         }
         Ok(relayed)

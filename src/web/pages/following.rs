@@ -75,7 +75,7 @@ async fn subscriptions(
 ) -> Result<Response, AppError> {
     let (following, feed) = tokio::try_join!(
         state.storage.subscriptions.following(user.id, PageRequest::first(PageRequest::MAX_LIMIT)),
-        state.storage.notifications.list(user.id, PageRequest::first(24)),
+        state.storage.notifications.recent(user.id, PageRequest::first(24)),
     )?;
     render(&SubscriptionsPage {
         page,
@@ -91,10 +91,7 @@ async fn notifications(
     Query(q): Query<CursorQuery>,
 ) -> Result<Response, AppError> {
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
-    let (list, unread) = tokio::try_join!(
-        state.storage.notifications.list(user.id, PageRequest::after(after, 50)),
-        state.storage.notifications.unread_count(user.id),
-    )?;
+    let (list, unread) = state.storage.notifications.inbox(user.id, PageRequest::after(after, 50)).await?;
     render(&NotificationsPage {
         page,
         notifications: views(&state, &list.items),

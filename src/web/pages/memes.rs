@@ -517,11 +517,7 @@ async fn add_comment(
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     };
     match state.storage.comments.add(&comment).await {
-        Ok(()) => {
-            // The worker folds the comment into the top list within moments.
-            state.wake.now();
-            Ok(Redirect::to(&format!("/memes/{}#comment-{}", meme.id, comment.id)).into_response())
-        }
+        Ok(()) => Ok(Redirect::to(&format!("/memes/{}#comment-{}", meme.id, comment.id)).into_response()),
         Err(StorageError::NotFound) => Err(AppError::NotFound),
         Err(e) => Err(e.into()),
     }
