@@ -53,8 +53,9 @@ async fn random_router(backends: Vec<String>) -> (String, tokio::task::JoinHandl
     use axum::extract::Request;
     use axum::response::Response as AxumResponse;
 
-    // Hop-by-hop headers, and the ones the client and server set for their own body.
-    const NOT_FORWARDED: [&str; 5] = ["host", "connection", "content-length", "transfer-encoding", "keep-alive"];
+    // Hop-by-hop headers, and the ones the client and server set for their own body. `Host`
+    // goes through, as a load balancer passes it: the app checks `Origin` against it.
+    const NOT_FORWARDED: [&str; 4] = ["connection", "content-length", "transfer-encoding", "keep-alive"];
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let forward = move |request: Request| {
         let (client, backends) = (client.clone(), backends.clone());
@@ -483,12 +484,20 @@ async fn ses_messages(endpoint: &str) -> Arc<Vec<(String, String)>> {
     {
         return messages.clone();
     }
-    let data: serde_json::Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .expect("moto's data is JSON");
+    // A dump taken while another service's state changes can fail (moto iterates live
+    // dictionaries); the next one succeeds.
+    let mut data = serde_json::Value::Null;
+    for attempt in 1..=5 {
+        let answer = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.expect("moto answers");
+        match answer.json::<serde_json::Value>().await {
+            Ok(value) => {
+                data = value;
+                break;
+            }
+            Err(e) if attempt == 5 => panic!("moto's data is not JSON five times running: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
     let messages: Vec<(String, String)> = data["ses"]["RawMessage"]
         .as_array()
         .into_iter()
