@@ -131,19 +131,14 @@ mod aws_only {
         assert!(at_kill < SUBSCRIBERS, "killed mid-fan-out: {at_kill} of {SUBSCRIBERS} sent");
 
         let (_third, _fourth) = (instance(data.path(), &emulator).await, instance(data.path(), &emulator).await);
-        let deadline = Instant::now() + Duration::from_secs(300);
-        // The cheap count first, then the record itself (a dump of the emulator), until every
-        // subscriber is in it.
-        while sent_count(&emulator).await - before < SUBSCRIBERS {
-            let sent = sent_count(&emulator).await - before;
-            assert!(Instant::now() < deadline, "the resumed fan-out finishes: {sent} of {SUBSCRIBERS}");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        let deadline = Instant::now() + Duration::from_secs(600);
+        // The record itself (a dump of the emulator, heavy: read every few seconds) until every
+        // subscriber is in it. (SES's quota counts each send more than once, so it only
+        // served to see the fan-out under way.)
         let mut counts = recipients_of(&emulator, data.path(), &meme).await;
         while counts.len() < SUBSCRIBERS {
-            let quota = sent_count(&emulator).await - before;
-            assert!(Instant::now() < deadline, "{} of {SUBSCRIBERS} in the record ({quota} sent)", counts.len());
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert!(Instant::now() < deadline, "{} of {SUBSCRIBERS} in the record", counts.len());
+            tokio::time::sleep(Duration::from_secs(3)).await;
             counts = recipients_of(&emulator, data.path(), &meme).await;
         }
         // Anything sent twice would be sent by now: the workers are idle.
