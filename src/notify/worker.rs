@@ -299,7 +299,7 @@ impl DeliveryWorker {
                 // one died with them claimed): the page is done again once those are sent or
                 // their claims are stale, and its sent emails are skipped then.
                 tracing::info!(job = %job_key, held = held.len(), "emails held by another worker; page retried");
-                return Ok(Outcome::NotYet(self.settings.hidden_for * 2));
+                return Ok(Outcome::NotYet(self.claims_last()));
             }
             match page.next {
                 Some(next) => {
@@ -315,8 +315,12 @@ impl DeliveryWorker {
 
     /// A send claimed this long ago and never marked sent belongs to a worker that died: twice
     /// the time a job stays hidden, by when its job has been handed to another worker.
+    fn claims_last(&self) -> Duration {
+        self.settings.hidden_for * 2
+    }
+
     fn stale_claim(&self) -> time::Duration {
-        time::Duration::try_from(self.settings.hidden_for * 2).unwrap_or(time::Duration::MINUTE)
+        time::Duration::try_from(self.claims_last()).unwrap_or(time::Duration::MINUTE)
     }
 
     /// Claims the email `key`, runs `send` if this worker got it, and records the result. An

@@ -30,6 +30,19 @@ pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
+/// The item of `items` (a batch read's answer, a partition's page) with this key.
+pub fn find_item<'a>(items: &'a [Item], pk: &str, sk: &str) -> Option<&'a Item> {
+    let is = |item: &Item, name: &str, value: &str| {
+        item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(value)
+    };
+    items.iter().find(|item| is(item, PK, pk) && is(item, SK, sk))
+}
+
+/// The item of `items` with the same key as `wanted`.
+pub fn find_key<'a>(items: &'a [Item], wanted: &Item) -> Option<&'a Item> {
+    items.iter().find(|item| item.get(PK) == wanted.get(PK) && item.get(SK) == wanted.get(SK))
+}
+
 /// A transaction's put that succeeds only where no item has the key yet (uniqueness, and
 /// idempotent retries: a second attempt cancels instead of writing twice).
 pub fn put_if_new(table: &str, item: Item) -> StorageResult<aws_sdk_dynamodb::types::TransactWriteItem> {
@@ -104,14 +117,7 @@ where
 {
     let unavailable = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(service) => {
-            let (code, message) = (service.err().code(), service.err().message().unwrap_or_default());
-            code.is_some_and(|code| UNAVAILABLE_CODES.contains(&code))
-                // A transaction cancelled because another one held an item (its reasons, which
-                // DynamoDB also lists in the message, say `TransactionConflict`): try again
-                // later, not a fault. Transactions on hot items retry first (`Tables::transact`).
-                || (code == Some("TransactionCanceledException") && message.contains("TransactionConflict"))
-        }
+        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| UNAVAILABLE_CODES.contains(&code)),
         _ => false,
     };
     let detail = format!("{what}: {}", DisplayErrorContext(&error));

@@ -14,13 +14,13 @@
 //! markers since its last run into one materialised list, `TOPLIST`, that the top tab reads.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::Tables;
-use super::item::{Item, PK, SK, corrupt, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
+use super::item::{
+    Item, PK, SK, corrupt, find_item, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error,
+};
 use super::query::{self, Access};
 use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, User, UserId, Username};
 use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
@@ -71,80 +71,29 @@ pub fn activity_put(table: &str, meme: MemeId, at: OffsetDateTime) -> StorageRes
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// The card of a meme as the remix's item keeps it (the parent "as it was").
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ParentCard {
-    id: MemeId,
-    creator_id: UserId,
-    creator: Username,
-    captions: Vec<String>,
-    display_key: String,
-    thumb_key: String,
-    content_type: String,
-    width: u32,
-    height: u32,
-    thumb_width: u32,
-    thumb_height: u32,
-    created_at: i64,
-    template_id: Option<String>,
-    original_key: Option<String>,
+/// What a remix's item keeps of its parent (the parent "as it was", for its card): the parent's
+/// own attributes, as `meme_item` writes them, without its keys, index keys and spec.
+fn parent_card(parent: &Meme) -> StorageResult<AttributeValue> {
+    let mut card = meme_item(parent)?;
+    card.retain(|name, _| !PARENT_CARD_LEAVES_OUT.contains(&name.as_str()));
+    Ok(AttributeValue::M(card))
 }
 
-impl ParentCard {
-    fn of(meme: &Meme) -> Self {
-        let (template_id, original_key) = match &meme.source {
-            MemeSource::Template(t) => (Some(t.clone()), None),
-            MemeSource::Upload { original_key } => (None, Some(original_key.clone())),
-        };
-        Self {
-            id: meme.id,
-            creator_id: meme.creator_id,
-            creator: meme.creator.clone(),
-            captions: meme.captions.clone(),
-            display_key: meme.media.display_key.clone(),
-            thumb_key: meme.media.thumb_key.clone(),
-            content_type: meme.media.content_type.clone(),
-            width: meme.media.width,
-            height: meme.media.height,
-            thumb_width: meme.media.thumb_width,
-            thumb_height: meme.media.thumb_height,
-            created_at: meme.created_at.unix_timestamp(),
-            template_id,
-            original_key,
-        }
-    }
-
-    fn into_meme(self) -> StorageResult<Meme> {
-        let source = match (self.template_id, self.original_key) {
-            (Some(t), _) => MemeSource::Template(t),
-            (None, Some(k)) => MemeSource::Upload { original_key: k },
-            (None, None) => return Err(corrupt("parent card", "no source")),
-        };
-        Ok(Meme {
-            id: self.id,
-            creator_id: self.creator_id,
-            creator: self.creator,
-            source,
-            parent_id: None,
-            captions: self.captions,
-            spec_json: String::new(),
-            media: MemeMedia {
-                display_key: self.display_key,
-                thumb_key: self.thumb_key,
-                content_type: self.content_type,
-                width: self.width,
-                height: self.height,
-                thumb_width: self.thumb_width,
-                thumb_height: self.thumb_height,
-            },
-            comment_count: 0,
-            remix_count: 0,
-            created_at: OffsetDateTime::from_unix_timestamp(self.created_at).map_err(|e| corrupt("parent card", e))?,
-            parent_snapshot: None,
-            template_name: None,
-        })
-    }
-}
+/// The attributes of a meme's item that a parent card leaves out.
+const PARENT_CARD_LEAVES_OUT: [&str; 12] = [
+    PK,
+    SK,
+    FEED.pk,
+    FEED.sk,
+    BY_CREATOR.pk,
+    BY_CREATOR.sk,
+    REMIXES.pk,
+    REMIXES.sk,
+    "spec",
+    "parent_id",
+    "parent_card",
+    "template_name",
+];
 
 fn meme_item(meme: &Meme) -> StorageResult<Item> {
     let id = meme.id.to_string();
@@ -181,8 +130,7 @@ fn meme_item(meme: &Meme) -> StorageResult<Item> {
         put(REMIXES.pk, s(format!("REMIX#{parent}")));
         put(REMIXES.sk, s(&id));
         if let Some(snapshot) = &meme.parent_snapshot {
-            let card = serde_json::to_string(&ParentCard::of(snapshot)).map_err(|e| StorageError::Other(e.into()))?;
-            put("parent_card", s(card));
+            put("parent_card", parent_card(snapshot)?);
         }
     }
     Ok(item)
@@ -223,10 +171,8 @@ pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
 
 /// The remix's copy of its parent, and the name of its shared template, from its item.
 pub fn snapshots_of(item: &Item) -> StorageResult<(Option<Meme>, Option<String>)> {
-    let parent = match item.get("parent_card").and_then(|v| v.as_s().ok()) {
-        Some(card) => {
-            Some(serde_json::from_str::<ParentCard>(card).map_err(|e| corrupt("parent card", e))?.into_meme()?)
-        }
+    let parent = match item.get("parent_card").and_then(|v| v.as_m().ok()) {
+        Some(card) => Some(meme_from_item(card)?),
         None => None,
     };
     let template = item.get("template_name").and_then(|v| v.as_s().ok()).cloned();
@@ -302,20 +248,6 @@ fn counter_updates(table: &str, meme: &Meme, delta: i64, with_parent: bool) -> S
         items.push(meme_exists(table, parent)?);
     }
     Ok(items)
-}
-
-/// Which items of a cancelled transaction failed their condition, in request order.
-pub fn failed_conditions<R>(error: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<bool>> {
-    match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
-                .collect(),
-        ),
-        _ => None,
-    }
 }
 
 /// One materialised "most commented" list: ids with their counts, best first.
@@ -396,17 +328,39 @@ impl DynamoMemes {
         memes
             .into_iter()
             .map(|meme| {
-                let pk = meme_pk(meme.id);
-                let found = stats.iter().find(|i| i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk));
+                let found = find_item(&stats, &meme_pk(meme.id), STATS_SK);
                 with_stats(meme, found)
             })
             .collect()
     }
 
+    /// A page of memes from an index, newest first, without their counters (zeros).
+    pub async fn page_on(&self, access: Access, partition: &str, page: &PageRequest) -> StorageResult<Page<Meme>> {
+        let query = self.tables.query_partition(access, partition);
+        query::page(query, access, partition, page, true, "listing memes", meme_from_item).await
+    }
+
     async fn list_on(&self, access: Access, partition: String, page: PageRequest) -> StorageResult<Page<Meme>> {
-        let query = self.tables.query_partition(access, &partition);
-        let page = query::page(query, access, &partition, &page, true, "listing memes", meme_from_item).await?;
+        let page = self.page_on(access, &partition, &page).await?;
         Ok(Page { items: self.with_counters(page.items).await?, next: page.next })
+    }
+
+    /// Memes with their counters, by id, in one BatchGetItem per 50 (each is two items);
+    /// deleted ones are absent.
+    async fn memes_by_id(&self, ids: &[MemeId], what: &str) -> StorageResult<std::collections::HashMap<MemeId, Meme>> {
+        let mut memes = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(50) {
+            let mut keys: Vec<Item> = chunk.iter().map(|id| key(meme_pk(*id), MEME_SK)).collect();
+            keys.extend(chunk.iter().map(|id| key(meme_pk(*id), STATS_SK)));
+            let items = self.tables.batch_get(keys, what).await?;
+            for id in chunk {
+                let pk = meme_pk(*id);
+                if let Some(item) = find_item(&items, &pk, MEME_SK) {
+                    memes.insert(*id, with_stats(meme_from_item(item)?, find_item(&items, &pk, STATS_SK))?);
+                }
+            }
+        }
+        Ok(memes)
     }
 
     /// The meme partition's first items: the meme, its counters and up to `comments` comments.
@@ -441,23 +395,10 @@ impl DynamoMemes {
         let next = (offset + slice.len() < list.entries.len() && !slice.is_empty())
             .then(|| Cursor(format!("TOP:{}", offset + slice.len())));
         // The memes and their counters in one request (the list's counts may be seconds old).
-        let mut keys: Vec<Item> = slice.iter().map(|(id, _)| key(meme_pk(*id), MEME_SK)).collect();
-        keys.extend(slice.iter().map(|(id, _)| key(meme_pk(*id), STATS_SK)));
-        let items = self.tables.batch_get(keys, "reading the top memes").await?;
-        let find = |id: MemeId, sk: &str| {
-            let pk = meme_pk(id);
-            items.iter().find(|i| {
-                i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk)
-                    && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
-            })
-        };
-        let mut memes = Vec::with_capacity(slice.len());
-        for (id, _) in &slice {
-            // A meme deleted since the last refresh is simply left out.
-            if let Some(item) = find(*id, MEME_SK) {
-                memes.push(with_stats(meme_from_item(item)?, find(*id, STATS_SK))?);
-            }
-        }
+        let ids: Vec<MemeId> = slice.iter().map(|(id, _)| *id).collect();
+        let mut found = self.memes_by_id(&ids, "reading the top memes").await?;
+        // A meme deleted since the last refresh is simply left out.
+        let memes: Vec<Meme> = ids.iter().filter_map(|id| found.remove(id)).collect();
         Ok(Page { items: memes, next })
     }
 }
@@ -481,11 +422,7 @@ impl MemeStore for DynamoMemes {
             .send()
             .await
             .map_err(|e| sdk_error("reading a meme", e))?;
-        let items = found.items.unwrap_or_default();
-        let sk_of = |i: &Item| i.get(SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        let Some(meme) = items.iter().find(|i| sk_of(i) == MEME_SK) else { return Ok(None) };
-        let stats = items.iter().find(|i| sk_of(i) == STATS_SK);
-        with_stats(meme_from_item(meme)?, stats).map(Some)
+        Ok(split_partition(found.items.unwrap_or_default(), 0)?.map(|(meme, _, _)| meme))
     }
 
     async fn get_with_comments(
@@ -563,32 +500,10 @@ impl MemeStore for DynamoMemes {
             return Ok(());
         }
         let ids: Vec<MemeId> = touched.into_iter().collect();
-        let mut fresh = std::collections::HashMap::new();
-        for chunk in ids.chunks(50) {
-            let mut keys: Vec<Item> = chunk.iter().map(|id| key(meme_pk(*id), MEME_SK)).collect();
-            keys.extend(chunk.iter().map(|id| key(meme_pk(*id), STATS_SK)));
-            let items = self.tables.batch_get(keys, "reading counters for the top list").await?;
-            for id in chunk {
-                let pk = meme_pk(*id);
-                let sk_of = |sk: &str| {
-                    items.iter().find(|i| {
-                        i.get(PK).and_then(|v| v.as_s().ok()) == Some(&pk)
-                            && i.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
-                    })
-                };
-                // A meme without its item was deleted: it leaves the list.
-                let count = match (sk_of(MEME_SK), sk_of(STATS_SK)) {
-                    (None, _) => None,
-                    (Some(_), stats) => Some(match stats {
-                        Some(stats) if stats.contains_key("comment_count") => {
-                            get_n::<i64>(stats, "comment_count")?.max(0) as u32
-                        }
-                        _ => 0,
-                    }),
-                };
-                fresh.insert(*id, count);
-            }
-        }
+        // A meme without its item was deleted: it leaves the list.
+        let mut current_memes = self.memes_by_id(&ids, "reading counters for the top list").await?;
+        let fresh: std::collections::HashMap<MemeId, Option<u32>> =
+            ids.iter().map(|id| (*id, current_memes.remove(id).map(|m| m.comment_count))).collect();
         list.entries.retain(|(id, _)| !fresh.contains_key(id));
         list.entries.extend(fresh.into_iter().filter_map(|(id, count)| count.map(|c| (id, c))));
         list.entries.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));

@@ -208,8 +208,16 @@ pub struct TransactError {
 
 impl TransactError {
     /// Which items failed their condition, in request order (empty if none did).
+    /// Which items failed their condition, in request order (empty: not cancelled).
     pub fn failed_conditions(&self) -> Vec<bool> {
-        memes::failed_conditions(&self.error).unwrap_or_default()
+        match self.error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     pub fn into_storage_error(self) -> StorageError {

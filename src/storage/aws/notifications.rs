@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::Tables;
 use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
-use super::memes::{build_error, failed_conditions};
+use super::memes::build_error;
 use super::query::{self, TABLE};
 use super::users::{USER_SK, user_pk};
 use crate::domain::{Meme, MemeDeleted, MemeId, MemePublished, Notification, UserId, Username};
@@ -42,39 +42,39 @@ fn now_ms() -> i128 {
     OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
 }
 
-/// The "published" event to write in the meme's transaction.
-pub fn event_put(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
+/// An outbox event of `meme`, of `kind`, due at `due`, with what every event carries.
+fn event_item(meme: &Meme, kind: &str, due: OffsetDateTime) -> Item {
     let mut item = event_key(meme.id);
-    item.insert("kind".into(), s("published"));
+    item.insert("kind".into(), s(kind));
     item.insert("meme_id".into(), s(meme.id.to_string()));
     item.insert("creator_id".into(), s(meme.creator_id.to_string()));
     item.insert("creator".into(), s(meme.creator.as_str()));
-    item.insert("thumb_key".into(), s(&meme.media.thumb_key));
-    item.insert("created_at".into(), n(meme.created_at.unix_timestamp()));
     item.insert(DUE_PK.into(), s("OUTBOX"));
-    item.insert(DUE_SK.into(), s(due_key(meme.created_at, &meme.id.to_string())));
+    item.insert(DUE_SK.into(), s(due_key(due, &meme.id.to_string())));
+    item
+}
+
+fn put_event(table: &str, item: Item) -> StorageResult<TransactWriteItem> {
     let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_error)?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The "published" event to write in the meme's transaction.
+pub fn event_put(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
+    let mut item = event_item(meme, "published", meme.created_at);
+    item.insert("thumb_key".into(), s(&meme.media.thumb_key));
+    item.insert("created_at".into(), n(meme.created_at.unix_timestamp()));
+    put_event(table, item)
 }
 
 /// The "deleted" event, written in the delete's transaction over any "published" event still
 /// pending (a meme deleted before its news went out tells nobody): the worker then removes what
 /// the transaction could not, the comments, notifications and media.
 pub fn event_replace_with_deleted(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
-    let mut item = event_key(meme.id);
-    item.insert("kind".into(), s("deleted"));
-    item.insert("meme_id".into(), s(meme.id.to_string()));
-    item.insert("creator_id".into(), s(meme.creator_id.to_string()));
-    item.insert("creator".into(), s(meme.creator.as_str()));
-    item.insert(
-        "media".into(),
-        s(serde_json::to_string(&meme.owned_media_keys()).map_err(|e| StorageError::Other(e.into()))?),
-    );
-    let now = OffsetDateTime::now_utc();
-    item.insert(DUE_PK.into(), s("OUTBOX"));
-    item.insert(DUE_SK.into(), s(due_key(now, &meme.id.to_string())));
-    let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_error)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    let mut item = event_item(meme, "deleted", OffsetDateTime::now_utc());
+    let media = serde_json::to_string(&meme.owned_media_keys()).map_err(|e| StorageError::Other(e.into()))?;
+    item.insert("media".into(), s(media));
+    put_event(table, item)
 }
 
 /// Every current subscriber of a creator (one Query per 1 MB of them).
@@ -190,21 +190,21 @@ impl NotificationStore for DynamoNotifications {
     async fn deliver(&self, meme: &MemePublished, recipients: &[UserId]) -> StorageResult<()> {
         // Two actions per recipient, and a transaction takes 100.
         for chunk in recipients.chunks(50) {
-            let mut request = self.tables.dynamodb.transact_write_items();
+            let mut items = Vec::with_capacity(chunk.len() * 2);
             for recipient in chunk {
                 let (put, count) = self.notification_writes(meme, *recipient)?;
-                request = request.transact_items(put).transact_items(count);
+                items.extend([put, count]);
             }
-            match request.send().await {
-                Ok(_) => {}
+            match self.tables.transact(items, "writing in-app notifications").await {
+                Ok(()) => {}
                 // Some were written by an earlier attempt (or an account is gone): the chunk
                 // was cancelled whole, so write its recipients one by one.
-                Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&true)) => {
+                Err(e) if e.failed_conditions().contains(&true) => {
                     for recipient in chunk {
                         self.deliver_one(meme, *recipient).await?;
                     }
                 }
-                Err(e) => return Err(sdk_error("writing in-app notifications", e)),
+                Err(e) => return Err(e.into_storage_error()),
             }
         }
         Ok(())
@@ -239,11 +239,11 @@ impl DynamoNotifications {
 
     async fn deliver_one(&self, meme: &MemePublished, recipient: UserId) -> StorageResult<()> {
         let (put, count) = self.notification_writes(meme, recipient)?;
-        match self.tables.dynamodb.transact_write_items().transact_items(put).transact_items(count).send().await {
-            Ok(_) => Ok(()),
+        match self.tables.transact(vec![put, count], "writing an in-app notification").await {
+            Ok(()) => Ok(()),
             // Written by an earlier attempt, or the account is gone: nothing to add.
-            Err(e) if failed_conditions(&e).is_some_and(|f| f.contains(&true)) => Ok(()),
-            Err(e) => Err(sdk_error("writing an in-app notification", e)),
+            Err(e) if e.failed_conditions().contains(&true) => Ok(()),
+            Err(e) => Err(e.into_storage_error()),
         }
     }
 }

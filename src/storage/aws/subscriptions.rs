@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
 use super::Tables;
-use super::item::{Item, PK, get_n, get_s, key, n, parse_s, put_if_new, s, sdk_error};
-use super::memes::{build_error, failed_conditions};
+use super::item::{Item, PK, get_n, get_s, key, n, parse_s, put_if_new, s};
+use super::memes::build_error;
 use super::query::{self, Access};
 use super::users::username_claim_key;
 use crate::domain::{User, UserId, Username};
@@ -59,20 +59,16 @@ impl DynamoSubscriptions {
             }
             Ok(TransactWriteItem::builder().delete(builder.build().map_err(build_error)?).build())
         };
-        let result = self
-            .tables
-            .dynamodb
-            .transact_write_items()
-            .transact_items(delete(subscription_key(creator, subscriber), true)?)
-            .transact_items(delete(token_key(get_s(&record, "token")?), false)?)
-            .transact_items(count_update(table, creator, -1)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
+        let items = vec![
+            delete(subscription_key(creator, subscriber), true)?,
+            delete(token_key(get_s(&record, "token")?), false)?,
+            count_update(table, creator, -1)?,
+        ];
+        match self.tables.transact(items, "removing a subscription").await {
+            Ok(()) => {}
             // Removed by a concurrent request in between: that one did the work.
-            Err(e) if failed_conditions(&e).is_some_and(|f| f.first() == Some(&true)) => return Ok(None),
-            Err(e) => return Err(sdk_error("removing a subscription", e)),
+            Err(e) if e.failed_conditions().first() == Some(&true) => return Ok(None),
+            Err(e) => return Err(e.into_storage_error()),
         }
         Ok(Some(record))
     }
@@ -111,26 +107,19 @@ impl SubscriptionStore for DynamoSubscriptions {
         token_item.insert("creator".into(), s(creator.username.as_str()));
         token_item.insert("subscriber_id".into(), s(subscriber.id.to_string()));
 
-        let result = self
-            .tables
-            .dynamodb
-            .transact_write_items()
-            .transact_items(put_if_new(table, record)?)
-            .transact_items(put_if_new(table, token_item)?)
-            .transact_items(count_update(table, &creator.username, 1)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e) => {
-                return match failed_conditions(&e).as_deref() {
-                    Some([true, ..]) => Ok(false),
-                    Some([_, _, true]) => Err(StorageError::NotFound),
-                    _ => Err(sdk_error("subscribing", e)),
-                };
-            }
+        let items = vec![
+            put_if_new(table, record)?,
+            put_if_new(table, token_item)?,
+            count_update(table, &creator.username, 1)?,
+        ];
+        match self.tables.transact(items, "subscribing").await {
+            Ok(()) => Ok(true),
+            Err(e) => match e.failed_conditions().as_slice() {
+                [true, ..] => Ok(false),
+                [_, _, true] => Err(StorageError::NotFound),
+                _ => Err(e.into_storage_error()),
+            },
         }
-        Ok(true)
     }
 
     async fn unsubscribe(&self, creator: &User, subscriber: UserId) -> StorageResult<bool> {

@@ -5,7 +5,6 @@
 //! account sees (its address confirmed or suppressed) update all three in one transaction.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
 
 use super::Tables;
@@ -82,26 +81,22 @@ impl UserStore for DynamoUsers {
     #[tracing::instrument(skip_all, fields(username = %user.username))]
     async fn create(&self, user: &User) -> StorageResult<()> {
         let table = &self.tables.main;
-        let result = self
-            .tables
-            .dynamodb
-            .transact_write_items()
-            .transact_items(put_if_new(table, user_attributes(user, user_pk(user.id), USER_SK))?)
-            .transact_items(put_if_new(table, user_attributes(user, username_pk(&user.username), CLAIM_SK))?)
-            .transact_items(put_if_new(table, user_attributes(user, email_pk(&user.email), CLAIM_SK))?)
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(()),
+        let items = vec![
+            put_if_new(table, user_attributes(user, user_pk(user.id), USER_SK))?,
+            put_if_new(table, user_attributes(user, username_pk(&user.username), CLAIM_SK))?,
+            put_if_new(table, user_attributes(user, email_pk(&user.email), CLAIM_SK))?,
+        ];
+        let error = match self.tables.transact(items, "creating an account").await {
+            Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error() else {
-            return Err(sdk_error("creating an account", error));
-        };
-        // The reasons come in the order of the items: user, username claim, email claim.
-        let lost = |index: usize| {
-            cancelled.cancellation_reasons().get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-        };
+        // The reasons come in the order of the items: user, username claim, email claim (none:
+        // not cancelled, but unanswered or refused).
+        let failed = error.failed_conditions();
+        if failed.is_empty() {
+            return Err(error.into_storage_error());
+        }
+        let lost = |index: usize| failed.get(index) == Some(&true);
         if lost(1) {
             Err(StorageError::Conflict("username"))
         } else if lost(2) {
@@ -117,7 +112,7 @@ impl UserStore for DynamoUsers {
             if self.find_by_email(&user.email).await?.is_some() {
                 return Err(StorageError::Conflict("email"));
             }
-            Err(sdk_error("creating an account", error))
+            Err(error.into_storage_error())
         }
     }
 
@@ -184,7 +179,7 @@ impl UserStore for DynamoUsers {
 impl DynamoUsers {
     /// Sets a flag on the account and both its claims, in one transaction.
     async fn set_flag(&self, user: &User, name: &str) -> StorageResult<()> {
-        let mut request = self.tables.dynamodb.transact_write_items();
+        let mut items = Vec::with_capacity(3);
         for (pk, sk) in
             [(user_pk(user.id), USER_SK), (username_pk(&user.username), CLAIM_SK), (email_pk(&user.email), CLAIM_SK)]
         {
@@ -198,14 +193,12 @@ impl DynamoUsers {
                 .expression_attribute_values(":yes", AttributeValue::Bool(true))
                 .build()
                 .map_err(build_error)?;
-            request = request.transact_items(TransactWriteItem::builder().update(update).build());
+            items.push(TransactWriteItem::builder().update(update).build());
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if super::memes::failed_conditions(&e).is_some_and(|f| f.contains(&true)) => {
-                Err(StorageError::NotFound)
-            }
-            Err(e) => Err(sdk_error("updating an account", e)),
+        match self.tables.transact(items, "updating an account").await {
+            Ok(()) => Ok(()),
+            Err(e) if e.failed_conditions().contains(&true) => Err(StorageError::NotFound),
+            Err(e) => Err(e.into_storage_error()),
         }
     }
 }

@@ -11,9 +11,8 @@
 use async_trait::async_trait;
 
 use super::Tables;
-use super::item::{Item, PK, SK, key};
-use super::memes::{BY_CREATOR, DynamoMemes, STATS_SK, meme_pk, snapshots_of, split_partition, with_stats};
-use super::query;
+use super::item::{find_item, find_key, key};
+use super::memes::{BY_CREATOR, DynamoMemes, REMIXES, STATS_SK, meme_pk, snapshots_of, split_partition, with_stats};
 use super::subscriptions::{subscriber_count_of, subscription_key};
 use super::users::{user_from_item, username_claim_key};
 use crate::domain::{MemeId, UserId, Username};
@@ -30,11 +29,6 @@ impl DynamoViews {
     }
 }
 
-fn is_item(item: &Item, pk: &str, sk: &str) -> bool {
-    item.get(PK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(pk)
-        && item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(sk)
-}
-
 #[async_trait]
 impl PageViews for DynamoViews {
     async fn portfolio(
@@ -43,37 +37,23 @@ impl PageViews for DynamoViews {
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StorageResult<Option<Portfolio>> {
-        let partition = format!("CREATOR#{creator}");
-        let query = self.tables.query_partition(BY_CREATOR, &partition);
-        let memes =
-            query::page(query, BY_CREATOR, &partition, &page, true, "listing memes", super::memes::meme_from_item)
-                .await?;
+        let memes = self.memes.page_on(BY_CREATOR, &format!("CREATOR#{creator}"), &page).await?;
         let claim_key = username_claim_key(creator);
+        let subscription = viewer.map(|viewer| subscription_key(creator, viewer));
         let mut keys = vec![claim_key.clone()];
-        if let Some(viewer) = viewer {
-            keys.push(subscription_key(creator, viewer));
-        }
+        keys.extend(subscription.clone());
         keys.extend(memes.items.iter().map(|m| key(meme_pk(m.id), STATS_SK)));
         let found = self.tables.batch_get(keys, "reading a portfolio").await?;
-        let claim_pk = claim_key.get(PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        let Some(claim) = found.iter().find(|i| is_item(i, &claim_pk, "CLAIM")) else { return Ok(None) };
+        let Some(claim) = find_key(&found, &claim_key) else { return Ok(None) };
         let account = user_from_item(claim)?;
-        let viewer_subscribed = match viewer {
-            Some(viewer) if viewer != account.id => {
-                let subscription = subscription_key(creator, viewer);
-                let (pk, sk) = (
-                    subscription.get(PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
-                    subscription.get(SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
-                );
-                found.iter().any(|i| is_item(i, &pk, &sk))
-            }
-            _ => false,
-        };
+        // Nobody is subscribed to themself.
+        let viewer_subscribed = viewer != Some(account.id)
+            && subscription.is_some_and(|subscription| find_key(&found, &subscription).is_some());
         let items = memes
             .items
             .into_iter()
             .map(|meme| {
-                let stats = found.iter().find(|i| is_item(i, &meme_pk(meme.id), STATS_SK));
+                let stats = find_item(&found, &meme_pk(meme.id), STATS_SK);
                 with_stats(meme, stats)
             })
             .collect::<StorageResult<Vec<_>>>()?;
@@ -86,24 +66,11 @@ impl PageViews for DynamoViews {
     }
 
     async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>> {
+        let (remix_partition, newest) = (format!("REMIX#{id}"), PageRequest::first(remixes));
         let (partition, remixes) = tokio::try_join!(
             self.memes.read_partition(id, comments.limit + 1),
             // Read without their counters: the page has no request left for them.
-            async {
-                let partition = format!("REMIX#{id}");
-                let query = self.tables.query_partition(super::memes::REMIXES, &partition);
-                let request = PageRequest::first(remixes);
-                query::page(
-                    query,
-                    super::memes::REMIXES,
-                    &partition,
-                    &request,
-                    true,
-                    "listing remixes",
-                    super::memes::meme_from_item,
-                )
-                .await
-            },
+            self.memes.page_on(REMIXES, &remix_partition, &newest),
         )?;
         let Some((meme, comments, item)) = split_partition(partition, comments.limit)? else { return Ok(None) };
         let (parent, shared_template_name) = snapshots_of(&item)?;
