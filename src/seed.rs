@@ -69,10 +69,9 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             let key = BlobKey::parse(key).context("seed media key")?;
             storage.blobs.put(&key, Bytes::from(bytes), "image/jpeg").await?;
         }
-        let spec_json = serde_json::to_string(&spec)?;
         media.push((
             template.id,
-            spec_json,
+            spec,
             MemeMedia {
                 display_key,
                 thumb_key,
@@ -87,7 +86,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
 
     for i in 0..args.memes {
         let creator = &creators[i % creators.len()];
-        let (template, spec_json, media) = &media[i % media.len()];
+        let (template, spec, media) = &media[i % media.len()];
         let meme = Meme {
             id: MemeId::new(),
             creator_id: creator.id,
@@ -95,7 +94,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             source: MemeSource::Template((*template).to_owned()),
             parent_id: None,
             captions: vec![format!("seeded meme {i}"), "for load tests".into()],
-            spec_json: spec_json.clone(),
+            spec: spec.clone(),
             media: media.clone(),
             comment_count: 0,
             remix_count: 0,

@@ -1,6 +1,7 @@
 use time::OffsetDateTime;
 
 use super::{CommentId, InvalidInput, MemeId, UserId, Username};
+use crate::render::MemeSpec;
 
 /// What a meme was drawn on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct MemeMedia {
 }
 
 /// A saved meme.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Meme {
     pub id: MemeId,
     pub creator_id: UserId,
@@ -35,8 +36,9 @@ pub struct Meme {
     pub parent_id: Option<MemeId>,
     /// The captions in box order, for alt text, search and the remix diff.
     pub captions: Vec<String>,
-    /// The full description (boxes, fonts, colours) as the render engine's JSON.
-    pub spec_json: String,
+    /// The full description (boxes, fonts, colours), so a remix starts from the same layout.
+    /// Lists may leave it out (the default, no boxes): only a meme's own record carries it.
+    pub spec: MemeSpec,
     pub media: MemeMedia,
     pub comment_count: u32,
     pub remix_count: u32,

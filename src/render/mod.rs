@@ -35,6 +35,7 @@ mod gif_scan;
 mod glyphs;
 mod layout;
 mod limits;
+mod sized;
 mod spec;
 pub mod templates;
 
@@ -43,6 +44,7 @@ pub use encode::{Encoded, fit_within};
 pub use error::RenderError;
 pub use layout::{MIN_SIZE, PxRect, TextLayout};
 pub use limits::Limits;
+pub use sized::OutputFormat;
 pub use spec::{Align, FontChoice, Layout, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, Rgb, SpecError, TextBox, VAlign};
 pub use templates::{BoxSlot, Template};
 

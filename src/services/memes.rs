@@ -1,16 +1,17 @@
-//! Making, saving and deleting memes.
+//! Making memes (preview, download, save), and deleting them: the editor's and the API's use
+//! cases, given a parsed [`MemeRequest`].
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-use crate::domain::{Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
-use crate::render::{self, Encoded, Engine, MemeSpec, Outputs, RenderError, Rendered, Source};
-use crate::storage::{BlobKey, Storage, StorageError};
-
-pub use super::uploads::Upload;
+use super::Context;
+use super::pictures::{self, Resolved};
+use super::requests::{Actor, Intent, MemeRequest, ProbedUpload};
+use crate::domain::{Meme, MemeId, MemeMedia, MemeSource};
+use crate::render::{Encoded, Engine, Format, MemeSpec, OutputFormat, Outputs, RenderError, Rendered, Source};
+use crate::storage::{BlobKey, StorageError};
 
 /// Where the picture comes from, resolved and owned (so it can move to the blocking pool).
 #[derive(Debug, Clone)]
@@ -18,7 +19,7 @@ pub enum Picture {
     /// A builtin template, or a shared one already registered with the engine.
     Template(String),
     /// An upload (the only picture that may be shared as a template).
-    Upload(Upload),
+    Upload(ProbedUpload),
     /// An image already stored: the original of a meme being remixed, or a shared template's.
     Stored(Bytes),
 }
@@ -28,7 +29,7 @@ impl Picture {
     pub async fn bytes(&self) -> anyhow::Result<Option<Bytes>> {
         match self {
             Picture::Template(_) => Ok(None),
-            Picture::Upload(upload) => upload.bytes().await.map(Some),
+            Picture::Upload(probed) => probed.upload.bytes().await.map(Some),
             Picture::Stored(bytes) => Ok(Some(bytes.clone())),
         }
     }
@@ -41,6 +42,9 @@ pub enum MemeError {
     BadInput(String),
     #[error("not found")]
     NotFound,
+    /// The actor may not do this (not the owner): a 403 with this message.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -92,6 +96,29 @@ impl Renderer {
     }
 
     pub async fn render(&self, picture: &Picture, spec: &MemeSpec, outputs: Outputs) -> Result<Rendered, MemeError> {
+        let spec = spec.clone();
+        self.run(picture, move |engine, source| engine.render(source, &spec, outputs)).await
+    }
+
+    /// Draws `spec` at a caller's size and format (memes by URL), holding a slot like
+    /// [`Renderer::render`].
+    pub async fn render_sized(
+        &self,
+        picture: &Picture,
+        spec: &MemeSpec,
+        fit: (u32, u32),
+        format: OutputFormat,
+    ) -> Result<Encoded, MemeError> {
+        let spec = spec.clone();
+        self.run(picture, move |engine, source| engine.render_sized(source, &spec, fit, format)).await
+    }
+
+    /// Runs engine work on the blocking pool while holding a render slot.
+    async fn run<T: Send + 'static>(
+        &self,
+        picture: &Picture,
+        work: impl FnOnce(&Engine, Source<'_>) -> Result<T, RenderError> + Send + 'static,
+    ) -> Result<T, MemeError> {
         let _slot = self.slots.acquire().await.map_err(|e| MemeError::Internal(e.into()))?;
         let engine = self.engine.clone();
         // A spooled upload comes into memory only now, holding a slot: however many uploads
@@ -101,39 +128,53 @@ impl Renderer {
             Picture::Template(id) => Some(id.clone()),
             _ => None,
         };
-        let spec = spec.clone();
         tokio::task::spawn_blocking(move || {
             let source = match (&template, &bytes) {
                 (Some(id), _) => Source::Template(id),
                 (None, Some(bytes)) => Source::Upload(bytes),
                 (None, None) => return Err(RenderError::Internal("a picture without bytes".into())),
             };
-            engine.render(source, &spec, outputs)
+            work(&engine, source)
         })
         .await
         .map_err(|e| MemeError::Internal(anyhow::anyhow!("render task failed: {e}")))?
         .map_err(MemeError::from)
     }
 
-    /// Checks an upload's type and size from its header (cheap, before any decoding).
-    pub fn probe(&self, bytes: &[u8]) -> Result<render::ProbeInfo, MemeError> {
+    /// Checks a picture's type and size from its header (before any decoding).
+    pub fn probe(&self, bytes: &[u8]) -> Result<crate::render::ProbeInfo, MemeError> {
         Ok(self.engine.probe(bytes)?)
     }
 }
 
-/// What a new meme is made of.
-pub struct NewMeme {
-    pub creator_id: UserId,
-    pub creator: Username,
-    pub picture: Picture,
-    pub template_id: Option<String>,
-    /// The shared template's name, when drawn on one (kept with the meme where the backend
-    /// wants it for the meme's page).
-    pub shared_template_name: Option<String>,
-    /// The meme this one remixes.
-    pub parent: Option<Meme>,
-    pub captions: Vec<String>,
-    pub spec: MemeSpec,
+/// What making a meme came to.
+pub enum Made {
+    /// A preview or a download: the image, stored nowhere.
+    Image(Encoded),
+    /// A saved meme.
+    Saved(Box<Meme>),
+}
+
+/// The one use case behind the editor's Preview, Download and Save and the API's `POST
+/// /memes`: resolves the picture, draws the request on it, and keeps it when asked to.
+/// `Intent::Save` needs an actor (whose address is confirmed: the door checks that).
+pub async fn make(cx: Context<'_>, actor: Option<&Actor>, request: MemeRequest) -> Result<Made, MemeError> {
+    request.validate()?;
+    let captions = request.captions();
+    let resolved = pictures::resolve(cx.storage, &request.picture, &captions).await?;
+    let spec = request.spec(resolved.base.clone());
+    let outputs = match &request.intent {
+        Intent::Preview => Outputs::PREVIEW,
+        Intent::Download => Outputs::DISPLAY,
+        Intent::Save { share_as_template } => {
+            let actor = actor.ok_or_else(|| MemeError::Forbidden("Sign in to save memes.".into()))?;
+            let meme = save(cx, actor, resolved, spec, share_as_template.as_deref()).await?;
+            return Ok(Made::Saved(Box::new(meme)));
+        }
+    };
+    let rendered = cx.renderer.render(&resolved.picture, &spec, outputs).await?;
+    let image = if outputs == Outputs::PREVIEW { rendered.preview } else { rendered.display };
+    image.map(Made::Image).ok_or_else(|| MemeError::Internal(anyhow::anyhow!("the engine returned no image")))
 }
 
 fn key(text: String) -> Result<BlobKey, MemeError> {
@@ -144,11 +185,28 @@ fn extension_of(encoded: &Encoded) -> &'static str {
     if encoded.mime == "image/gif" { "gif" } else { "jpg" }
 }
 
-/// Renders, stores the media, then the record (with its notifications, in one transaction).
-/// Media are written first: a crash in between leaves unreferenced files, never a meme whose
-/// images are missing.
-pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Result<Meme, MemeError> {
-    let rendered = renderer.render(&new.picture, &new.spec, Outputs::SAVE).await?;
+/// Renders, stores the media, then the record (with its notifications, in one transaction),
+/// and wakes the delivery worker. Media are written first: a crash in between leaves
+/// unreferenced files, never a meme whose images are missing.
+///
+/// With `share_as_template`, an uploaded picture becomes a public template first and the meme
+/// is made on it: its one stored copy is the template's original, and the meme counts as a use
+/// of the template.
+async fn save(
+    cx: Context<'_>,
+    actor: &Actor,
+    mut resolved: Resolved,
+    spec: MemeSpec,
+    share_as_template: Option<&str>,
+) -> Result<Meme, MemeError> {
+    if let (Some(name), Picture::Upload(probed)) = (share_as_template, &resolved.picture) {
+        let bytes = probed.upload.bytes().await?;
+        let template = super::templates::share(cx, actor, bytes.clone(), name).await?;
+        resolved.picture = Picture::Stored(bytes);
+        resolved.template_id = Some(template.id);
+        resolved.shared_template_name = Some(template.name);
+    }
+    let rendered = cx.renderer.render(&resolved.picture, &spec, Outputs::SAVE).await?;
     let (Some(display), Some(thumb)) = (rendered.display, rendered.thumbnail) else {
         return Err(MemeError::Internal(anyhow::anyhow!("the engine returned no display image")));
     };
@@ -156,28 +214,31 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
     let mut written = Vec::new();
     let display_key = key(format!("memes/{id}/display.{}", extension_of(&display)))?;
     let thumb_key = key(format!("memes/{id}/thumb.{}", extension_of(&thumb)))?;
-    let source = match (&new.template_id, &new.picture) {
+    let source = match (&resolved.template_id, &resolved.picture) {
         (Some(template), _) => MemeSource::Template(template.clone()),
         (None, Picture::Template(template)) => MemeSource::Template(template.clone()),
         // A meme without a template keeps its own unchanged copy of the picture, so deleting
         // one meme never takes the picture from under another (its remixes).
-        (None, Picture::Upload(_) | Picture::Stored(_)) => {
-            let bytes = new.picture.bytes().await?.ok_or_else(|| anyhow::anyhow!("an image picture without bytes"))?;
-            let format = renderer.probe(&bytes)?.format;
+        (None, picture @ (Picture::Upload(_) | Picture::Stored(_))) => {
+            let bytes = picture.bytes().await?.ok_or_else(|| anyhow::anyhow!("an image picture without bytes"))?;
+            let format = match picture {
+                Picture::Upload(probed) => probed.format,
+                _ => Format::detect(&bytes)?,
+            };
             let original = key(format!("originals/{id}.{}", format.extension()))?;
-            storage.blobs.put(&original, bytes, format.mime()).await?;
+            cx.storage.blobs.put(&original, bytes, format.mime()).await?;
             written.push(original.clone());
             MemeSource::Upload { original_key: original.as_str().to_owned() }
         }
     };
     let meme = Meme {
         id,
-        creator_id: new.creator_id,
-        creator: new.creator,
+        creator_id: actor.id,
+        creator: actor.username.clone(),
         source,
-        parent_id: new.parent.as_ref().map(|p| p.id),
-        captions: new.captions,
-        spec_json: serde_json::to_string(&new.spec).map_err(|e| MemeError::Internal(e.into()))?,
+        parent_id: resolved.parent.as_ref().map(|p| p.id),
+        captions: spec.boxes.iter().map(|b| b.text.clone()).collect(),
+        spec,
         media: MemeMedia {
             display_key: display_key.as_str().to_owned(),
             thumb_key: thumb_key.as_str().to_owned(),
@@ -189,38 +250,48 @@ pub async fn save(storage: &Storage, renderer: &Renderer, new: NewMeme) -> Resul
         },
         comment_count: 0,
         remix_count: 0,
-        created_at: OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-        parent_snapshot: new.parent.map(Box::new),
-        template_name: new.shared_template_name,
+        created_at: super::now_to_the_second(),
+        parent_snapshot: resolved.parent.map(Box::new),
+        template_name: resolved.shared_template_name,
     };
     let stored = async {
-        storage.blobs.put(&display_key, Bytes::from(display.bytes), display.mime).await?;
+        cx.storage.blobs.put(&display_key, Bytes::from(display.bytes), display.mime).await?;
         written.push(display_key.clone());
-        storage.blobs.put(&thumb_key, Bytes::from(thumb.bytes), thumb.mime).await?;
+        cx.storage.blobs.put(&thumb_key, Bytes::from(thumb.bytes), thumb.mime).await?;
         written.push(thumb_key.clone());
-        storage.memes.create(&meme).await
+        cx.storage.memes.create(&meme).await
     }
     .await;
     if let Err(e) = stored {
         for key in &written {
-            let _ = storage.blobs.delete(key).await;
+            let _ = cx.storage.blobs.delete(key).await;
         }
         return Err(e.into());
     }
     tracing::info!(meme = %meme.id, creator = %meme.creator, "meme saved");
+    // Its subscribers hear now rather than at the worker's next poll.
+    cx.wake.now();
     Ok(meme)
 }
 
-/// Deletes a meme: its record goes at once (the page answers without waiting); its media, and
-/// whatever else the backend could not delete in the record's transaction, go with the
-/// "deleted" job the delivery worker does next (`notify::worker`).
-pub async fn delete(storage: &Storage, meme: &Meme) -> Result<(), MemeError> {
-    let Some(deleted) = storage.memes.delete(meme.id).await? else {
-        return Err(MemeError::NotFound);
-    };
+/// Deletes a meme, if `actor` created it. Its record goes at once (the caller answers without
+/// waiting); its media, and whatever else the backend could not delete in the record's
+/// transaction, go with the "deleted" job the delivery worker is woken to do
+/// (`notify::worker`).
+pub async fn delete(cx: Context<'_>, actor: &Actor, id: MemeId) -> Result<Meme, MemeError> {
+    let meme = cx.storage.memes.get(id).await?.ok_or(MemeError::NotFound)?;
+    if meme.creator_id != actor.id {
+        return Err(MemeError::Forbidden("Only the meme's creator can delete it.".into()));
+    }
+    let deleted = cx.storage.memes.delete(meme.id).await?.ok_or(MemeError::NotFound)?;
     tracing::info!(meme = %deleted.id, "meme deleted");
-    Ok(())
+    cx.wake.now();
+    Ok(deleted)
+}
+
+/// A meme by id, or `NotFound`.
+pub async fn get(cx: Context<'_>, id: MemeId) -> Result<Meme, MemeError> {
+    cx.storage.memes.get(id).await?.ok_or(MemeError::NotFound)
 }
 
 #[cfg(test)]

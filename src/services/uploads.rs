@@ -63,6 +63,17 @@ impl Upload {
             }
         }
     }
+
+    /// Up to `n` bytes from the start, without reading the rest (a format's signature).
+    pub async fn head(&self, n: usize) -> anyhow::Result<Bytes> {
+        match &*self.0 {
+            Body::Memory(bytes) => Ok(bytes.slice(..n.min(bytes.len()))),
+            Body::Spooled { file, len } => {
+                let (file, n) = (file.clone(), n.min(*len));
+                tokio::task::spawn_blocking(move || read_all(&file, n)).await.context("reading a spooled upload")?
+            }
+        }
+    }
 }
 
 fn read_all(file: &std::fs::File, len: usize) -> anyhow::Result<Bytes> {

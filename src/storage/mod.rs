@@ -481,6 +481,16 @@ pub trait HealthCheck: Send + Sync {
 }
 
 /// A fresh secret for a subscription's one-click unsubscribe link (128 random bits, hex).
+/// A meme's stored description. This code wrote it; one it cannot read (from a future
+/// version, or damaged) reads as no boxes, so a remix of it starts from the default layout
+/// rather than failing the meme's page.
+pub fn parse_spec(json: &str) -> crate::render::MemeSpec {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "a stored meme description could not be read");
+        crate::render::MemeSpec::default()
+    })
+}
+
 pub fn new_unsubscribe_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 16];

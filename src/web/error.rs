@@ -15,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::layout::PageContext;
+use crate::services::memes::MemeError;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,18 @@ impl From<StorageError> for AppError {
                 Self::BadRequest("That page link is out of date or malformed. Start again from the first page.".into())
             }
             StorageError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<MemeError> for AppError {
+    fn from(e: MemeError) -> Self {
+        match e {
+            MemeError::BadInput(message) => AppError::Unprocessable(message),
+            MemeError::NotFound => AppError::NotFound,
+            MemeError::Forbidden(message) => AppError::Forbidden(message),
+            MemeError::Storage(e) => e.into(),
+            MemeError::Internal(e) => AppError::Internal(e),
         }
     }
 }

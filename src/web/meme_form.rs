@@ -11,14 +11,16 @@ use axum::http::StatusCode;
 use super::csrf::CsrfSecret;
 use super::error::AppError;
 use crate::config::Config;
-use crate::domain::Caption;
-use crate::render::{FontChoice, Layout, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, Rgb};
-use crate::services::uploads::{Upload, UploadWriter, WriteError};
+use crate::domain::{Caption, MemeId};
+use crate::render::{FontChoice, Layout, MAX_BOXES, Rgb};
+use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, ProbedUpload};
+use crate::services::uploads::{UploadWriter, WriteError};
 
 #[derive(Debug, Default)]
 pub struct MemeForm {
     pub template: Option<String>,
-    pub image: Option<Upload>,
+    /// Sniffed once, after the CSRF check.
+    pub image: Option<ProbedUpload>,
     pub remix: Option<String>,
     pub captions: Vec<String>,
     pub fonts: Vec<String>,
@@ -60,6 +62,7 @@ impl MemeForm {
         let max_upload_mb = config.max_upload_mb;
         let mut form = MemeForm::default();
         let mut token = header_token.map(str::to_owned);
+        let mut image = None;
         while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_upload_mb))? {
             let name = field.name().unwrap_or_default().to_owned();
             if name == "image" {
@@ -75,7 +78,7 @@ impl MemeForm {
                 let upload = writer.finish();
                 // An empty file input (no file chosen) arrives as an empty part.
                 if !upload.is_empty() {
-                    form.image = Some(upload);
+                    image = Some(upload);
                 }
                 continue;
             }
@@ -109,6 +112,9 @@ impl MemeForm {
             }
         }
         secret.require(token.as_deref()).await?;
+        if let Some(upload) = image {
+            form.image = Some(ProbedUpload::sniff(upload).await?);
+        }
         Ok(form)
     }
 
@@ -116,36 +122,61 @@ impl MemeForm {
     pub fn captions(&self) -> Vec<String> {
         if self.captions.is_empty() { vec![String::new(), String::new()] } else { self.captions.clone() }
     }
+}
 
-    /// Builds the description: geometry from `base` (a template's slots or the classic
-    /// layout), then each box's own font and colours.
-    pub fn spec(&self, base: MemeSpec) -> Result<MemeSpec, String> {
-        let mut spec = base;
-        if let Some(layout) = self.layout.as_deref().filter(|l| !l.is_empty()) {
-            let layout: Layout = layout.parse().map_err(|e: crate::render::SpecError| e.to_string())?;
-            if layout == Layout::Modern && spec.layout != Layout::Modern {
-                spec = MemeSpec::modern(&self.captions());
+/// The form as a request: the picture (a remix first, then an upload, then a template), one
+/// box per caption with its own font and colours, and Save when `save=1` (else Download; the
+/// preview route and anonymous visitors change that).
+impl TryFrom<MemeForm> for MemeRequest {
+    type Error = AppError;
+
+    fn try_from(form: MemeForm) -> Result<Self, AppError> {
+        let picture = match (form.remix.as_deref(), form.image, form.template) {
+            (Some(remix), _, _) => PictureChoice::Remix(
+                MemeId::parse(remix).map_err(|_| AppError::Unprocessable("That meme id is not valid.".into()))?,
+            ),
+            (None, Some(upload), _) => PictureChoice::Upload(upload),
+            (None, None, Some(template)) => PictureChoice::Template(template),
+            (None, None, None) => {
+                return Err(AppError::Unprocessable("Choose a template or upload an image first.".into()));
             }
-        }
-        for (i, b) in spec.boxes.iter_mut().enumerate() {
-            if b.text.chars().count() > MAX_TEXT_CHARS {
-                return Err(format!("Caption {} is longer than {MAX_TEXT_CHARS} characters.", i + 1));
-            }
-            if let Some(font) = self.fonts.get(i).filter(|f| !f.is_empty()) {
-                b.font =
-                    font.parse::<FontChoice>().map_err(|_| format!("Caption {}: unknown font {font:?}.", i + 1))?;
-            }
-            if let Some(fill) = self.fills.get(i).filter(|f| !f.is_empty()) {
-                b.fill = fill
-                    .parse::<Rgb>()
-                    .map_err(|_| format!("Caption {}: {fill:?} is not a colour like #ffffff.", i + 1))?;
-            }
-            if let Some(outline) = self.outlines.get(i).filter(|f| !f.is_empty()) {
-                b.outline = outline
-                    .parse::<Rgb>()
-                    .map_err(|_| format!("Caption {}: {outline:?} is not a colour like #000000.", i + 1))?;
-            }
-        }
-        Ok(spec)
+        };
+        let count = form.captions.len().max(if form.captions.is_empty() { 2 } else { 0 });
+        let boxes = (0..count)
+            .map(|i| {
+                let field = |list: &[String]| list.get(i).filter(|v| !v.is_empty()).cloned();
+                let font = field(&form.fonts)
+                    .map(|f| f.parse::<FontChoice>().map_err(|_| format!("Caption {}: unknown font {f:?}.", i + 1)))
+                    .transpose()?;
+                let colour = |list: &[String], example: &str| {
+                    field(list)
+                        .map(|c| {
+                            c.parse::<Rgb>()
+                                .map_err(|_| format!("Caption {}: {c:?} is not a colour like {example}.", i + 1))
+                        })
+                        .transpose()
+                };
+                Ok(BoxRequest {
+                    text: form.captions.get(i).cloned().unwrap_or_default(),
+                    font,
+                    fill: colour(&form.fills, "#ffffff")?,
+                    outline: colour(&form.outlines, "#000000")?,
+                    placement: None,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(AppError::Unprocessable)?;
+        let layout = form
+            .layout
+            .as_deref()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.parse::<Layout>().map_err(|e| AppError::Unprocessable(e.to_string())))
+            .transpose()?;
+        let intent = if form.save {
+            Intent::Save { share_as_template: form.share_template.then(|| form.template_name.unwrap_or_default()) }
+        } else {
+            Intent::Download
+        };
+        Ok(MemeRequest { picture, boxes, layout, intent })
     }
 }

@@ -68,6 +68,11 @@ pub struct App {
 }
 
 impl App {
+    /// What the use cases in `services` work with.
+    pub fn services(&self) -> crate::services::Context<'_> {
+        crate::services::Context { storage: &self.storage, renderer: &self.renderer, wake: &self.wake }
+    }
+
     /// The public URL of a stored media object: the CDN when configured, else our `/media`.
     pub fn media_url(&self, key: &str) -> String {
         match &self.config.media_url {
@@ -86,7 +91,8 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::accounts::router())
         .merge(pages::health::router())
         .merge(pages::static_files::router())
-        .merge(pages::memes::router())
+        .merge(pages::meme::router())
+        .merge(pages::comments::router())
         .merge(pages::templates::router())
         .merge(pages::users::router())
         .merge(pages::following::router())
@@ -98,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let mut app = Router::new()
         .merge(forms)
-        .merge(pages::memes::editor_router(state.config.max_upload_bytes(), state.config.max_upload_mb))
+        .merge(pages::editor::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
         .fallback(not_found)
         // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
         // become responses that the error renderer turns into pages; the session is loaded

@@ -127,6 +127,14 @@ pub struct SignedIn {
     pub email_verified: bool,
 }
 
+impl SignedIn {
+    /// The user as the use cases know them. Callers check `email_verified` where posting needs
+    /// it (`RequireVerified`, `require_verified`).
+    pub fn actor(&self) -> crate::services::Actor {
+        crate::services::Actor { id: self.id, username: self.username.clone() }
+    }
+}
+
 fn session_error(e: tower_sessions::session::Error) -> AppError {
     AppError::Unavailable(format!("session store: {e}"))
 }

@@ -37,7 +37,7 @@ pub fn meme_by(creator: &User, template: &str, parent: Option<MemeId>) -> Meme {
         parent_snapshot: None,
         template_name: None,
         captions: vec!["top".into(), "bottom".into()],
-        spec_json: "{}".into(),
+        spec: skyhigh::render::MemeSpec::default(),
         media: MemeMedia {
             display_key: format!("memes/{id}/display.jpg"),
             thumb_key: format!("memes/{id}/thumb.jpg"),

@@ -116,6 +116,24 @@ async fn an_upload_shared_as_a_template_appears_in_the_gallery_and_can_be_used()
 }
 
 #[tokio::test]
+async fn a_meme_saved_with_share_as_template_is_made_on_that_template_and_keeps_no_second_copy() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let share = [("caption", "first"), ("save", "1"), ("share_template", "1"), ("template_name", "Sunset")];
+    let response = app.post_meme_form("/memes", &share, Some(crate::helpers::png(400, 300))).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id = response.headers()["location"].to_str().unwrap().trim_start_matches("/memes/").to_owned();
+
+    let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
+    let template = meme.template_id().expect("the meme is made on the template it shared").to_owned();
+    assert!(template.starts_with("u-"), "{template}");
+    assert!(app.get_html(&format!("/memes/{id}")).await.contains("Sunset"), "the page names its template");
+    let page = app.get_html(&format!("/templates/{template}")).await;
+    assert!(page.contains("<dt>Memes</dt><dd>1</dd>"), "counted as a use of the template: {page}");
+    assert!(meme.owned_media_keys().iter().all(|k| !k.starts_with("originals/")), "one stored copy: the template's");
+}
+
+#[tokio::test]
 async fn only_a_fresh_upload_is_shared_as_a_template() {
     let app = TestApp::spawn().await;
     app.signed_up("ann").await;

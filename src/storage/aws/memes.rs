@@ -23,7 +23,7 @@ use super::item::{
 };
 use super::query::{self, Access};
 use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, User, UserId, Username};
-use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
+use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult, parse_spec};
 
 /// "#MEME" sorts before "#STATS", and both before "COMMENT#": one Query on the meme's partition
 /// returns the meme, its counters, then its comments oldest first.
@@ -109,7 +109,7 @@ fn meme_item(meme: &Meme) -> StorageResult<Item> {
         MemeSource::Upload { original_key } => put("original_key", s(original_key)),
     }
     put("captions", s(serde_json::to_string(&meme.captions).map_err(|e| StorageError::Other(e.into()))?));
-    put("spec", s(&meme.spec_json));
+    put("spec", s(serde_json::to_string(&meme.spec).map_err(|e| StorageError::Other(e.into()))?));
     put("display_key", s(&meme.media.display_key));
     put("thumb_key", s(&meme.media.thumb_key));
     put("content_type", s(&meme.media.content_type));
@@ -151,7 +151,7 @@ pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
         source,
         parent_id: item.get("parent_id").map(|_| parse_s(item, "parent_id", MemeId::parse)).transpose()?,
         captions: parse_s(item, "captions", |c| serde_json::from_str(c))?,
-        spec_json: item.get("spec").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
+        spec: item.get("spec").and_then(|v| v.as_s().ok()).map(|s| parse_spec(s)).unwrap_or_default(),
         media: MemeMedia {
             display_key: get_s(item, "display_key")?.to_owned(),
             thumb_key: get_s(item, "thumb_key")?.to_owned(),

@@ -3,7 +3,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::db::{Db, corrupt, id_cursor, page_of, sql_error, timestamp};
 use crate::domain::{Comment, CommentId, Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
-use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult};
+use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult, parse_spec};
 
 pub struct SqliteMemes {
     db: Db,
@@ -72,7 +72,7 @@ pub fn meme_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<Meme>> {
         thumb_width: row.get(13)?,
         thumb_height: row.get(14)?,
     };
-    let spec_json: String = row.get(7)?;
+    let spec = parse_spec(&row.get::<_, String>(7)?);
     let comment_count: u32 = row.get(15)?;
     let remix_count: u32 = row.get(16)?;
     Ok((|| {
@@ -88,7 +88,7 @@ pub fn meme_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<Meme>> {
             source,
             parent_id: parent_id.map(|p| MemeId::parse(&p)).transpose().map_err(|e| corrupt("meme", e))?,
             captions: serde_json::from_str(&captions).map_err(|e| corrupt("meme", e))?,
-            spec_json,
+            spec,
             media,
             comment_count,
             remix_count,
@@ -113,6 +113,7 @@ fn insert_meme(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
         MemeSource::Upload { original_key } => (None, Some(original_key.as_str())),
     };
     let captions = serde_json::to_string(&meme.captions).map_err(|e| StorageError::Other(e.into()))?;
+    let spec = serde_json::to_string(&meme.spec).map_err(|e| StorageError::Other(e.into()))?;
     let sql = format!(
         "INSERT INTO memes ({MEME_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, 0, ?16)"
     );
@@ -126,7 +127,7 @@ fn insert_meme(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
                 original_key,
                 meme.parent_id.map(|p| p.to_string()),
                 captions,
-                meme.spec_json,
+                spec,
                 meme.media.display_key,
                 meme.media.thumb_key,
                 meme.media.content_type,

@@ -10,18 +10,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use bytes::Bytes;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::domain::{MemeId, SharedTemplate};
 use crate::render::{self, MemeSpec, Outputs};
 use crate::services::memes::Picture;
-use crate::storage::{BlobKey, PageRequest};
+use crate::storage::PageRequest;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::layout::{PageContext, render};
-use crate::web::session::SignedIn;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -198,40 +195,4 @@ async fn thumbnail(State(state): State<AppState>, Path(id): Path<String>) -> Res
         bytes.as_ref().clone(),
     )
         .into_response())
-}
-
-/// Shares an uploaded image as a public template.
-pub async fn share(
-    state: &AppState,
-    user: &SignedIn,
-    bytes: Bytes,
-    name: Option<&str>,
-) -> Result<SharedTemplate, AppError> {
-    let info = state.renderer.probe(&bytes)?;
-    let id = format!("u-{}", MemeId::new());
-    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Untitled template");
-    let name: String = name.chars().take(80).collect();
-    let original = BlobKey::parse(&format!("templates/{id}/original.{}", info.format.extension()))
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad template key")))?;
-    let thumb_key = BlobKey::parse(&format!("templates/{id}/thumb.jpg"))
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad template key")))?;
-    let rendered =
-        state.renderer.render(&Picture::Stored(bytes.clone()), &MemeSpec::default(), Outputs::THUMBNAIL).await?;
-    let thumb = rendered.thumbnail.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no thumbnail")))?;
-    state.storage.blobs.put(&original, bytes, info.format.mime()).await?;
-    state.storage.blobs.put(&thumb_key, Bytes::from(thumb.bytes), thumb.mime).await?;
-    let template = SharedTemplate {
-        id,
-        name,
-        owner_id: user.id,
-        owner: user.username.clone(),
-        original_key: original.as_str().to_owned(),
-        thumb_key: thumb_key.as_str().to_owned(),
-        width: info.width,
-        height: info.height,
-        created_at: OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-    };
-    state.storage.templates.create(&template).await?;
-    Ok(template)
 }

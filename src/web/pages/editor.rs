@@ -1,0 +1,268 @@
+//! The editor (`/memes/new`) and what its form posts to: the live preview and Make (save, or
+//! download). Each handler reads the form into a `MemeRequest`, calls `services::memes::make`,
+//! and presents what it made.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::domain::{Meme, MemeId};
+use crate::render::{self, FontChoice};
+use crate::services::memes::{self as meme_service, Made};
+use crate::services::requests::{Intent, MemeRequest};
+use crate::web::csrf::CsrfSecret;
+use crate::web::error::AppError;
+use crate::web::layout::{PageContext, render};
+use crate::web::meme_form::MemeForm;
+use crate::web::session::CurrentUser;
+use crate::web::views::MemeCard;
+use crate::web::{AppState, body_limit};
+
+/// The editor's routes, whose multipart bodies carry an image: the file may have
+/// `max_upload_bytes` (checked exactly as it streams in), the body that much plus its fields.
+pub fn router(max_upload_bytes: usize, max_upload_mb: u64) -> Router<AppState> {
+    let body = max_upload_bytes.saturating_add(body_limit::MULTIPART_FIELDS_SLACK);
+    Router::new()
+        .route("/memes/new", get(editor).post(edit_in_place))
+        .route("/memes/preview", post(preview))
+        .route("/memes", post(create))
+        .route_layer(DefaultBodyLimit::max(body))
+        .route_layer(middleware::from_fn_with_state(
+            body_limit::DeclaredLimit::upload(body, max_upload_mb),
+            body_limit::refuse_declared_oversize,
+        ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct EditorQuery {
+    template: Option<String>,
+    remix: Option<String>,
+    boxes: Option<usize>,
+}
+
+/// One caption box in the editor.
+struct BoxField {
+    number: usize,
+    text: String,
+    font: &'static str,
+    fill: String,
+    outline: String,
+}
+
+struct TemplateChoice {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "memes/editor.html")]
+struct EditorPage {
+    page: PageContext,
+    templates: Vec<TemplateChoice>,
+    boxes: Vec<BoxField>,
+    fonts: Vec<(&'static str, &'static str)>,
+    remix: Option<MemeCard>,
+    preview_url: String,
+    max_upload_mb: u64,
+    modern: bool,
+    selected_template: String,
+}
+
+/// What the editor shows: the picture choice and the boxes with their text and style.
+#[derive(Default)]
+struct EditorState {
+    template: Option<String>,
+    remix: Option<Meme>,
+    layout: Option<String>,
+    captions: Vec<String>,
+    fonts: Vec<String>,
+    fills: Vec<String>,
+    outlines: Vec<String>,
+    boxes: Option<usize>,
+}
+
+async fn editor(
+    State(state): State<AppState>,
+    page: PageContext,
+    Query(q): Query<EditorQuery>,
+) -> Result<Response, AppError> {
+    let remix = match q.remix.as_deref() {
+        Some(id) => {
+            Some(meme_service::get(state.services(), MemeId::parse(id).map_err(|_| AppError::NotFound)?).await?)
+        }
+        None => None,
+    };
+    let editor = EditorState { template: q.template, remix, boxes: q.boxes, ..Default::default() };
+    render(&editor_page(&state, page, editor))
+}
+
+/// The editor's "Add a text box" without JavaScript: the form comes back with everything typed
+/// so far, and the editor is shown again with one more box.
+async fn edit_in_place(
+    State(state): State<AppState>,
+    page: PageContext,
+    csrf: axum::Extension<CsrfSecret>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let form = MemeForm::read(multipart, &csrf, header_token(&headers), &state.config).await?;
+    let remix = match form.remix.as_deref() {
+        Some(id) => {
+            let id = MemeId::parse(id).map_err(|_| AppError::Unprocessable("That meme id is not valid.".into()))?;
+            Some(meme_service::get(state.services(), id).await?)
+        }
+        None => None,
+    };
+    let captions = form.captions();
+    let extra = usize::from(form.edit.as_deref() == Some("add-box"));
+    let editor = EditorState {
+        boxes: Some(captions.len() + extra),
+        template: form.template,
+        remix,
+        layout: form.layout,
+        captions,
+        fonts: form.fonts,
+        fills: form.fills,
+        outlines: form.outlines,
+    };
+    render(&editor_page(&state, page, editor))
+}
+
+fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> EditorPage {
+    let mut selected = editor.template.clone().filter(|t| render::templates::find(t).is_some() || t.starts_with("u-"));
+    let mut captions = editor.captions;
+    let mut remix = None;
+    let spec = editor.remix.as_ref().map(|parent| parent.spec.clone());
+    if let Some(parent) = &editor.remix {
+        if captions.is_empty() {
+            captions = parent.captions.clone();
+        }
+        selected = parent.template_id().map(str::to_owned);
+        remix = Some(MemeCard::new(state, parent));
+    }
+    let count = editor.boxes.unwrap_or(captions.len().max(2)).clamp(1, render::MAX_BOXES);
+    captions.resize(count, String::new());
+    let pick = |list: &[String], i: usize| list.get(i).filter(|v| !v.is_empty()).cloned();
+    let boxes = captions
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let styled = spec.as_ref().and_then(|s| s.boxes.get(i));
+            let font = pick(&editor.fonts, i)
+                .and_then(|f| f.parse::<FontChoice>().ok())
+                .or(styled.map(|b| b.font))
+                .unwrap_or_default();
+            BoxField {
+                number: i + 1,
+                text,
+                font: font.id(),
+                fill: pick(&editor.fills, i).or(styled.map(|b| b.fill.to_string())).unwrap_or_else(|| "#ffffff".into()),
+                outline: pick(&editor.outlines, i)
+                    .or(styled.map(|b| b.outline.to_string()))
+                    .unwrap_or_else(|| "#000000".into()),
+            }
+        })
+        .collect();
+    let selected_id =
+        selected.clone().unwrap_or_else(|| if remix.is_some() { String::new() } else { "chelsea".into() });
+    let templates = render::templates::catalog()
+        .iter()
+        .map(|t| TemplateChoice { id: t.id.to_owned(), name: t.name.to_owned(), selected: t.id == selected_id })
+        .collect();
+    let preview_url = match &remix {
+        Some(card) => card.display_url.clone(),
+        None => format!("/templates/{selected_id}/image"),
+    };
+    EditorPage {
+        page,
+        templates,
+        boxes,
+        fonts: FontChoice::ALL.iter().map(|f| (f.id(), f.display_name())).collect(),
+        remix,
+        preview_url,
+        max_upload_mb: state.config.max_upload_mb,
+        modern: editor.layout.as_deref() == Some("modern"),
+        selected_template: selected_id,
+    }
+}
+
+fn header_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+/// An image made for this request only: never cached.
+pub fn image_response(encoded: render::Encoded, download: bool) -> Response {
+    let mut response = (StatusCode::OK, encoded.bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(encoded.mime));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if download {
+        let disposition = if encoded.mime == "image/gif" {
+            "attachment; filename=\"sky-high-meme.gif\""
+        } else {
+            "attachment; filename=\"sky-high-meme.jpg\""
+        };
+        headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
+    }
+    response
+}
+
+/// Reads the editor's form (CSRF first) into a request.
+async fn read_request(
+    state: &AppState,
+    csrf: &CsrfSecret,
+    headers: &HeaderMap,
+    multipart: Multipart,
+) -> Result<MemeRequest, AppError> {
+    let form = MemeForm::read(multipart, csrf, header_token(headers), &state.config).await?;
+    MemeRequest::try_from(form)
+}
+
+/// Renders the editor's current state at preview size; stores nothing.
+#[tracing::instrument(skip_all)]
+async fn preview(
+    State(state): State<AppState>,
+    csrf: axum::Extension<CsrfSecret>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let request = MemeRequest { intent: Intent::Preview, ..read_request(&state, &csrf, &headers, multipart).await? };
+    match meme_service::make(state.services(), None, request).await? {
+        Made::Image(image) => Ok(image_response(image, false)),
+        Made::Saved(_) => Err(AppError::Internal(anyhow::anyhow!("a preview saved a meme"))),
+    }
+}
+
+/// Signed in with `save=1`: keeps the meme and shows its page. Otherwise: the JPEG as a
+/// download, nothing stored.
+#[tracing::instrument(skip_all)]
+async fn create(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: tower_sessions::Session,
+    csrf: axum::Extension<CsrfSecret>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let mut request = read_request(&state, &csrf, &headers, multipart).await?;
+    let actor = match (&request.intent, user) {
+        (Intent::Save { .. }, Some(user)) => {
+            Some(crate::web::session::require_verified(&state, Some(&session), user).await?.actor())
+        }
+        _ => {
+            // Anonymous visitors cannot keep memes: the same form downloads it instead.
+            request.intent = Intent::Download;
+            None
+        }
+    };
+    match meme_service::make(state.services(), actor.as_ref(), request).await? {
+        Made::Saved(meme) => Ok(Redirect::to(&format!("/memes/{}", meme.id)).into_response()),
+        Made::Image(image) => Ok(image_response(image, true)),
+    }
+}
