@@ -87,6 +87,17 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub signups_per_hour: u64,
 
+    /// API writes accepted per token (or signed-in user) per minute; twice that per client address.
+    #[arg(long, env = "SKYHIGH_API_WRITES_PER_MINUTE", value_name = "SKYHIGH_API_WRITES_PER_MINUTE", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub api_writes_per_minute: u64,
+
+    /// Renders an anonymous client address may ask for per minute (previews, downloads, `/i/`
+    /// cache misses), after a burst of as many.
+    #[arg(long, env = "SKYHIGH_RENDERS_PER_MINUTE", value_name = "SKYHIGH_RENDERS_PER_MINUTE", default_value_t = 120,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub renders_per_minute: u32,
+
     /// Seconds a received delivery job stays hidden from other workers (a long fan-out renews it).
     #[arg(long, env = "SKYHIGH_JOB_TIMEOUT_SECS", value_name = "SKYHIGH_JOB_TIMEOUT_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=43_200))]

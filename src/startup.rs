@@ -19,12 +19,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::auth::{LoginThrottle, PasswordHasher, SignupLimit};
+use crate::auth::{ApiWriteLimit, LoginThrottle, PasswordHasher, RenderLimit, SignupLimit};
 use crate::config::{Backend, Config};
 use crate::connection::TimedConnection;
 use crate::notify::{DeliveryWorker, EmailSender, FileSender, Mailer, SesSender, SmtpSender, Wake, WorkerSettings};
 use crate::render::Engine;
 use crate::services::memes::Renderer;
+use crate::services::memes_by_url::UrlCache;
 use crate::storage::{self, Storage};
 use crate::web::cursor::CursorSigner;
 use crate::web::{self, App, AppState, REQUEST_TIMEOUT};
@@ -33,6 +34,8 @@ use crate::web::{self, App, AppState, REQUEST_TIMEOUT};
 const PASSWORD_HASHING_SLOTS: usize = 2;
 /// Concurrent renders (CPU-bound): one per core.
 const RENDER_SLOTS: usize = 2;
+/// Rendered memes-by-URL kept in memory: some hundreds of popular ones at display size.
+const URL_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 /// Crash debris is looked for at start-up, then this often, judging only what is at least
 /// this old (a save in flight writes its media moments before its record).
@@ -72,6 +75,8 @@ impl Application {
         let engine = Arc::new(Engine::new().context("loading the meme engine's fonts")?);
         let login_throttle = LoginThrottle::new(storage.counters.clone());
         let signup_limit = SignupLimit::new(storage.counters.clone(), config.signups_per_hour);
+        let render_limit = RenderLimit::new(config.renders_per_minute);
+        let api_writes = ApiWriteLimit::new(storage.counters.clone(), config.api_writes_per_minute);
         let state = AppState::new(App {
             config: Arc::new(config),
             storage,
@@ -81,6 +86,9 @@ impl Application {
             renderer: Renderer::new(engine, RENDER_SLOTS),
             cursors: Arc::new(CursorSigner::new(cursor_key)),
             wake: Wake::default(),
+            url_cache: UrlCache::new(URL_CACHE_BYTES),
+            render_limit,
+            api_writes,
         });
         Ok(Self { listener, state, mailer, sender })
     }

@@ -1,7 +1,9 @@
-//! Accounts logic that is not HTTP: password hashing and sign-in throttling.
+//! Accounts logic that is not HTTP: password hashing, sign-in throttling, and rate limits.
 
 mod passwords;
+mod rate_limit;
 mod throttle;
 
 pub use passwords::PasswordHasher;
+pub use rate_limit::{ApiWriteLimit, RenderLimit};
 pub use throttle::{LoginThrottle, SignupLimit, Throttled};

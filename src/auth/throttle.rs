@@ -49,14 +49,14 @@ pub fn client_key(ip: IpAddr) -> String {
 }
 
 /// Which fixed bucket of `window` `at` falls in, and when that bucket ends.
-fn bucket(at: OffsetDateTime, window: Duration) -> (i64, OffsetDateTime) {
+pub(super) fn bucket(at: OffsetDateTime, window: Duration) -> (i64, OffsetDateTime) {
     let size = i64::try_from(window.as_secs()).unwrap_or(i64::MAX).max(1);
     let index = at.unix_timestamp().div_euclid(size);
     let end = OffsetDateTime::from_unix_timestamp((index + 1) * size).unwrap_or(at);
     (index, end)
 }
 
-fn until(end: OffsetDateTime, now: OffsetDateTime) -> Duration {
+pub(super) fn until(end: OffsetDateTime, now: OffsetDateTime) -> Duration {
     Duration::try_from(end - now).unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
 }
 

@@ -32,6 +32,9 @@ pub enum AppError {
     Unprocessable(String),
     #[error("too many attempts")]
     TooManyRequests { retry_after: Duration },
+    /// A rate limit other than sign-in's: `what` says what there were too many of.
+    #[error("too many {what}")]
+    RateLimited { retry_after: Duration, what: &'static str },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -55,7 +58,7 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,7 +98,9 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let retry_after = match &self {
-            Self::TooManyRequests { retry_after } => Some(retry_after.as_secs().max(1)),
+            Self::TooManyRequests { retry_after } | Self::RateLimited { retry_after, .. } => {
+                Some(retry_after.as_secs().max(1))
+            }
             // Storage that timed out or stayed in conflict through its retries: a few seconds
             // usually see it through, and clients and proxies that honour the header wait.
             Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
@@ -109,6 +114,17 @@ impl IntoResponse for AppError {
                 public_message: format!(
                     "Too many failed attempts. Please wait {} before trying again.",
                     human_duration(retry_after)
+                ),
+                detail: None,
+            },
+            Self::RateLimited { retry_after, what } => ErrorInfo {
+                public_message: format!(
+                    "Too many {what} from your address. Please wait {} and try again.",
+                    match retry_after.as_secs() {
+                        0 | 1 => "a second".to_owned(),
+                        n if n < 90 => format!("{n} seconds"),
+                        _ => human_duration(retry_after),
+                    }
                 ),
                 detail: None,
             },

@@ -27,7 +27,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{LoginThrottle, PasswordHasher, SignupLimit};
+use crate::auth::{ApiWriteLimit, LoginThrottle, PasswordHasher, RenderLimit, SignupLimit};
 use crate::config::Config;
 use crate::notify::Wake;
 use crate::services::memes::Renderer;
@@ -65,6 +65,12 @@ pub struct App {
     pub cursors: Arc<cursor::CursorSigner>,
     /// Wakes the delivery worker after a save.
     pub wake: Wake,
+    /// Rendered memes-by-URL, bounded by bytes.
+    pub url_cache: crate::services::memes_by_url::UrlCache,
+    /// Renders per client address (previews, downloads, `/i/` cache misses).
+    pub render_limit: RenderLimit,
+    /// API writes per token and per client address.
+    pub api_writes: ApiWriteLimit,
 }
 
 impl App {
@@ -97,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::users::router())
         .merge(pages::following::router())
         .merge(pages::media::router())
+        .merge(pages::memes_by_url::router())
         .route_layer(DefaultBodyLimit::max(body_limit::FORM_LIMIT))
         .route_layer(middleware::from_fn_with_state(
             body_limit::DeclaredLimit::form(),

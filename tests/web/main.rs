@@ -9,5 +9,6 @@ mod helpers;
 mod instances;
 mod media;
 mod memes;
+mod memes_by_url;
 mod security;
 mod server;

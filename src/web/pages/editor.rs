@@ -15,6 +15,7 @@ use crate::domain::{Meme, MemeId};
 use crate::render::{self, FontChoice};
 use crate::services::memes::{self as meme_service, Made};
 use crate::services::requests::{Intent, MemeRequest};
+use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfSecret;
 use crate::web::error::AppError;
 use crate::web::layout::{PageContext, render};
@@ -213,6 +214,15 @@ pub fn image_response(encoded: render::Encoded, download: bool) -> Response {
     response
 }
 
+/// Renders that keep nothing are limited per client address, so that one client cannot queue
+/// unbounded CPU work (saves are limited by needing a confirmed account).
+fn limit_renders(state: &AppState, client: std::net::IpAddr) -> Result<(), AppError> {
+    state
+        .render_limit
+        .attempt(client)
+        .map_err(|t| AppError::RateLimited { retry_after: t.retry_after, what: "renders" })
+}
+
 /// Reads the editor's form (CSRF first) into a request.
 async fn read_request(
     state: &AppState,
@@ -228,11 +238,13 @@ async fn read_request(
 #[tracing::instrument(skip_all)]
 async fn preview(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     csrf: axum::Extension<CsrfSecret>,
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let request = MemeRequest { intent: Intent::Preview, ..read_request(&state, &csrf, &headers, multipart).await? };
+    limit_renders(&state, client)?;
     match meme_service::make(state.services(), None, request).await? {
         Made::Image(image) => Ok(image_response(image, false)),
         Made::Saved(_) => Err(AppError::Internal(anyhow::anyhow!("a preview saved a meme"))),
@@ -244,6 +256,7 @@ async fn preview(
 #[tracing::instrument(skip_all)]
 async fn create(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     CurrentUser(user): CurrentUser,
     session: tower_sessions::Session,
     csrf: axum::Extension<CsrfSecret>,
@@ -258,6 +271,7 @@ async fn create(
         _ => {
             // Anonymous visitors cannot keep memes: the same form downloads it instead.
             request.intent = Intent::Download;
+            limit_renders(&state, client)?;
             None
         }
     };

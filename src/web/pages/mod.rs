@@ -8,6 +8,7 @@ pub mod health;
 pub mod home;
 pub mod media;
 pub mod meme;
+pub mod memes_by_url;
 pub mod static_files;
 pub mod templates;
 pub mod users;
