@@ -189,3 +189,8 @@ typed_id!(
     /// Identifies a comment.
     CommentId
 );
+
+typed_id!(
+    /// Identifies a personal API token (not its secret: this id is shown on the account page).
+    TokenId
+);

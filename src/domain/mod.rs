@@ -11,7 +11,7 @@ mod user;
 mod username;
 
 pub use email::Email;
-pub use id::{CommentId, IdError, MemeId, UserId};
+pub use id::{CommentId, IdError, MemeId, TokenId, UserId};
 pub use jobs::{AccountEmail, AccountEmailKind, Digest, EmailFeedback, FeedbackKind, Job, MemeDeleted, MemePublished};
 pub use meme::{Comment, CommentBody, Meme, MemeMedia, MemeSource, Notification, SharedTemplate, TemplateStats};
 pub use password::Password;

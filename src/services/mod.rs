@@ -9,6 +9,7 @@ pub mod memes_by_url;
 pub mod pictures;
 pub mod requests;
 pub mod templates;
+pub mod tokens;
 pub mod uploads;
 
 use time::OffsetDateTime;

@@ -17,8 +17,8 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Comment, CommentId, Email, Job, Meme, MemeId, MemePublished, Notification, SharedTemplate, TemplateStats, User,
-    UserId, Username,
+    Comment, CommentId, Email, Job, Meme, MemeId, MemePublished, Notification, SharedTemplate, TemplateStats, TokenId,
+    User, UserId, Username,
 };
 
 /// The one error type handlers see. Backends translate their SQL/SDK errors into it, so no
@@ -93,6 +93,30 @@ pub trait TokenStore: Send + Sync {
         purpose: TokenPurpose,
         now: OffsetDateTime,
     ) -> StorageResult<Option<UserId>>;
+}
+
+/// A personal API token as its owner sees it listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Personal API tokens. Only a SHA-256 hash of each secret is stored (the secret has 256 random
+/// bits, so a fast hash is as good as a slow one), and a token lives until it is revoked.
+#[async_trait]
+pub trait ApiTokenStore: Send + Sync {
+    /// Stores a new token under the hash of its secret.
+    async fn create(&self, token: &ApiToken, secret_hash: &str) -> StorageResult<()>;
+    /// The user's tokens, newest first.
+    async fn list(&self, user: UserId) -> StorageResult<Vec<ApiToken>>;
+    /// Revokes one of `user`'s tokens: false if they have none with that id (someone else's
+    /// token is not theirs to revoke).
+    async fn revoke(&self, user: UserId, id: TokenId) -> StorageResult<bool>;
+    /// The live token whose secret hashes to `secret_hash`.
+    async fn find(&self, secret_hash: &str) -> StorageResult<Option<ApiToken>>;
 }
 
 /// Counters that expire, shared by every instance: the sign-in throttle, the sign-up limit and
@@ -274,6 +298,20 @@ pub trait PageViews: Send + Sync {
     ) -> StorageResult<Option<Portfolio>>;
     /// `None` when there is no such meme.
     async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>>;
+    /// A page of `list`, each meme with its newest comments (at most [`FEED_COMMENTS`], newest
+    /// first): the API's list, which costs what the home page does.
+    async fn feed(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<MemeWithComments>>;
+}
+
+/// How many of a meme's newest comments a feed carries.
+pub const FEED_COMMENTS: usize = 2;
+
+/// A meme in a feed, with its newest comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemeWithComments {
+    pub meme: Meme,
+    /// Newest first.
+    pub latest_comments: Vec<Comment>,
 }
 
 #[async_trait]
@@ -288,6 +326,22 @@ pub trait CommentStore: Send + Sync {
     async fn list(&self, meme: MemeId, page: PageRequest) -> StorageResult<Page<Comment>>;
     /// The newest `n`, oldest first (for previews in lists).
     async fn latest(&self, meme: MemeId, n: usize) -> StorageResult<Vec<Comment>>;
+    /// The newest `n` of each of `memes`, newest first; memes without comments are absent.
+    async fn latest_of(
+        &self,
+        memes: &[MemeId],
+        n: usize,
+    ) -> StorageResult<std::collections::HashMap<MemeId, Vec<Comment>>> {
+        let mut found = std::collections::HashMap::new();
+        for meme in memes {
+            let mut comments = self.latest(*meme, n).await?;
+            if !comments.is_empty() {
+                comments.reverse();
+                found.insert(*meme, comments);
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// A creator someone follows.
@@ -513,6 +567,7 @@ pub struct Storage {
     pub settings: Arc<dyn SettingsStore>,
     pub views: Arc<dyn PageViews>,
     pub tokens: Arc<dyn TokenStore>,
+    pub api_tokens: Arc<dyn ApiTokenStore>,
     pub counters: Arc<dyn Counters>,
     pub jobs: Arc<dyn JobQueue>,
     pub deliveries: Arc<dyn DeliveryState>,

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{
-    MemeStore, MemeView, PageRequest, PageViews, Portfolio, StorageResult, SubscriptionStore, TemplateStore, UserStore,
+    CommentStore, FEED_COMMENTS, MemeOrder, MemeStore, MemeView, MemeWithComments, Page, PageRequest, PageViews,
+    Portfolio, StorageResult, SubscriptionStore, TemplateStore, UserStore,
 };
 use crate::domain::{MemeId, UserId, Username};
 
 pub struct ComposedViews {
     pub memes: Arc<dyn MemeStore>,
+    pub comments: Arc<dyn CommentStore>,
     pub users: Arc<dyn UserStore>,
     pub subscriptions: Arc<dyn SubscriptionStore>,
     pub templates: Arc<dyn TemplateStore>,
@@ -59,5 +61,17 @@ impl PageViews for ComposedViews {
         let (remixes, parent, shared_template_name) =
             tokio::try_join!(self.memes.list_remixes(id, PageRequest::first(remixes)), parent, template)?;
         Ok(Some(MemeView { meme, comments, parent, shared_template_name, remixes: remixes.items }))
+    }
+
+    async fn feed(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<MemeWithComments>> {
+        let memes = self.memes.list(order, page).await?;
+        let ids: Vec<MemeId> = memes.items.iter().map(|m| m.id).collect();
+        let mut latest = self.comments.latest_of(&ids, FEED_COMMENTS).await?;
+        let items = memes
+            .items
+            .into_iter()
+            .map(|meme| MemeWithComments { latest_comments: latest.remove(&meme.id).unwrap_or_default(), meme })
+            .collect();
+        Ok(Page { items, next: memes.next })
     }
 }

@@ -177,6 +177,8 @@ macro_rules! every_backend {
                 an_address_is_confirmed_and_suppressed_everywhere_it_is_read,
                 shared_templates_round_trip_newest_first,
                 a_setting_keeps_its_first_value,
+                api_tokens_are_found_by_secret_listed_newest_first_and_revoked_only_by_their_owner,
+                the_feed_carries_each_memes_two_newest_comments_and_drops_deleted_ones,
                 $($extra,)*
             ]
         );

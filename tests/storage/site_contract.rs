@@ -582,3 +582,77 @@ pub async fn a_meme_reads_with_its_first_comments_and_the_rest_follow(storage: &
     assert!(all.next.is_none());
     assert!(storage.memes.get_with_comments(MemeId::new(), PageRequest::first(10)).await.unwrap().is_none());
 }
+
+pub async fn api_tokens_are_found_by_secret_listed_newest_first_and_revoked_only_by_their_owner(storage: &Storage) {
+    use skyhigh::domain::TokenId;
+    use skyhigh::storage::ApiToken;
+    let ann = user(storage, "ann").await;
+    let bob = user(storage, "bob").await;
+    let token = |owner: &User, name: &str| ApiToken {
+        id: TokenId::new(),
+        user_id: owner.id,
+        name: name.into(),
+        created_at: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+    };
+    let (older, newer, bobs) = (token(&ann, "laptop"), token(&ann, "chat bot"), token(&bob, "bob's"));
+    storage.api_tokens.create(&older, "hash-older").await.unwrap();
+    storage.api_tokens.create(&newer, "hash-newer").await.unwrap();
+    storage.api_tokens.create(&bobs, "hash-bob").await.unwrap();
+    assert!(matches!(
+        storage.api_tokens.create(&token(&ann, "dup"), "hash-older").await,
+        Err(StorageError::Conflict(_))
+    ));
+
+    assert_eq!(storage.api_tokens.find("hash-newer").await.unwrap(), Some(newer.clone()));
+    assert_eq!(storage.api_tokens.find("no-such-hash").await.unwrap(), None);
+    assert_eq!(storage.api_tokens.list(ann.id).await.unwrap(), vec![newer.clone(), older.clone()]);
+
+    assert!(!storage.api_tokens.revoke(ann.id, bobs.id).await.unwrap(), "not ann's to revoke");
+    assert_eq!(storage.api_tokens.find("hash-bob").await.unwrap(), Some(bobs));
+    assert!(storage.api_tokens.revoke(ann.id, newer.id).await.unwrap());
+    assert!(!storage.api_tokens.revoke(ann.id, newer.id).await.unwrap(), "revoked once");
+    assert_eq!(storage.api_tokens.find("hash-newer").await.unwrap(), None, "a revoked token is found no more");
+    assert_eq!(storage.api_tokens.list(ann.id).await.unwrap(), vec![older]);
+}
+
+pub async fn the_feed_carries_each_memes_two_newest_comments_and_drops_deleted_ones(storage: &Storage) {
+    use skyhigh::storage::FEED_COMMENTS;
+    let ann = user(storage, "ann").await;
+    let bob = user(storage, "bob").await;
+    let quiet = saved(storage, &ann).await;
+    let busy = saved(storage, &ann).await;
+    let mut said = Vec::new();
+    for text in ["first", "second", "third"] {
+        said.push(comment_on(storage, &busy, &bob, text).await);
+    }
+    let texts = |comments: &[Comment]| comments.iter().map(|c| c.body.as_str().to_owned()).collect::<Vec<_>>();
+
+    let feed = storage.views.feed(MemeOrder::New, PageRequest::first(10)).await.unwrap();
+    let ids: Vec<MemeId> = feed.items.iter().map(|m| m.meme.id).collect();
+    assert_eq!(ids, vec![busy.id, quiet.id]);
+    assert_eq!(FEED_COMMENTS, 2);
+    assert_eq!(texts(&feed.items[0].latest_comments), ["third", "second"], "newest first, two of them");
+    assert_eq!(feed.items[0].meme.comment_count, 3);
+    assert!(feed.items[1].latest_comments.is_empty());
+
+    // Deleting the newest brings the one before it back; deleting an older one keeps the newest.
+    storage.comments.delete(busy.id, said[2].id).await.unwrap();
+    let feed = storage.views.feed(MemeOrder::New, PageRequest::first(10)).await.unwrap();
+    assert_eq!(texts(&feed.items[0].latest_comments), ["second", "first"]);
+    storage.comments.delete(busy.id, said[0].id).await.unwrap();
+    let after = comment_on(storage, &busy, &bob, "fourth").await;
+    let feed = storage.views.feed(MemeOrder::New, PageRequest::first(10)).await.unwrap();
+    assert_eq!(texts(&feed.items[0].latest_comments), ["fourth", "second"]);
+    assert_eq!(feed.items[0].latest_comments[0], after, "the whole comment");
+    storage.comments.delete(busy.id, said[1].id).await.unwrap();
+    storage.comments.delete(busy.id, after.id).await.unwrap();
+    let feed = storage.views.feed(MemeOrder::New, PageRequest::first(10)).await.unwrap();
+    assert!(feed.items[0].latest_comments.is_empty(), "{:?}", feed.items[0].latest_comments);
+
+    // The top tab carries them too (once its ranking has seen the comments).
+    comment_on(storage, &quiet, &bob, "top comment").await;
+    storage.memes.refresh_rankings(OffsetDateTime::now_utc()).await.unwrap();
+    let top = storage.views.feed(MemeOrder::Top, PageRequest::first(10)).await.unwrap();
+    let quiet_in_top = top.items.iter().find(|m| m.meme.id == quiet.id).expect("in the top list");
+    assert_eq!(texts(&quiet_in_top.latest_comments), ["top comment"]);
+}

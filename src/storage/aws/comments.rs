@@ -3,13 +3,21 @@
 //! atomic `ADD` on the meme's counters (`#STATS`, in no index), a check that the meme exists and
 //! the activity marker the top list is refreshed from; colliding transactions (a viral meme)
 //! are tried again with backoff.
+//!
+//! The meme's two newest comments are also copied onto its `#STATS` item (`latest1`,
+//! `latest2`), which every list already reads for the counters: so the API's list shows them at
+//! no extra request. An add shifts them in its own transaction; a delete bumps
+//! `comments_version`, then rewrites both from a consistent read, on the condition that the
+//! version is still the one it read (else it reads again), so a deleted comment never stays.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
 use super::Tables;
-use super::item::{Item, PK, SK, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error};
-use super::memes::{activity_put, build_error, comment_count_update, meme_exists, meme_pk};
+use super::item::{
+    Item, PK, SK, conditional_failed, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error,
+};
+use super::memes::{STATS_SK, activity_put, build_error, meme_exists, meme_pk};
 use super::query::{self, TABLE};
 use crate::domain::{Comment, CommentBody, CommentId, MemeId, UserId, Username};
 use crate::storage::{CommentStore, Page, PageRequest, StorageError, StorageResult};
@@ -42,17 +50,56 @@ fn comment_from_item(item: &Item) -> StorageResult<Comment> {
     })
 }
 
-/// The transaction of a comment's change: the comment's own write, the meme's counter, the
+/// A comment as it is copied onto its meme's `#STATS` item (the same attributes, no keys).
+fn comment_value(comment: &Comment) -> AttributeValue {
+    let mut item = comment_item(comment);
+    item.remove(PK);
+    item.remove(SK);
+    AttributeValue::M(item)
+}
+
+/// The newest comments kept on a `#STATS` item, newest first.
+pub fn latest_from_stats(stats: Option<&Item>) -> StorageResult<Vec<Comment>> {
+    let Some(stats) = stats else { return Ok(Vec::new()) };
+    ["latest1", "latest2"]
+        .iter()
+        .filter_map(|name| stats.get(*name).and_then(|v| v.as_m().ok()))
+        .map(comment_from_item)
+        .collect()
+}
+
+/// The update of the meme's `#STATS` for a comment added (`Some`: counted, and shifted in as
+/// the newest) or deleted (`None`: counted; the newest are rewritten afterwards).
+fn stats_change(table: &str, meme: MemeId, added: Option<&Comment>) -> StorageResult<TransactWriteItem> {
+    let update = Update::builder().table_name(table).set_key(Some(key(meme_pk(meme), STATS_SK)));
+    let update = match added {
+        Some(comment) => update
+            .update_expression(
+                "ADD comment_count :one, comments_version :one \
+                 SET latest2 = if_not_exists(latest1, :none), latest1 = :comment",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":none", AttributeValue::Null(true))
+            .expression_attribute_values(":comment", comment_value(comment)),
+        None => update
+            .update_expression("ADD comment_count :minus, comments_version :one")
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":one", n(1)),
+    };
+    Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+}
+
+/// The transaction of a comment's change: the comment's own write, the meme's counters, the
 /// check that the meme exists, and the activity marker.
 fn comment_change(
     table: &str,
     own: TransactWriteItem,
     meme: MemeId,
-    delta: i64,
+    added: Option<&Comment>,
 ) -> StorageResult<Vec<TransactWriteItem>> {
     Ok(vec![
         own,
-        comment_count_update(table, meme, delta)?,
+        stats_change(table, meme, added)?,
         meme_exists(table, meme)?,
         activity_put(table, meme, time::OffsetDateTime::now_utc())?,
     ])
@@ -116,13 +163,67 @@ impl DynamoComments {
     fn list_query(&self, meme: MemeId) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         comments_of(&self.tables, meme)
     }
+
+    /// Rewrites the newest comments on `#STATS` after a delete, from consistent reads, unless
+    /// another change came between the read and the write (then it reads again).
+    async fn refresh_latest(&self, meme: MemeId) -> StorageResult<()> {
+        let stats_key = key(meme_pk(meme), STATS_SK);
+        for _ in 0..8 {
+            let Some(stats) = self.tables.get(stats_key.clone(), true, "reading a meme's counters").await? else {
+                return Ok(());
+            };
+            let version: i64 = get_n(&stats, "comments_version")?;
+            let newest = self
+                .list_query(meme)
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(2)
+                .send()
+                .await
+                .map_err(|e| sdk_error("reading the latest comments", e))?;
+            let newest: Vec<Comment> = newest.items().iter().map(comment_from_item).collect::<StorageResult<_>>()?;
+            let mut sets = Vec::new();
+            let mut removes = Vec::new();
+            let mut update = self
+                .tables
+                .dynamodb
+                .update_item()
+                .table_name(&self.tables.main)
+                .set_key(Some(stats_key.clone()))
+                .condition_expression("comments_version = :version")
+                .expression_attribute_values(":version", n(version));
+            for (i, name) in ["latest1", "latest2"].iter().enumerate() {
+                match newest.get(i) {
+                    Some(comment) => {
+                        sets.push(format!("{name} = :c{i}"));
+                        update = update.expression_attribute_values(format!(":c{i}"), comment_value(comment));
+                    }
+                    None => removes.push(*name),
+                }
+            }
+            let mut expression = String::new();
+            if !sets.is_empty() {
+                expression.push_str(&format!("SET {}", sets.join(", ")));
+            }
+            if !removes.is_empty() {
+                expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+            }
+            match update.update_expression(expression.trim()).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) if conditional_failed(&e) => continue,
+                Err(e) => return Err(sdk_error("updating the latest comments", e)),
+            }
+        }
+        tracing::warn!(%meme, "the latest comments kept changing while being rewritten after a delete");
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl CommentStore for DynamoComments {
     async fn add(&self, comment: &Comment) -> StorageResult<()> {
         let table = &self.tables.main;
-        let items = comment_change(table, put_if_new(table, comment_item(comment))?, comment.meme_id, 1)?;
+        let items = comment_change(table, put_if_new(table, comment_item(comment))?, comment.meme_id, Some(comment))?;
         match self.tables.transact(items, "adding a comment").await {
             Ok(()) => Ok(()),
             Err(e) => match e.failed_conditions().as_slice() {
@@ -147,9 +248,9 @@ impl CommentStore for DynamoComments {
             .expression_attribute_names("#pk", PK)
             .build()
             .map_err(build_error)?;
-        let items = comment_change(table, TransactWriteItem::builder().delete(delete).build(), meme, -1)?;
+        let items = comment_change(table, TransactWriteItem::builder().delete(delete).build(), meme, None)?;
         match self.tables.transact(items, "deleting a comment").await {
-            Ok(()) => Ok(()),
+            Ok(()) => self.refresh_latest(meme).await,
             Err(e) => match e.failed_conditions().as_slice() {
                 [true, ..] | [_, _, true, ..] => Err(StorageError::NotFound),
                 _ => Err(e.into_storage_error()),

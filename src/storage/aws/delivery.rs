@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use time::OffsetDateTime;
 
 use super::Tables;
-use super::item::{Item, PK, error_code, get_n, get_s, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, conditional_failed, get_n, get_s, key, n, parse_s, s, sdk_error};
 use super::memes::build_error;
 use crate::domain::{MemeId, UserId};
 use crate::storage::{
@@ -30,13 +30,6 @@ const KEEP: time::Duration = time::Duration::days(8);
 
 fn millis(at: OffsetDateTime) -> i128 {
     at.unix_timestamp_nanos() / 1_000_000
-}
-
-fn conditional_failed<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-{
-    error_code(e) == Some("ConditionalCheckFailedException")
 }
 
 pub struct DynamoDelivery {

@@ -128,3 +128,8 @@ where
 pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
     error.as_service_error().and_then(|e| e.code())
 }
+
+/// A single write's condition failed (not a transaction's: see `TransactError`).
+pub fn conditional_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error_code(error) == Some("ConditionalCheckFailedException")
+}

@@ -205,11 +205,6 @@ fn stats_update(table: &str, meme: MemeId, expression: &str, delta: i64) -> Stor
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// Moves a meme's comment count by `delta` (creating its counters on the first comment).
-pub fn comment_count_update(table: &str, meme: MemeId, delta: i64) -> StorageResult<TransactWriteItem> {
-    stats_update(table, meme, "ADD comment_count :d", delta)
-}
-
 /// The meme must exist for the transaction to go ahead (a comment on a deleted meme fails).
 pub fn meme_exists(table: &str, meme: MemeId) -> StorageResult<TransactWriteItem> {
     let check = ConditionCheck::builder()
@@ -318,10 +313,10 @@ impl DynamoMemes {
         }
     }
 
-    /// The counters of `memes` in one BatchGetItem, set on each.
-    pub async fn with_counters(&self, memes: Vec<Meme>) -> StorageResult<Vec<Meme>> {
+    /// The `#STATS` items of `memes` in one BatchGetItem, their counters set on each.
+    pub async fn with_stats_items(&self, memes: Vec<Meme>) -> StorageResult<Vec<(Meme, Option<Item>)>> {
         if memes.is_empty() {
-            return Ok(memes);
+            return Ok(Vec::new());
         }
         let keys: Vec<Item> = memes.iter().map(|m| key(meme_pk(m.id), STATS_SK)).collect();
         let stats = self.tables.batch_get(keys, "reading memes' counters").await?;
@@ -329,9 +324,24 @@ impl DynamoMemes {
             .into_iter()
             .map(|meme| {
                 let found = find_item(&stats, &meme_pk(meme.id), STATS_SK);
-                with_stats(meme, found)
+                Ok((with_stats(meme, found)?, found.cloned()))
             })
             .collect()
+    }
+
+    /// A page of the feed (newest or top) with each meme's `#STATS` item, in two requests.
+    pub async fn list_with_stats(
+        &self,
+        order: MemeOrder,
+        page: PageRequest,
+    ) -> StorageResult<Page<(Meme, Option<Item>)>> {
+        match order {
+            MemeOrder::New => {
+                let page = self.page_on(FEED, "FEED", &page).await?;
+                Ok(Page { items: self.with_stats_items(page.items).await?, next: page.next })
+            }
+            MemeOrder::Top => self.top_page(page).await,
+        }
     }
 
     /// A page of memes from an index, newest first, without their counters (zeros).
@@ -342,12 +352,17 @@ impl DynamoMemes {
 
     async fn list_on(&self, access: Access, partition: String, page: PageRequest) -> StorageResult<Page<Meme>> {
         let page = self.page_on(access, &partition, &page).await?;
-        Ok(Page { items: self.with_counters(page.items).await?, next: page.next })
+        let items = self.with_stats_items(page.items).await?.into_iter().map(|(meme, _)| meme).collect();
+        Ok(Page { items, next: page.next })
     }
 
-    /// Memes with their counters, by id, in one BatchGetItem per 50 (each is two items);
-    /// deleted ones are absent.
-    async fn memes_by_id(&self, ids: &[MemeId], what: &str) -> StorageResult<std::collections::HashMap<MemeId, Meme>> {
+    /// Memes with their counters (and `#STATS` items), by id, in one BatchGetItem per 50 (each is
+    /// two items); deleted ones are absent.
+    async fn memes_by_id(
+        &self,
+        ids: &[MemeId],
+        what: &str,
+    ) -> StorageResult<std::collections::HashMap<MemeId, (Meme, Option<Item>)>> {
         let mut memes = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(50) {
             let mut keys: Vec<Item> = chunk.iter().map(|id| key(meme_pk(*id), MEME_SK)).collect();
@@ -356,7 +371,8 @@ impl DynamoMemes {
             for id in chunk {
                 let pk = meme_pk(*id);
                 if let Some(item) = find_item(&items, &pk, MEME_SK) {
-                    memes.insert(*id, with_stats(meme_from_item(item)?, find_item(&items, &pk, STATS_SK))?);
+                    let stats = find_item(&items, &pk, STATS_SK);
+                    memes.insert(*id, (with_stats(meme_from_item(item)?, stats)?, stats.cloned()));
                 }
             }
         }
@@ -383,7 +399,7 @@ impl DynamoMemes {
         Ok((list, Some(get_n(&item, "version")?)))
     }
 
-    async fn list_top(&self, page: PageRequest) -> StorageResult<Page<Meme>> {
+    async fn top_page(&self, page: PageRequest) -> StorageResult<Page<(Meme, Option<Item>)>> {
         let offset = match &page.after {
             None => 0,
             Some(Cursor(c)) => {
@@ -398,7 +414,7 @@ impl DynamoMemes {
         let ids: Vec<MemeId> = slice.iter().map(|(id, _)| *id).collect();
         let mut found = self.memes_by_id(&ids, "reading the top memes").await?;
         // A meme deleted since the last refresh is simply left out.
-        let memes: Vec<Meme> = ids.iter().filter_map(|id| found.remove(id)).collect();
+        let memes = ids.iter().filter_map(|id| found.remove(id)).collect();
         Ok(Page { items: memes, next })
     }
 }
@@ -452,7 +468,10 @@ impl MemeStore for DynamoMemes {
     async fn list(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<Meme>> {
         match order {
             MemeOrder::New => self.list_on(FEED, "FEED".into(), page).await,
-            MemeOrder::Top => self.list_top(page).await,
+            MemeOrder::Top => {
+                let page = self.top_page(page).await?;
+                Ok(Page { items: page.items.into_iter().map(|(meme, _)| meme).collect(), next: page.next })
+            }
         }
     }
 
@@ -503,7 +522,7 @@ impl MemeStore for DynamoMemes {
         // A meme without its item was deleted: it leaves the list.
         let mut current_memes = self.memes_by_id(&ids, "reading counters for the top list").await?;
         let fresh: std::collections::HashMap<MemeId, Option<u32>> =
-            ids.iter().map(|id| (*id, current_memes.remove(id).map(|m| m.comment_count))).collect();
+            ids.iter().map(|id| (*id, current_memes.remove(id).map(|(m, _)| m.comment_count))).collect();
         list.entries.retain(|(id, _)| !fresh.contains_key(id));
         list.entries.extend(fresh.into_iter().filter_map(|(id, count)| count.map(|c| (id, c))));
         list.entries.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
@@ -521,7 +540,7 @@ impl MemeStore for DynamoMemes {
         match put.send().await {
             Ok(_) => Ok(()),
             // Another instance refreshed first: its list stands.
-            Err(e) if super::item::error_code(&e) == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) if super::item::conditional_failed(&e) => Ok(()),
             Err(e) => Err(sdk_error("writing the top list", e)),
         }
     }

@@ -7,6 +7,7 @@
 //! Every store passes the same storage contract as the local backend, against the moto
 //! emulator (tests/storage).
 
+mod api_tokens;
 mod blobs;
 mod cdn;
 mod clients;
@@ -207,7 +208,6 @@ pub struct TransactError {
 }
 
 impl TransactError {
-    /// Which items failed their condition, in request order (empty if none did).
     /// Which items failed their condition, in request order (empty: not cancelled).
     pub fn failed_conditions(&self) -> Vec<bool> {
         match self.error.as_service_error() {
@@ -276,6 +276,7 @@ async fn connect_with(settings: &AwsSettings, clients: Clients) -> anyhow::Resul
         settings: Arc::new(settings::DynamoSettings::new(tables.clone())),
         views: Arc::new(views::DynamoViews::new(tables.clone())),
         tokens: delivery.clone(),
+        api_tokens: Arc::new(api_tokens::DynamoApiTokens::new(tables.clone())),
         counters: delivery.clone(),
         deliveries: delivery,
         jobs: Arc::new(queue::SqsQueue::new(clients.sqs.clone(), bus.queue_url.clone())),

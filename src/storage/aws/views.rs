@@ -6,17 +6,21 @@
 //!   item (`SUBS#<username>`/`<viewer>`: "am I subscribed") and the memes' counters;
 //! - a meme: `Query MEME#<id>` (the meme, its counters, its first comments) beside
 //!   `Query gsi4 REMIX#<id>` (its newest remixes); a remix's parent and a shared template's name
-//!   are kept on the meme's item when it is saved, so they cost no read.
+//!   are kept on the meme's item when it is saved, so they cost no read;
+//! - the API's feed: the home page's list (`Query gsi1 FEED`, or the materialised top list, then
+//!   one `BatchGetItem` of the memes' counters), whose `#STATS` items also carry each meme's two
+//!   newest comments.
 
 use async_trait::async_trait;
 
 use super::Tables;
+use super::comments::latest_from_stats;
 use super::item::{find_item, find_key, key};
 use super::memes::{BY_CREATOR, DynamoMemes, REMIXES, STATS_SK, meme_pk, snapshots_of, split_partition, with_stats};
 use super::subscriptions::{subscriber_count_of, subscription_key};
 use super::users::{user_from_item, username_claim_key};
 use crate::domain::{MemeId, UserId, Username};
-use crate::storage::{MemeView, PageRequest, PageViews, Portfolio, StorageResult};
+use crate::storage::{MemeOrder, MemeView, MemeWithComments, Page, PageRequest, PageViews, Portfolio, StorageResult};
 
 pub struct DynamoViews {
     tables: Tables,
@@ -75,5 +79,16 @@ impl PageViews for DynamoViews {
         let Some((meme, comments, item)) = split_partition(partition, comments.limit)? else { return Ok(None) };
         let (parent, shared_template_name) = snapshots_of(&item)?;
         Ok(Some(MemeView { meme, comments, parent, shared_template_name, remixes: remixes.items }))
+    }
+
+    async fn feed(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<MemeWithComments>> {
+        // The newest comments ride on the `#STATS` items the list reads for its counters.
+        let page = self.memes.list_with_stats(order, page).await?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|(meme, stats)| Ok(MemeWithComments { latest_comments: latest_from_stats(stats.as_ref())?, meme }))
+            .collect::<StorageResult<_>>()?;
+        Ok(Page { items, next: page.next })
     }
 }

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -128,6 +130,34 @@ impl CommentStore for SqliteComments {
                     .collect::<StorageResult<Vec<_>>>()?;
                 rows.reverse();
                 Ok(rows)
+            })
+            .await
+    }
+
+    async fn latest_of(&self, memes: &[MemeId], n: usize) -> StorageResult<HashMap<MemeId, Vec<Comment>>> {
+        if memes.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<String> = memes.iter().map(|m| m.to_string()).collect();
+        self.db
+            .read(move |conn| {
+                // One statement for the whole page, each part reading only a meme's newest n from
+                // the comments' index (however many comments a popular meme has).
+                let part = format!(
+                    "SELECT * FROM (SELECT {COLUMNS} FROM comments WHERE meme_id = ? ORDER BY id DESC LIMIT {n})"
+                );
+                let sql = vec![part; ids.len()].join(" UNION ALL ");
+                let mut stmt = conn.prepare_cached(&sql).map_err(sql_error)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(&ids), comment_from_row).map_err(sql_error)?;
+                let mut found: HashMap<MemeId, Vec<Comment>> = HashMap::new();
+                for row in rows {
+                    let comment = row.map_err(sql_error)??;
+                    found.entry(comment.meme_id).or_default().push(comment);
+                }
+                for comments in found.values_mut() {
+                    comments.sort_by(|a, b| b.id.cmp(&a.id));
+                }
+                Ok(found)
             })
             .await
     }

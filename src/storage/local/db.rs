@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0001_accounts.sql"),
     include_str!("../../../migrations/0002_site.sql"),
     include_str!("../../../migrations/0003_delivery.sql"),
+    include_str!("../../../migrations/0004_api_tokens.sql"),
 ];
 
 const READERS: usize = 8;

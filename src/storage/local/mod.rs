@@ -1,6 +1,7 @@
 //! The `local` backend: SQLite (WAL) for records and files for media, all under the data dir.
 //! Zero setup: `cargo run` creates everything on first start.
 
+mod api_tokens;
 mod blobs;
 mod comments;
 mod db;
@@ -41,8 +42,10 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
     let memes: Arc<dyn crate::storage::MemeStore> = Arc::new(SqliteMemes::new(db.clone()));
     let subscriptions: Arc<dyn crate::storage::SubscriptionStore> = Arc::new(SqliteSubscriptions::new(db.clone()));
     let templates: Arc<dyn crate::storage::TemplateStore> = Arc::new(SqliteTemplates::new(db.clone()));
+    let comments: Arc<dyn crate::storage::CommentStore> = Arc::new(SqliteComments::new(db.clone()));
     let views = Arc::new(crate::storage::views::ComposedViews {
         memes: memes.clone(),
+        comments: comments.clone(),
         users: users.clone(),
         subscriptions: subscriptions.clone(),
         templates: templates.clone(),
@@ -57,13 +60,14 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
         blobs: Arc::new(FileBlobs::open(data_dir.join("media"))?),
         health: Arc::new(SqliteHealth { db: db.clone() }),
         memes,
-        comments: Arc::new(SqliteComments::new(db.clone())),
+        comments,
         subscriptions,
         notifications: Arc::new(SqliteNotifications::new(db.clone())),
         templates,
         views,
         settings: Arc::new(SqliteSettings::new(db.clone())),
         tokens: delivery.clone(),
+        api_tokens: Arc::new(api_tokens::SqliteApiTokens::new(db.clone())),
         counters: delivery.clone(),
         jobs: delivery.clone(),
         deliveries: delivery,
