@@ -155,7 +155,7 @@ impl CommentStore for SqliteComments {
                     found.entry(comment.meme_id).or_default().push(comment);
                 }
                 for comments in found.values_mut() {
-                    comments.sort_by(|a, b| b.id.cmp(&a.id));
+                    comments.sort_by_key(|c| std::cmp::Reverse(c.id));
                 }
                 Ok(found)
             })
