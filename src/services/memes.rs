@@ -6,12 +6,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use super::Context;
 use super::pictures::{self, Resolved};
 use super::requests::{Actor, Intent, MemeRequest, ProbedUpload};
+use super::{Context, ServiceError};
 use crate::domain::{Meme, MemeId, MemeMedia, MemeSource};
 use crate::render::{Encoded, Engine, Format, MemeSpec, OutputFormat, Outputs, RenderError, Rendered, Source};
-use crate::storage::{BlobKey, StorageError};
+use crate::storage::BlobKey;
 
 /// Where the picture comes from, resolved and owned (so it can move to the blocking pool).
 #[derive(Debug, Clone)]
@@ -35,53 +35,6 @@ impl Picture {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum MemeError {
-    /// The input cannot be drawn (bad image, bad description): a 4xx with this message.
-    #[error("{0}")]
-    BadInput(String),
-    #[error("not found")]
-    NotFound,
-    /// The actor may not do this (not the owner): a 403 with this message.
-    #[error("{0}")]
-    Forbidden(String),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<RenderError> for MemeError {
-    fn from(e: RenderError) -> Self {
-        if let Some(reason) = bomb_reason(&e) {
-            tracing::warn!(event = "image_rejected", reason, detail = %e, "an image was refused by the decoding limits");
-        }
-        if e.is_bad_input() { Self::BadInput(sentence(&e.to_string())) } else { Self::Internal(anyhow::Error::new(e)) }
-    }
-}
-
-/// Refusals that protect the server (as opposed to plain bad files), for the security log.
-fn bomb_reason(e: &RenderError) -> Option<&'static str> {
-    match e {
-        RenderError::TooLarge { .. } => Some("too large"),
-        RenderError::MemoryLimit => Some("memory limit"),
-        RenderError::TooManyFrames { .. } => Some("too many frames"),
-        RenderError::FrameLargerThanScreen { .. } => Some("frame larger than its picture"),
-        _ => None,
-    }
-}
-
-/// "image is too large: …" → "Image is too large: ….": engine messages as sentences.
-fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
-    let mut s = first + chars.as_str();
-    if !s.ends_with('.') {
-        s.push('.');
-    }
-    s
-}
-
 /// The engine plus a bound on concurrent renders: image work is CPU-bound, so at most one per
 /// core runs at a time and the rest queue, instead of starving page requests.
 #[derive(Clone)]
@@ -95,7 +48,7 @@ impl Renderer {
         Self { engine, slots: Arc::new(Semaphore::new(concurrent.max(1))) }
     }
 
-    pub async fn render(&self, picture: &Picture, spec: &MemeSpec, outputs: Outputs) -> Result<Rendered, MemeError> {
+    pub async fn render(&self, picture: &Picture, spec: &MemeSpec, outputs: Outputs) -> Result<Rendered, ServiceError> {
         let spec = spec.clone();
         self.run(picture, move |engine, source| engine.render(source, &spec, outputs)).await
     }
@@ -108,7 +61,7 @@ impl Renderer {
         spec: &MemeSpec,
         fit: (u32, u32),
         format: OutputFormat,
-    ) -> Result<Encoded, MemeError> {
+    ) -> Result<Encoded, ServiceError> {
         let spec = spec.clone();
         self.run(picture, move |engine, source| engine.render_sized(source, &spec, fit, format)).await
     }
@@ -118,8 +71,8 @@ impl Renderer {
         &self,
         picture: &Picture,
         work: impl FnOnce(&Engine, Source<'_>) -> Result<T, RenderError> + Send + 'static,
-    ) -> Result<T, MemeError> {
-        let _slot = self.slots.acquire().await.map_err(|e| MemeError::Internal(e.into()))?;
+    ) -> Result<T, ServiceError> {
+        let _slot = self.slots.acquire().await.map_err(|e| ServiceError::Internal(e.into()))?;
         let engine = self.engine.clone();
         // A spooled upload comes into memory only now, holding a slot: however many uploads
         // wait, at most one per slot is in memory to be decoded.
@@ -137,12 +90,12 @@ impl Renderer {
             work(&engine, source)
         })
         .await
-        .map_err(|e| MemeError::Internal(anyhow::anyhow!("render task failed: {e}")))?
-        .map_err(MemeError::from)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("render task failed: {e}")))?
+        .map_err(ServiceError::from)
     }
 
     /// Checks a picture's type and size from its header (before any decoding).
-    pub fn probe(&self, bytes: &[u8]) -> Result<crate::render::ProbeInfo, MemeError> {
+    pub fn probe(&self, bytes: &[u8]) -> Result<crate::render::ProbeInfo, ServiceError> {
         Ok(self.engine.probe(bytes)?)
     }
 }
@@ -158,7 +111,7 @@ pub enum Made {
 /// The one use case behind the editor's Preview, Download and Save and the API's `POST
 /// /memes`: resolves the picture, draws the request on it, and keeps it when asked to.
 /// `Intent::Save` needs an actor (whose address is confirmed: the door checks that).
-pub async fn make(cx: Context<'_>, actor: Option<&Actor>, request: MemeRequest) -> Result<Made, MemeError> {
+pub async fn make(cx: Context<'_>, actor: Option<&Actor>, request: MemeRequest) -> Result<Made, ServiceError> {
     request.validate()?;
     let captions = request.captions();
     let resolved = pictures::resolve(cx.storage, &request.picture, &captions).await?;
@@ -167,18 +120,18 @@ pub async fn make(cx: Context<'_>, actor: Option<&Actor>, request: MemeRequest) 
         Intent::Preview => Outputs::PREVIEW,
         Intent::Download => Outputs::DISPLAY,
         Intent::Save { share_as_template } => {
-            let actor = actor.ok_or_else(|| MemeError::Forbidden("Sign in to save memes.".into()))?;
+            let actor = actor.ok_or_else(|| ServiceError::Forbidden("Sign in to save memes.".into()))?;
             let meme = save(cx, actor, resolved, spec, share_as_template.as_deref()).await?;
             return Ok(Made::Saved(Box::new(meme)));
         }
     };
     let rendered = cx.renderer.render(&resolved.picture, &spec, outputs).await?;
     let image = if outputs == Outputs::PREVIEW { rendered.preview } else { rendered.display };
-    image.map(Made::Image).ok_or_else(|| MemeError::Internal(anyhow::anyhow!("the engine returned no image")))
+    image.map(Made::Image).ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("the engine returned no image")))
 }
 
-fn key(text: String) -> Result<BlobKey, MemeError> {
-    BlobKey::parse(&text).ok_or_else(|| MemeError::Internal(anyhow::anyhow!("invalid media key {text}")))
+fn key(text: String) -> Result<BlobKey, ServiceError> {
+    BlobKey::parse(&text).ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("invalid media key {text}")))
 }
 
 fn extension_of(encoded: &Encoded) -> &'static str {
@@ -198,7 +151,7 @@ async fn save(
     mut resolved: Resolved,
     spec: MemeSpec,
     share_as_template: Option<&str>,
-) -> Result<Meme, MemeError> {
+) -> Result<Meme, ServiceError> {
     if let (Some(name), Picture::Upload(probed)) = (share_as_template, &resolved.picture) {
         let bytes = probed.upload.bytes().await?;
         let template = super::templates::share(cx, actor, bytes.clone(), name).await?;
@@ -208,7 +161,7 @@ async fn save(
     }
     let rendered = cx.renderer.render(&resolved.picture, &spec, Outputs::SAVE).await?;
     let (Some(display), Some(thumb)) = (rendered.display, rendered.thumbnail) else {
-        return Err(MemeError::Internal(anyhow::anyhow!("the engine returned no display image")));
+        return Err(ServiceError::Internal(anyhow::anyhow!("the engine returned no display image")));
     };
     let id = MemeId::new();
     let mut written = Vec::new();
@@ -278,26 +231,18 @@ async fn save(
 /// waiting); its media, and whatever else the backend could not delete in the record's
 /// transaction, go with the "deleted" job the delivery worker is woken to do
 /// (`notify::worker`).
-pub async fn delete(cx: Context<'_>, actor: &Actor, id: MemeId) -> Result<Meme, MemeError> {
-    let meme = cx.storage.memes.get(id).await?.ok_or(MemeError::NotFound)?;
+pub async fn delete(cx: Context<'_>, actor: &Actor, id: MemeId) -> Result<Meme, ServiceError> {
+    let meme = cx.storage.memes.get(id).await?.ok_or(ServiceError::NotFound)?;
     if meme.creator_id != actor.id {
-        return Err(MemeError::Forbidden("Only the meme's creator can delete it.".into()));
+        return Err(ServiceError::Forbidden("Only the meme's creator can delete it.".into()));
     }
-    let deleted = cx.storage.memes.delete(meme.id).await?.ok_or(MemeError::NotFound)?;
+    let deleted = cx.storage.memes.delete(meme.id).await?.ok_or(ServiceError::NotFound)?;
     tracing::info!(meme = %deleted.id, "meme deleted");
     cx.wake.now();
     Ok(deleted)
 }
 
 /// A meme by id, or `NotFound`.
-pub async fn get(cx: Context<'_>, id: MemeId) -> Result<Meme, MemeError> {
-    cx.storage.memes.get(id).await?.ok_or(MemeError::NotFound)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn engine_messages_become_sentences() {
-        assert_eq!(super::sentence("image data is corrupt or truncated"), "Image data is corrupt or truncated.");
-    }
+pub async fn get(cx: Context<'_>, id: MemeId) -> Result<Meme, ServiceError> {
+    cx.storage.memes.get(id).await?.ok_or(ServiceError::NotFound)
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::Context;
-use super::memes::MemeError;
+use super::ServiceError;
 use super::pictures;
 use super::requests::PictureChoice;
 use crate::render::{DISPLAY_MAX, FontChoice, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, OutputFormat, Rgb, TextBox};
@@ -246,21 +246,21 @@ impl UrlCache {
 }
 
 /// The image of a meme URL: from the cache, or drawn now.
-pub async fn render(cx: Context<'_>, cache: &UrlCache, meme: &UrlMeme) -> Result<Arc<UrlImage>, MemeError> {
+pub async fn render(cx: Context<'_>, cache: &UrlCache, meme: &UrlMeme) -> Result<Arc<UrlImage>, ServiceError> {
     let key = meme.canonical();
-    cache.0.try_get_with(key, draw(cx, meme)).await.map_err(|e: Arc<MemeError>| match &*e {
-        MemeError::BadInput(m) => MemeError::BadInput(m.clone()),
-        MemeError::NotFound => MemeError::NotFound,
-        MemeError::Forbidden(m) => MemeError::Forbidden(m.clone()),
-        other => MemeError::Internal(anyhow::anyhow!("{other}")),
+    cache.0.try_get_with(key, draw(cx, meme)).await.map_err(|e: Arc<ServiceError>| match &*e {
+        ServiceError::BadInput(m) => ServiceError::BadInput(m.clone()),
+        ServiceError::NotFound => ServiceError::NotFound,
+        ServiceError::Forbidden(m) => ServiceError::Forbidden(m.clone()),
+        other => ServiceError::Internal(anyhow::anyhow!("{other}")),
     })
 }
 
-async fn draw(cx: Context<'_>, meme: &UrlMeme) -> Result<Arc<UrlImage>, MemeError> {
+async fn draw(cx: Context<'_>, meme: &UrlMeme) -> Result<Arc<UrlImage>, ServiceError> {
     let choice = PictureChoice::Template(meme.template.clone());
     let resolved = pictures::resolve(cx.storage, &choice, &meme.lines).await.map_err(|e| match e {
         // An unknown template is no meme at this URL.
-        MemeError::BadInput(_) => MemeError::NotFound,
+        ServiceError::BadInput(_) => ServiceError::NotFound,
         other => other,
     })?;
     let spec = meme.spec(resolved.base);

@@ -3,11 +3,14 @@
 //! typed requests of [`requests`], calls one function here, and presents the result; none of
 //! them reaches into storage or the engine for a use case of its own.
 
+pub mod browse;
 pub mod comments;
+mod error;
 pub mod memes;
 pub mod memes_by_url;
 pub mod pictures;
 pub mod requests;
+pub mod subscriptions;
 pub mod templates;
 pub mod tokens;
 pub mod uploads;
@@ -18,6 +21,7 @@ use crate::notify::Wake;
 use crate::storage::Storage;
 use memes::Renderer;
 
+pub use error::ServiceError;
 pub use requests::Actor;
 
 /// What the use cases work with, borrowed from the application state for one call.

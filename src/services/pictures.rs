@@ -1,6 +1,7 @@
 //! Picture resolution: what a [`PictureChoice`] draws on, and the box layout it starts from.
 
-use super::memes::{MemeError, Picture};
+use super::ServiceError;
+use super::memes::Picture;
 use super::requests::PictureChoice;
 use crate::domain::{Meme, MemeSource};
 use crate::render::{self, MemeSpec};
@@ -20,14 +21,14 @@ pub struct Resolved {
     pub base: MemeSpec,
 }
 
-pub async fn resolve(storage: &Storage, choice: &PictureChoice, captions: &[String]) -> Result<Resolved, MemeError> {
+pub async fn resolve(storage: &Storage, choice: &PictureChoice, captions: &[String]) -> Result<Resolved, ServiceError> {
     match choice {
         PictureChoice::Remix(parent_id) => {
             let parent = storage
                 .memes
                 .get(*parent_id)
                 .await?
-                .ok_or_else(|| MemeError::BadInput("The meme you are remixing no longer exists.".into()))?;
+                .ok_or_else(|| ServiceError::BadInput("The meme you are remixing no longer exists.".into()))?;
             let base = if parent.spec.boxes.len() == captions.len() {
                 let mut spec = parent.spec.clone();
                 for (b, c) in spec.boxes.iter_mut().zip(captions) {
@@ -63,11 +64,11 @@ pub async fn resolve(storage: &Storage, choice: &PictureChoice, captions: &[Stri
 
 /// Builtin templates render from the engine's decoded cache; shared ones from their stored
 /// original. Returns the picture, the template's id and, for a shared one, its name.
-async fn template(storage: &Storage, id: &str) -> Result<(Picture, Option<String>, Option<String>), MemeError> {
+async fn template(storage: &Storage, id: &str) -> Result<(Picture, Option<String>, Option<String>), ServiceError> {
     if render::templates::find(id).is_some() {
         return Ok((Picture::Template(id.to_owned()), Some(id.to_owned()), None));
     }
-    let unknown = || MemeError::BadInput(format!("There is no template called {id:?}."));
+    let unknown = || ServiceError::BadInput(format!("There is no template called {id:?}."));
     // Shared template ids are "u-" and a meme id; anything else needs no lookup to be unknown.
     if !id.starts_with("u-") || id.len() > 64 {
         return Err(unknown());
@@ -76,8 +77,8 @@ async fn template(storage: &Storage, id: &str) -> Result<(Picture, Option<String
     Ok((stored(storage, &shared.original_key).await?, Some(shared.id), Some(shared.name)))
 }
 
-async fn stored(storage: &Storage, key: &str) -> Result<Picture, MemeError> {
-    let gone = || MemeError::BadInput("The original image of that meme is no longer available.".into());
+async fn stored(storage: &Storage, key: &str) -> Result<Picture, ServiceError> {
+    let gone = || ServiceError::BadInput("The original image of that meme is no longer available.".into());
     let blob_key = BlobKey::parse(key).ok_or_else(gone)?;
     let blob = storage.blobs.get(&blob_key).await?.ok_or_else(gone)?;
     Ok(Picture::Stored(blob.bytes))

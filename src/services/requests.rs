@@ -6,7 +6,7 @@
 use crate::domain::{MemeId, UserId, Username};
 use crate::render::{FontChoice, Format, Layout, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, Rgb, TextBox};
 
-use super::memes::MemeError;
+use super::ServiceError;
 use super::uploads::Upload;
 
 /// Who is acting: a signed-in user whose address is confirmed, from a session or an API token.
@@ -41,10 +41,10 @@ impl ProbedUpload {
     /// Enough bytes for every supported format's signature (WebP's is the longest, 12).
     const SIGNATURE_BYTES: usize = 32;
 
-    pub async fn sniff(upload: Upload) -> Result<Self, MemeError> {
+    pub async fn sniff(upload: Upload) -> Result<Self, ServiceError> {
         let head = upload.head(Self::SIGNATURE_BYTES).await?;
         let format = Format::detect(&head).map_err(|_| {
-            MemeError::BadInput("That file is not an image we can read: use PNG, JPEG, GIF, WebP or BMP.".into())
+            ServiceError::BadInput("That file is not an image we can read: use PNG, JPEG, GIF, WebP or BMP.".into())
         })?;
         Ok(Self { upload, format })
     }
@@ -114,13 +114,13 @@ impl MemeRequest {
     }
 
     /// Checks what every door must check the same way: the number of boxes and their length.
-    pub fn validate(&self) -> Result<(), MemeError> {
+    pub fn validate(&self) -> Result<(), ServiceError> {
         if self.boxes.len() > MAX_BOXES {
-            return Err(MemeError::BadInput(format!("A meme can have at most {MAX_BOXES} text boxes.")));
+            return Err(ServiceError::BadInput(format!("A meme can have at most {MAX_BOXES} text boxes.")));
         }
         for (i, b) in self.boxes.iter().enumerate() {
             if b.text.chars().count() > MAX_TEXT_CHARS {
-                return Err(MemeError::BadInput(format!(
+                return Err(ServiceError::BadInput(format!(
                     "Caption {} is longer than {MAX_TEXT_CHARS} characters.",
                     i + 1
                 )));

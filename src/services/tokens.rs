@@ -7,7 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::Context;
-use super::memes::MemeError;
+use super::ServiceError;
 use super::requests::Actor;
 use crate::domain::{TokenId, User};
 use crate::storage::ApiToken;
@@ -29,15 +29,15 @@ fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub async fn create(cx: Context<'_>, actor: &Actor, name: &str) -> Result<NewToken, MemeError> {
+pub async fn create(cx: Context<'_>, actor: &Actor, name: &str) -> Result<NewToken, ServiceError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > NAME_MAX_CHARS || name.chars().any(char::is_control) {
-        return Err(MemeError::BadInput(format!(
+        return Err(ServiceError::BadInput(format!(
             "Give the token a name of 1 to {NAME_MAX_CHARS} characters, like \"chat bot\"."
         )));
     }
     if cx.storage.api_tokens.list(actor.id).await?.len() >= MAX_PER_USER {
-        return Err(MemeError::BadInput(format!(
+        return Err(ServiceError::BadInput(format!(
             "You have {MAX_PER_USER} tokens: revoke one you no longer use first."
         )));
     }
@@ -55,23 +55,23 @@ pub async fn create(cx: Context<'_>, actor: &Actor, name: &str) -> Result<NewTok
     Ok(NewToken { secret, token })
 }
 
-pub async fn list(cx: Context<'_>, actor: &Actor) -> Result<Vec<ApiToken>, MemeError> {
+pub async fn list(cx: Context<'_>, actor: &Actor) -> Result<Vec<ApiToken>, ServiceError> {
     Ok(cx.storage.api_tokens.list(actor.id).await?)
 }
 
 /// Revokes one of the actor's tokens; someone else's token is not found.
-pub async fn revoke(cx: Context<'_>, actor: &Actor, id: TokenId) -> Result<(), MemeError> {
+pub async fn revoke(cx: Context<'_>, actor: &Actor, id: TokenId) -> Result<(), ServiceError> {
     if cx.storage.api_tokens.revoke(actor.id, id).await? {
         tracing::info!(user = %actor.username, token = %id, "API token revoked");
         Ok(())
     } else {
-        Err(MemeError::NotFound)
+        Err(ServiceError::NotFound)
     }
 }
 
 /// The live token a presented secret belongs to (`None` for anything else: malformed,
 /// unknown, revoked).
-pub async fn authenticate(cx: Context<'_>, secret: &str) -> Result<Option<ApiToken>, MemeError> {
+pub async fn authenticate(cx: Context<'_>, secret: &str) -> Result<Option<ApiToken>, ServiceError> {
     if !secret.starts_with(PREFIX) || secret.len() > 100 {
         return Ok(None);
     }
@@ -80,10 +80,10 @@ pub async fn authenticate(cx: Context<'_>, secret: &str) -> Result<Option<ApiTok
 
 /// The account a token acts for, for a change: it must still exist and have a confirmed
 /// address, like a signed-in poster.
-pub async fn actor_of(cx: Context<'_>, token: &ApiToken) -> Result<(User, Actor), MemeError> {
-    let user = cx.storage.users.get(token.user_id).await?.ok_or(MemeError::NotFound)?;
+pub async fn actor_of(cx: Context<'_>, token: &ApiToken) -> Result<(User, Actor), ServiceError> {
+    let user = cx.storage.users.get(token.user_id).await?.ok_or(ServiceError::NotFound)?;
     if !user.email_verified {
-        return Err(MemeError::Forbidden("Confirm your email address before posting.".into()));
+        return Err(ServiceError::Forbidden("Confirm your email address before posting.".into()));
     }
     let actor = Actor { id: user.id, username: user.username.clone() };
     Ok((user, actor))

@@ -15,19 +15,24 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::layout::PageContext;
-use crate::services::memes::MemeError;
+use crate::services::ServiceError;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    /// No credentials, or credentials that are no good (the API; pages redirect to sign-in).
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Unprocessable(String),
     #[error("too many attempts")]
@@ -54,9 +59,11 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,14 +86,14 @@ impl From<StorageError> for AppError {
     }
 }
 
-impl From<MemeError> for AppError {
-    fn from(e: MemeError) -> Self {
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            MemeError::BadInput(message) => AppError::Unprocessable(message),
-            MemeError::NotFound => AppError::NotFound,
-            MemeError::Forbidden(message) => AppError::Forbidden(message),
-            MemeError::Storage(e) => e.into(),
-            MemeError::Internal(e) => AppError::Internal(e),
+            ServiceError::BadInput(message) => AppError::Unprocessable(message),
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Forbidden(message) => AppError::Forbidden(message),
+            ServiceError::Storage(e) => e.into(),
+            ServiceError::Internal(e) => AppError::Internal(e),
         }
     }
 }
@@ -107,9 +114,12 @@ impl IntoResponse for AppError {
             _ => None,
         };
         let info = match self {
-            Self::BadRequest(m) | Self::Forbidden(m) | Self::PayloadTooLarge(m) | Self::Unprocessable(m) => {
-                ErrorInfo { public_message: m, detail: None }
-            }
+            Self::BadRequest(m)
+            | Self::Unauthorized(m)
+            | Self::Forbidden(m)
+            | Self::PayloadTooLarge(m)
+            | Self::UnsupportedMediaType(m)
+            | Self::Unprocessable(m) => ErrorInfo { public_message: m, detail: None },
             Self::TooManyRequests { retry_after } => ErrorInfo {
                 public_message: format!(
                     "Too many failed attempts. Please wait {} before trying again.",
@@ -138,6 +148,9 @@ impl IntoResponse for AppError {
             Self::NotFound => ErrorInfo { public_message: default_message(status).to_owned(), detail: None },
         };
         let mut response = (status, info.public_message.clone()).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -51,14 +51,15 @@ fn multipart_error(e: MultipartError, max_upload_mb: u64) -> AppError {
 }
 
 impl MemeForm {
-    /// Reads the whole form, then checks the CSRF token before anything else happens. The
-    /// token may also come in an `X-CSRF-Token` header (the editor's script sends it there).
+    /// Reads the whole form, then checks the CSRF token before anything else happens: `csrf` is
+    /// the request's secret and the `X-CSRF-Token` header (the editor's script sends the token
+    /// there), or `None` for a caller authenticated otherwise (an API token).
     pub async fn read(
         mut multipart: Multipart,
-        secret: &CsrfSecret,
-        header_token: Option<&str>,
+        csrf: Option<(&CsrfSecret, Option<&str>)>,
         config: &Config,
     ) -> Result<Self, AppError> {
+        let header_token = csrf.and_then(|(_, header)| header);
         let max_upload_mb = config.max_upload_mb;
         let mut form = MemeForm::default();
         let mut token = header_token.map(str::to_owned);
@@ -111,7 +112,9 @@ impl MemeForm {
                 return Err(AppError::Unprocessable(format!("A meme can have at most {MAX_BOXES} text boxes.")));
             }
         }
-        secret.require(token.as_deref()).await?;
+        if let Some((secret, _)) = csrf {
+            secret.require(token.as_deref()).await?;
+        }
         if let Some(upload) = image {
             form.image = Some(ProbedUpload::sniff(upload).await?);
         }

@@ -1,5 +1,6 @@
 //! The HTTP layer: application state, the router, and the middleware every request passes.
 
+pub mod api;
 pub mod body_limit;
 pub mod client_ip;
 pub mod csrf;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
     let forms = Router::new()
         .merge(pages::home::router())
         .merge(pages::accounts::router())
+        .merge(pages::account::router())
         .merge(pages::health::router())
         .merge(pages::static_files::router())
         .merge(pages::meme::router())
@@ -112,6 +114,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(forms)
         .merge(pages::editor::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
+        .merge(api::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
         .fallback(not_found)
         // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
         // become responses that the error renderer turns into pages; the session is loaded

@@ -87,6 +87,27 @@ mod aws_only {
             );
             assert_eq!(scans, 0, "{page} for {who} used a Scan");
         }
+
+        // The API's list, with each meme's two newest comments, costs what the home page does:
+        // anonymous, with the session cookie, or with a token (its lookup instead of the session's).
+        let secret = crate::api::token(&app.browser, "cost").await;
+        for path in ["/api/v1/memes", "/api/v1/memes?sort=top"] {
+            let with_token = reqwest::Client::new().get(app.url(path)).bearer_auth(&secret).send().await.unwrap();
+            for (who, response) in
+                [("anonymous", visitor.get(path).await), ("the creator", app.get(path).await), ("a token", with_token)]
+            {
+                assert_eq!(response.status(), StatusCode::OK, "{path} for {who}");
+                let (requests, scans) = dynamodb_cost(&response);
+                assert!(requests <= 3, "{path} for {who} cost {requests} DynamoDB requests");
+                assert_eq!(scans, 0, "{path} for {who} used a Scan");
+                if path == "/api/v1/memes" {
+                    let body: serde_json::Value = response.json().await.unwrap();
+                    let commented =
+                        body["memes"].as_array().unwrap().iter().find(|m| m["id"] == remix.as_str()).unwrap();
+                    assert_eq!(commented["latest_comments"][0]["body"], "nice", "the comments are in the list");
+                }
+            }
+        }
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! HTTP integration tests: the real server on port 0, a fresh data folder each.
 
 mod accounts;
+mod api;
 mod aws;
 mod browse;
 mod durability;

@@ -112,7 +112,7 @@ async fn edit_in_place(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let form = MemeForm::read(multipart, &csrf, header_token(&headers), &state.config).await?;
+    let form = MemeForm::read(multipart, Some((&csrf, header_token(&headers))), &state.config).await?;
     let remix = match form.remix.as_deref() {
         Some(id) => {
             let id = MemeId::parse(id).map_err(|_| AppError::Unprocessable("That meme id is not valid.".into()))?;
@@ -230,7 +230,7 @@ async fn read_request(
     headers: &HeaderMap,
     multipart: Multipart,
 ) -> Result<MemeRequest, AppError> {
-    let form = MemeForm::read(multipart, csrf, header_token(headers), &state.config).await?;
+    let form = MemeForm::read(multipart, Some((csrf, header_token(headers))), &state.config).await?;
     MemeRequest::try_from(form)
 }
 

@@ -1,5 +1,6 @@
 //! One file per feature; each exports `router()`, merged in `web::router`.
 
+pub mod account;
 pub mod accounts;
 pub mod comments;
 pub mod editor;

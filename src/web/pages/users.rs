@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::domain::{User, Username};
+use crate::services::subscriptions;
 use crate::storage::{PageRequest, Portfolio};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -26,8 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 pub async fn load_user(state: &AppState, username: &str) -> Result<User, AppError> {
-    let name = Username::parse(username).map_err(|_| AppError::NotFound)?;
-    state.storage.users.find_by_username(&name).await?.ok_or(AppError::NotFound)
+    Ok(subscriptions::creator(state.services(), username).await?)
 }
 
 #[derive(Template)]
@@ -79,12 +79,7 @@ async fn subscribe(
     Path(username): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
-    let creator = load_user(&state, &username).await?;
-    if creator.id == user.id {
-        return Err(AppError::Unprocessable("You can't subscribe to yourself.".into()));
-    }
-    let subscriber = state.storage.users.get(user.id).await?.ok_or(AppError::NotFound)?;
-    state.storage.subscriptions.subscribe(&creator, &subscriber).await?;
+    let creator = subscriptions::subscribe(state.services(), &user.actor(), &username).await?;
     Ok(Redirect::to(&format!("/u/{}", creator.username)).into_response())
 }
 
@@ -94,8 +89,7 @@ async fn unsubscribe(
     Path(username): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
-    let creator = load_user(&state, &username).await?;
-    state.storage.subscriptions.unsubscribe(&creator, user.id).await?;
+    let creator = subscriptions::unsubscribe(state.services(), &user.actor(), &username).await?;
     Ok(Redirect::to(&format!("/u/{}", creator.username)).into_response())
 }
 

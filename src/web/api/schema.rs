@@ -1,0 +1,293 @@
+//! The API's JSON: what it answers (built from the domain types here, so every endpoint shows a
+//! meme the same way) and what it accepts. The OpenAPI document is generated from these types.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{Comment, Meme, MemeSource, User};
+use crate::render;
+use crate::services::memes_by_url;
+use crate::web::App;
+use crate::web::views::iso;
+
+/// Every error: a stable code for programs, a sentence for people.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
+    /// `payload_too_large`, `unsupported_media_type`, `invalid`, `rate_limited`, `unavailable`
+    /// or `internal`.
+    pub code: String,
+    pub message: String,
+}
+
+/// A meme's images, as absolute URLs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImageUrls {
+    /// At most 1200×1200, JPEG (GIF when animated).
+    pub display: String,
+    /// At most 300×300.
+    pub thumbnail: String,
+    /// The picture it was drawn on, unchanged.
+    pub original: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemeJson {
+    pub id: String,
+    /// The meme's page.
+    pub url: String,
+    pub creator: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// In box order (top, bottom, …).
+    pub captions: Vec<String>,
+    /// The template it was drawn on, if any.
+    pub template: Option<String>,
+    /// The meme it remixes, if any.
+    pub parent_id: Option<String>,
+    pub comment_count: u32,
+    pub remix_count: u32,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub images: ImageUrls,
+    /// For a meme on a template: the `/i/` URL that draws the same captions.
+    pub share_url: Option<String>,
+    /// The newest comments (at most 2), newest first: in lists only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_comments: Option<Vec<CommentJson>>,
+}
+
+impl MemeJson {
+    pub fn new(app: &App, meme: &Meme) -> Self {
+        let absolute = |url: String| absolute(app, url);
+        let original = match &meme.source {
+            MemeSource::Template(id) if render::templates::find(id).is_some() => format!("/templates/{id}/image"),
+            // A shared template's page redirects to its stored original.
+            MemeSource::Template(id) => format!("/templates/{id}/image"),
+            MemeSource::Upload { original_key } => app.media_url(original_key),
+        };
+        Self {
+            id: meme.id.to_string(),
+            url: absolute(format!("/memes/{}", meme.id)),
+            creator: meme.creator.to_string(),
+            created_at: iso(meme.created_at),
+            captions: meme.captions.clone(),
+            template: meme.template_id().map(str::to_owned),
+            parent_id: meme.parent_id.map(|p| p.to_string()),
+            comment_count: meme.comment_count,
+            remix_count: meme.remix_count,
+            content_type: meme.media.content_type.clone(),
+            width: meme.media.width,
+            height: meme.media.height,
+            images: ImageUrls {
+                display: absolute(app.media_url(&meme.media.display_key)),
+                thumbnail: absolute(app.media_url(&meme.media.thumb_key)),
+                original: absolute(original),
+            },
+            share_url: memes_by_url::url_of_meme(meme).map(absolute),
+            latest_comments: None,
+        }
+    }
+}
+
+/// A URL the site made as a path becomes absolute (media on a CDN already is).
+pub fn absolute(app: &App, url: String) -> String {
+    if url.starts_with('/') { format!("{}{url}", app.config.base_url()) } else { url }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommentJson {
+    pub id: String,
+    pub meme_id: String,
+    pub author: String,
+    pub body: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&Comment> for CommentJson {
+    fn from(c: &Comment) -> Self {
+        Self {
+            id: c.id.to_string(),
+            meme_id: c.meme_id.to_string(),
+            author: c.author.to_string(),
+            body: c.body.as_str().to_owned(),
+            created_at: iso(c.created_at),
+        }
+    }
+}
+
+/// A page of memes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemeList {
+    pub memes: Vec<MemeJson>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A meme with its first comments (oldest first).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemeWithCommentsJson {
+    pub meme: MemeJson,
+    pub comments: Vec<CommentJson>,
+    /// Where the comments continue, if they do (the meme's page shows them all).
+    pub more_comments: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserJson {
+    pub username: String,
+    /// RFC 3339.
+    pub member_since: String,
+    pub subscriber_count: u64,
+    /// The portfolio page.
+    pub url: String,
+}
+
+impl UserJson {
+    pub fn new(app: &App, user: &User, subscriber_count: u64) -> Self {
+        Self {
+            username: user.username.to_string(),
+            member_since: iso(user.created_at),
+            subscriber_count,
+            url: absolute(app, format!("/u/{}", user.username)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubscriptionJson {
+    /// The creator subscribed to.
+    pub creator: String,
+    pub subscribed: bool,
+}
+
+/// A text box's place, as fractions of the picture.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BoxJson {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TemplateJson {
+    /// What `template` takes when making a meme, and the first part of an `/i/` URL.
+    pub id: String,
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// The default text boxes, in order.
+    pub boxes: Vec<BoxJson>,
+    pub image_url: String,
+    /// An `/i/` URL drawing example captions on it.
+    pub example_url: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TemplateList {
+    pub templates: Vec<TemplateJson>,
+}
+
+/// A font for a text box.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FontJson {
+    Anton,
+    Oswald,
+    ComicNeue,
+    NotoSans,
+    ArchivoBlack,
+}
+
+impl From<FontJson> for render::FontChoice {
+    fn from(font: FontJson) -> Self {
+        match font {
+            FontJson::Anton => Self::Anton,
+            FontJson::Oswald => Self::Oswald,
+            FontJson::ComicNeue => Self::ComicNeue,
+            FontJson::NotoSans => Self::NotoSans,
+            FontJson::ArchivoBlack => Self::ArchivoBlack,
+        }
+    }
+}
+
+/// One text box of a new meme.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBox {
+    /// Up to 500 characters; `\n` breaks a line.
+    #[schema(max_length = 500)]
+    pub text: String,
+    /// The box's place as fractions of the picture (all four, or none for the template's).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub x: Option<f32>,
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub y: Option<f32>,
+    #[schema(minimum = 0.01, maximum = 1.0)]
+    pub w: Option<f32>,
+    #[schema(minimum = 0.01, maximum = 1.0)]
+    pub h: Option<f32>,
+    pub font: Option<FontJson>,
+    /// Text colour, `#rrggbb`.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
+    pub fill: Option<String>,
+    /// Outline colour, `#rrggbb`.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
+    pub outline: Option<String>,
+}
+
+/// The layout of a new meme.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutJson {
+    /// Text over the picture.
+    Classic,
+    /// Text on a white band above it.
+    Modern,
+}
+
+/// A meme to make from a template or by remixing a meme (to draw on an image of your own, post
+/// `multipart/form-data` instead).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMeme {
+    /// A template id (see `GET /api/v1/templates`).
+    pub template: Option<String>,
+    /// The id of a meme to remix: its picture, with these boxes.
+    pub remix: Option<String>,
+    /// The text boxes in order; none gives the template's two empty boxes.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub boxes: Vec<NewBox>,
+    pub layout: Option<LayoutJson>,
+}
+
+/// A meme drawn on an uploaded image: the editor form's fields.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct NewMemeUpload {
+    /// PNG, JPEG, GIF (animated too), WebP or BMP.
+    #[schema(value_type = String, format = Binary)]
+    pub image: Vec<u8>,
+    /// One per text box, in order.
+    pub caption: Vec<String>,
+    pub font: Option<Vec<FontJson>>,
+    pub fill: Option<Vec<String>>,
+    pub outline: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    /// 1 to 2,000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub body: String,
+}
