@@ -61,23 +61,44 @@ pub struct BoxRequest {
     pub placement: Option<Placement>,
 }
 
-/// A box's position and size as fractions of the picture.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Placement {
-    pub x: f32,
-    pub y: f32,
-    pub w: f32,
-    pub h: f32,
+/// A colour as the editor's colour fields and the API send it: exactly `#rrggbb`.
+pub fn colour(text: &str) -> Option<Rgb> {
+    let hex = text.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))?;
+    hex.parse().ok()
 }
 
+/// A box's position and size as fractions of the picture; what is left out stays as the
+/// template (or layout) has it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Placement {
+    pub x: Option<f32>,
+    pub y: Option<f32>,
+    pub w: Option<f32>,
+    pub h: Option<f32>,
+}
+
+/// A box is at least this wide and tall (a hundredth of the picture).
+pub const MIN_BOX: f32 = 0.01;
+
 impl Placement {
-    /// Checks the numbers: inside the picture and not degenerate.
-    pub fn new(x: f32, y: f32, w: f32, h: f32) -> Result<Self, String> {
-        let fraction = |v: f32| v.is_finite() && (0.0..=1.0).contains(&v);
-        if ![x, y, w, h].into_iter().all(fraction) || w < 0.01 || h < 0.01 || x + w > 1.0001 || y + h > 1.0001 {
-            return Err("a box's x, y, w and h are fractions of the picture (0 to 1), inside it".into());
+    /// Checks each number: a fraction of the picture (a size at least [`MIN_BOX`]).
+    pub fn new(x: Option<f32>, y: Option<f32>, w: Option<f32>, h: Option<f32>) -> Result<Self, String> {
+        let fraction = |v: Option<f32>, min: f32| v.is_none_or(|v| v.is_finite() && (min..=1.0).contains(&v));
+        if !(fraction(x, 0.0) && fraction(y, 0.0) && fraction(w, MIN_BOX) && fraction(h, MIN_BOX)) {
+            return Err(format!("x and y are fractions of the picture from 0 to 1, w and h from {MIN_BOX} to 1"));
         }
         Ok(Self { x, y, w, h })
+    }
+
+    /// Places `b`: the given numbers over its own, then cut at the picture's edges (a box that
+    /// runs past the right or the bottom ends there).
+    fn apply(&self, b: &mut TextBox) {
+        b.x = self.x.unwrap_or(b.x).clamp(0.0, 1.0 - MIN_BOX);
+        b.y = self.y.unwrap_or(b.y).clamp(0.0, 1.0 - MIN_BOX);
+        // `max` and `min` rather than `clamp`: with x at its largest, 1 - x can round below
+        // MIN_BOX, and a clamp with its bounds crossed panics.
+        b.w = self.w.unwrap_or(b.w).min(1.0 - b.x).max(MIN_BOX);
+        b.h = self.h.unwrap_or(b.h).min(1.0 - b.y).max(MIN_BOX);
     }
 }
 
@@ -155,7 +176,7 @@ fn apply(b: &mut TextBox, asked: &BoxRequest) {
         b.outline = outline;
     }
     if let Some(p) = asked.placement {
-        (b.x, b.y, b.w, b.h) = (p.x, p.y, p.w, p.h);
+        p.apply(b);
     }
 }
 
@@ -164,13 +185,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placements_outside_the_picture_are_refused() {
-        assert!(Placement::new(0.1, 0.1, 0.5, 0.5).is_ok());
+    fn numbers_that_are_no_fraction_of_the_picture_are_refused() {
+        assert!(Placement::new(Some(0.1), Some(0.1), Some(0.5), Some(0.5)).is_ok());
         for (x, y, w, h) in
-            [(-0.1, 0.0, 0.5, 0.5), (0.6, 0.0, 0.5, 0.5), (0.0, 0.0, 0.0, 0.5), (f32::NAN, 0.0, 0.5, 0.5)]
+            [(-0.1, 0.0, 0.5, 0.5), (1.1, 0.0, 0.5, 0.5), (0.0, 0.0, 0.0, 0.5), (f32::NAN, 0.0, 0.5, 0.5)]
         {
-            assert!(Placement::new(x, y, w, h).is_err(), "{x} {y} {w} {h}");
+            assert!(Placement::new(Some(x), Some(y), Some(w), Some(h)).is_err(), "{x} {y} {w} {h}");
         }
+    }
+
+    #[test]
+    fn a_box_past_the_edge_ends_at_it_and_what_is_left_out_stays() {
+        let mut b = TextBox::at("x", 0.02, 0.73, 0.96, 0.25);
+        Placement::new(Some(0.8), None, Some(0.5), None).unwrap().apply(&mut b);
+        assert_eq!((b.x, b.y, b.h), (0.8, 0.73, 0.25));
+        assert!((b.w - 0.2).abs() < 1e-6, "cut at the right edge: {}", b.w);
+        Placement::new(Some(1.0), Some(1.0), None, None).unwrap().apply(&mut b);
+        assert!(b.x + b.w <= 1.0 + 1e-5 && b.w >= MIN_BOX && b.y + b.h <= 1.0 + 1e-5, "{b:?}");
     }
 
     #[test]
@@ -181,7 +212,7 @@ mod tests {
                 BoxRequest { text: "top".into(), fill: Some(Rgb([255, 0, 0])), ..Default::default() },
                 BoxRequest {
                     text: "bottom".into(),
-                    placement: Some(Placement::new(0.1, 0.5, 0.8, 0.2).unwrap()),
+                    placement: Some(Placement::new(Some(0.1), Some(0.5), Some(0.8), Some(0.2)).unwrap()),
                     ..Default::default()
                 },
             ],

@@ -12,8 +12,8 @@ use super::csrf::CsrfSecret;
 use super::error::AppError;
 use crate::config::Config;
 use crate::domain::{Caption, MemeId};
-use crate::render::{FontChoice, Layout, MAX_BOXES, Rgb};
-use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, ProbedUpload};
+use crate::render::{FontChoice, Layout, MAX_BOXES};
+use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, ProbedUpload, colour};
 use crate::services::uploads::{UploadWriter, WriteError};
 
 #[derive(Debug, Default)]
@@ -34,6 +34,33 @@ pub struct MemeForm {
     /// The no-JavaScript editor's own buttons ("add-box"), posted back to `/memes/new`.
     pub edit: Option<String>,
 }
+
+/// The API's form says every style it sends: a font's id, a `#rrggbb` colour (the page's form
+/// may leave a box's blank, for "as the template has it").
+fn check_api_style(name: &str, form: &MemeForm) -> Result<(), AppError> {
+    let value = match name {
+        "font" => form.fonts.last(),
+        "fill" => form.fills.last(),
+        "outline" => form.outlines.last(),
+        _ => return Ok(()),
+    };
+    let Some(value) = value else { return Ok(()) };
+    let good = match name {
+        "font" => FontChoice::ALL.iter().any(|f| f.id() == value),
+        _ => colour(value).is_some(),
+    };
+    if good {
+        Ok(())
+    } else if name == "font" {
+        let ids: Vec<&str> = FontChoice::ALL.iter().map(|f| f.id()).collect();
+        Err(AppError::Unprocessable(format!("{value:?} is not a font: use one of {}.", ids.join(", "))))
+    } else {
+        Err(AppError::Unprocessable(format!("{name}: {value:?} is not a colour like #ffffff.")))
+    }
+}
+
+/// The fields of the API's multipart form (`web::api::schema::NewMemeUpload`).
+const API_FIELDS: [&str; 5] = ["image", "caption", "font", "fill", "outline"];
 
 /// A text field is never larger than this; only `image` carries bulk.
 const MAX_TEXT_FIELD: usize = 16 * 1024;
@@ -60,12 +87,21 @@ impl MemeForm {
         config: &Config,
     ) -> Result<Self, AppError> {
         let header_token = csrf.and_then(|(_, header)| header);
+        // The API's form (no CSRF: a token authenticated it) has only its documented fields; the
+        // page's tolerates others (browser extensions add some).
+        let strict = csrf.is_none();
         let max_upload_mb = config.max_upload_mb;
         let mut form = MemeForm::default();
         let mut token = header_token.map(str::to_owned);
         let mut image = None;
         while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_upload_mb))? {
             let name = field.name().unwrap_or_default().to_owned();
+            if strict && !API_FIELDS.contains(&name.as_str()) {
+                return Err(AppError::Unprocessable(format!(
+                    "{name:?} is not a field of this form: it takes {}.",
+                    API_FIELDS.join(", ")
+                )));
+            }
             if name == "image" {
                 // Streamed to the spool as it arrives, and refused the moment the file itself
                 // passes the limit (not the whole body, which carries the other fields too).
@@ -108,8 +144,14 @@ impl MemeForm {
                 "edit" => form.edit = Some(value),
                 _ => {}
             }
-            if form.captions.len() > MAX_BOXES {
+            if [form.captions.len(), form.fonts.len(), form.fills.len(), form.outlines.len()]
+                .iter()
+                .any(|&n| n > MAX_BOXES)
+            {
                 return Err(AppError::Unprocessable(format!("A meme can have at most {MAX_BOXES} text boxes.")));
+            }
+            if strict {
+                check_api_style(&name, &form)?;
             }
         }
         if let Some((secret, _)) = csrf {
@@ -154,8 +196,8 @@ impl TryFrom<MemeForm> for MemeRequest {
                 let colour = |list: &[String], example: &str| {
                     field(list)
                         .map(|c| {
-                            c.parse::<Rgb>()
-                                .map_err(|_| format!("Caption {}: {c:?} is not a colour like {example}.", i + 1))
+                            colour(&c)
+                                .ok_or_else(|| format!("Caption {}: {c:?} is not a colour like {example}.", i + 1))
                         })
                         .transpose()
                 };

@@ -8,13 +8,16 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::schema::{CommentJson, ErrorBody, MemeJson, MemeList, MemeWithCommentsJson, NewBox, NewMeme, NewMemeUpload};
+use super::schema::{
+    CommentJson, ErrorBody, MemeJson, MemeList, MemeWithCommentsJson, NewBox, NewMeme, NewMemeUpload, OnTemplate,
+    RemixOf,
+};
 use super::{ApiJson, ApiQuery, json, page_limit};
 use crate::domain::MemeId;
-use crate::render::{Layout, Rgb};
+use crate::render::Layout;
 use crate::services::browse;
 use crate::services::memes::{self as meme_service, Made};
-use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, Placement};
+use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, Placement, colour};
 use crate::storage::{MemeOrder, PageRequest};
 use crate::web::AppState;
 use crate::web::client_ip::ClientIp;
@@ -36,6 +39,7 @@ pub enum Sort {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `new` (the default) or `top`.
+    #[param(inline)]
     sort: Option<Sort>,
     /// How many memes, 1 to 100 (20 when absent).
     #[param(minimum = 1, maximum = 100)]
@@ -158,22 +162,23 @@ impl TryFrom<NewMeme> for MemeRequest {
 
     fn try_from(body: NewMeme) -> Result<Self, AppError> {
         let bad = AppError::Unprocessable;
-        let picture = match (body.template, body.remix) {
-            (Some(_), Some(_)) => return Err(bad("Give a template or a meme to remix, not both.".into())),
-            (Some(template), None) => PictureChoice::Template(template),
-            (None, Some(remix)) => {
-                PictureChoice::Remix(MemeId::parse(&remix).map_err(|_| bad(format!("{remix:?} is not a meme id.")))?)
+        let (picture, boxes, layout) = match body {
+            NewMeme::OnTemplate(OnTemplate { template, boxes, layout }) => {
+                (PictureChoice::Template(template), boxes, layout)
             }
-            (None, None) => return Err(bad("Give a template (see /api/v1/templates) or a meme to remix.".into())),
+            NewMeme::Remix(RemixOf { remix, boxes, layout }) => (
+                PictureChoice::Remix(MemeId::parse(&remix).map_err(|_| bad(format!("{remix:?} is not a meme id.")))?),
+                boxes,
+                layout,
+            ),
         };
-        let boxes = body
-            .boxes
+        let boxes = boxes
             .into_iter()
             .enumerate()
             .map(|(i, b)| box_request(i + 1, b))
             .collect::<Result<Vec<_>, String>>()
             .map_err(bad)?;
-        let layout = body.layout.map(|l| match l {
+        let layout = layout.map(|l| match l {
             super::schema::LayoutJson::Classic => Layout::Classic,
             super::schema::LayoutJson::Modern => Layout::Modern,
         });
@@ -183,19 +188,12 @@ impl TryFrom<NewMeme> for MemeRequest {
 
 fn box_request(number: usize, b: NewBox) -> Result<BoxRequest, String> {
     let colour = |c: Option<String>| {
-        c.map(|c| {
-            let hex = c.strip_prefix('#').filter(|h| h.len() == 6);
-            hex.and_then(|_| c.parse::<Rgb>().ok()).ok_or(format!("Box {number}: {c:?} is not a colour like #ffffff."))
-        })
-        .transpose()
+        c.map(|c| colour(&c).ok_or(format!("Box {number}: {c:?} is not a colour like #ffffff."))).transpose()
     };
     let text = crate::domain::Caption::parse(&b.text).map_err(|e| format!("Box {number}: {e}"))?.into_string();
     let placement = match (b.x, b.y, b.w, b.h) {
         (None, None, None, None) => None,
-        (Some(x), Some(y), Some(w), Some(h)) => {
-            Some(Placement::new(x, y, w, h).map_err(|e| format!("Box {number}: {e}."))?)
-        }
-        _ => return Err(format!("Box {number}: give all of x, y, w and h, or none.")),
+        (x, y, w, h) => Some(Placement::new(x, y, w, h).map_err(|e| format!("Box {number}: {e}."))?),
     };
     Ok(BoxRequest { text, font: b.font.map(Into::into), fill: colour(b.fill)?, outline: colour(b.outline)?, placement })
 }

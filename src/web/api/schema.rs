@@ -226,7 +226,8 @@ pub struct NewBox {
     /// Up to 500 characters; `\n` breaks a line.
     #[schema(max_length = 500)]
     pub text: String,
-    /// The box's place as fractions of the picture (all four, or none for the template's).
+    /// The box's place as fractions of the picture; what is left out is the template's, and a
+    /// box running past an edge ends at it.
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub x: Option<f32>,
     #[schema(minimum = 0.0, maximum = 1.0)]
@@ -254,15 +255,20 @@ pub enum LayoutJson {
     Modern,
 }
 
-/// A meme to make from a template or by remixing a meme (to draw on an image of your own, post
+/// A meme to make on a template, or by remixing a meme (to draw on an image of your own, post
 /// `multipart/form-data` instead).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum NewMeme {
+    OnTemplate(OnTemplate),
+    Remix(RemixOf),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewMeme {
+pub struct OnTemplate {
     /// A template id (see `GET /api/v1/templates`).
-    pub template: Option<String>,
-    /// The id of a meme to remix: its picture, with these boxes.
-    pub remix: Option<String>,
+    pub template: String,
     /// The text boxes in order; none gives the template's two empty boxes.
     #[serde(default)]
     #[schema(max_items = 20)]
@@ -270,24 +276,58 @@ pub struct NewMeme {
     pub layout: Option<LayoutJson>,
 }
 
-/// A meme drawn on an uploaded image: the editor form's fields.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemixOf {
+    /// The id of the meme to remix: its picture and box layout, with these boxes' text.
+    pub remix: String,
+    /// The text boxes in order; none keeps the two default boxes.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub boxes: Vec<NewBox>,
+    pub layout: Option<LayoutJson>,
+}
+
+/// A meme drawn on an uploaded image: the editor form's fields. The text fields go once per
+/// box, in order: repeat `caption` (and `font`, `fill`, `outline` if you style the boxes) for each
+/// box. (They are documented as single strings because that is what one multipart part is.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct NewMemeUpload {
     /// PNG, JPEG, GIF (animated too), WebP or BMP.
     #[schema(value_type = String, format = Binary)]
     pub image: Vec<u8>,
-    /// One per text box, in order.
-    pub caption: Vec<String>,
-    pub font: Option<Vec<FontJson>>,
-    pub fill: Option<Vec<String>>,
-    pub outline: Option<Vec<String>>,
+    /// A box's text (none: two empty boxes); once per box, up to 20.
+    #[schema(max_length = 500)]
+    pub caption: Option<String>,
+    /// A box's font; once per box.
+    #[schema(schema_with = font_field)]
+    pub font: Option<String>,
+    /// A box's text colour, `#rrggbb`; once per box.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
+    pub fill: Option<String>,
+    /// A box's outline colour, `#rrggbb`; once per box.
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$")]
+    pub outline: Option<String>,
+}
+
+fn font_field() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(render::FontChoice::ALL.map(|f| f.id())))
+        .build()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
-    /// 1 to 2,000 characters.
-    #[schema(min_length = 1, max_length = 2000)]
+    /// 1 to 2,000 characters, at least one of them visible (not a space or a control
+    /// character, which are trimmed or removed).
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202a-\u202f\u205f\u2066-\u2069\u3000\ufffe\uffff]"
+    )]
     pub body: String,
 }

@@ -93,6 +93,21 @@ async fn anonymous_callers_may_render_but_not_save() {
     assert_eq!(image.status(), StatusCode::OK);
     assert_eq!(image.headers()["content-type"], "image/jpeg");
     assert!(image.bytes().await.unwrap().starts_with(b"\xff\xd8\xff"));
+
+    // A box placed by hand is drawn there; one running past the edge ends at it.
+    let render = |boxes: serde_json::Value| {
+        app.client
+            .post(app.url("/api/v1/memes?save=false"))
+            .json(&serde_json::json!({ "template": "chelsea", "boxes": boxes }))
+            .send()
+    };
+    let default = render(serde_json::json!([{ "text": "here" }])).await.unwrap().bytes().await.unwrap();
+    let placed = render(serde_json::json!([{ "text": "here", "x": 0.5, "y": 0.5, "w": 0.4, "h": 0.3 }])).await.unwrap();
+    assert_eq!(placed.status(), StatusCode::OK);
+    assert_ne!(placed.bytes().await.unwrap(), default, "the box moved");
+    let past_the_edge =
+        render(serde_json::json!([{ "text": "edge", "x": 1.0, "y": 1.0, "w": 1.0, "h": 1.0 }])).await.unwrap();
+    assert_eq!(past_the_edge.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -75,10 +75,17 @@ async fn a_client_written_from_the_document_makes_a_meme_with_a_token_and_reads_
     };
 
     let (method, path, create) = operation("createMeme");
+    // The body is one of its forms: the one with a `template` property.
     let request_schema = resolve(&create["requestBody"]["content"]["application/json"]["schema"]);
-    let fields: Vec<&str> = request_schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert!(fields.contains(&"template") && fields.contains(&"boxes"), "{fields:?}");
-    let box_schema = resolve(&request_schema["properties"]["boxes"]["items"]);
+    let on_template = request_schema["oneOf"]
+        .as_array()
+        .expect("a template or a remix")
+        .iter()
+        .map(&resolve)
+        .find(|form| form["properties"]["template"].is_object())
+        .expect("a form with a template");
+    assert!(on_template["required"].as_array().unwrap().contains(&Value::from("template")));
+    let box_schema = resolve(&on_template["properties"]["boxes"]["items"]);
     assert!(box_schema["properties"]["text"].is_object());
     let created = reqwest::Client::new()
         .request(method.parse().unwrap(), app.url(&path))
