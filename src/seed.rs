@@ -73,8 +73,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             template.id,
             spec,
             MemeMedia {
-                display_key,
-                thumb_key,
+                display_key: BlobKey::parse(&display_key).context("seed media key")?,
+                thumb_key: BlobKey::parse(&thumb_key).context("seed media key")?,
                 content_type: "image/jpeg".into(),
                 width: display.width,
                 height: display.height,

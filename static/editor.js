@@ -66,6 +66,31 @@
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
 
+  // The meme as a link that draws itself (/i/template/line/line.jpg, memegen's escapes), kept
+  // in step with the captions; only for a template (an upload has no URL).
+  const share = document.querySelector("[data-share-url]");
+  const shareLink = share && share.querySelector("[data-share-link]");
+  const ESCAPES = { " ": "_", "_": "__", "-": "--", "\n": "~n", "?": "~q", "&": "~a", "%": "~p",
+    "#": "~h", "/": "~s", "\\": "~b", "<": "~l", ">": "~g", "\"": "''" };
+  function line(text) {
+    if (text === "") return "_";
+    return Array.from(text.replace(/\r\n?/g, "\n"))
+      .map((c) => ESCAPES[c] || encodeURIComponent(c))
+      .join("");
+  }
+  function updateShare() {
+    if (!shareLink) return;
+    const chosen = template ? template.value : share.dataset.template;
+    if (!chosen || (image && image.files && image.files.length)) { share.hidden = true; return; }
+    const captions = Array.from(form.querySelectorAll("textarea[name=caption]")).map((t) => line(t.value));
+    const url = "/i/" + chosen + (captions.length ? "/" + captions.join("/") : "") + ".jpg";
+    shareLink.href = url;
+    shareLink.textContent = url;
+    share.hidden = false;
+  }
+  form.addEventListener("input", updateShare);
+  form.addEventListener("change", updateShare);
+
   // Choosing a template clears a chosen upload, and the other way round.
   const template = form.querySelector("[data-template]");
   const image = form.querySelector("[data-image]");

@@ -88,11 +88,6 @@ macro_rules! typed_id {
                 $crate::domain::id::decode(text).map(Self)
             }
 
-            /// The id as a number (time in the high 48 bits), for sort keys that must be numbers.
-            pub fn as_u128(self) -> u128 {
-                self.0
-            }
-
             /// When the id was made, in milliseconds since the Unix epoch.
             pub fn created_at_millis(self) -> u64 {
                 (self.0 >> 80) as u64

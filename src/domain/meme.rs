@@ -1,6 +1,6 @@
 use time::OffsetDateTime;
 
-use super::{CommentId, InvalidInput, MemeId, UserId, Username};
+use super::{BlobKey, CommentId, InvalidInput, MemeId, UserId, Username};
 use crate::render::MemeSpec;
 
 /// What a meme was drawn on.
@@ -9,14 +9,14 @@ pub enum MemeSource {
     /// A template from the gallery (a starter template or one a user shared), by its id.
     Template(String),
     /// An image uploaded for this meme only; the original is kept unchanged under this key.
-    Upload { original_key: String },
+    Upload { original_key: BlobKey },
 }
 
 /// Where a meme's images are stored (immutable keys: new content, new key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemeMedia {
-    pub display_key: String,
-    pub thumb_key: String,
+    pub display_key: BlobKey,
+    pub thumb_key: BlobKey,
     /// "image/jpeg", or "image/gif" for an animated meme.
     pub content_type: String,
     pub width: u32,
@@ -58,7 +58,7 @@ impl Meme {
             meme_id: self.id,
             creator_id: self.creator_id,
             creator: self.creator.clone(),
-            thumb_key: self.media.thumb_key.clone(),
+            thumb_key: self.media.thumb_key.to_string(),
             created_at: self.created_at.unix_timestamp(),
         }
     }
@@ -77,11 +77,11 @@ impl Meme {
     /// it is kept under this meme's id (remixes saved before each meme kept its own copy point
     /// at their parent's, which is not theirs to delete).
     pub fn owned_media_keys(&self) -> Vec<String> {
-        let mut keys = vec![self.media.display_key.clone(), self.media.thumb_key.clone()];
+        let mut keys = vec![self.media.display_key.to_string(), self.media.thumb_key.to_string()];
         if let MemeSource::Upload { original_key } = &self.source
-            && original_key.starts_with(&format!("originals/{}", self.id))
+            && original_key.as_str().starts_with(&format!("originals/{}", self.id))
         {
-            keys.push(original_key.clone());
+            keys.push(original_key.to_string());
         }
         keys
     }
@@ -152,8 +152,8 @@ pub struct SharedTemplate {
     pub name: String,
     pub owner_id: UserId,
     pub owner: Username,
-    pub original_key: String,
-    pub thumb_key: String,
+    pub original_key: BlobKey,
+    pub thumb_key: BlobKey,
     pub width: u32,
     pub height: u32,
     pub created_at: OffsetDateTime,

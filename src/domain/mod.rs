@@ -1,6 +1,7 @@
 //! Domain types: parsed once at the edge, so deeper code never sees unchecked strings.
 //! No I/O lives here.
 
+mod blob_key;
 mod email;
 mod id;
 mod jobs;
@@ -10,6 +11,7 @@ pub mod text;
 mod user;
 mod username;
 
+pub use blob_key::BlobKey;
 pub use email::Email;
 pub use id::{CommentId, IdError, MemeId, TokenId, UserId};
 pub use jobs::{AccountEmail, AccountEmailKind, Digest, EmailFeedback, FeedbackKind, Job, MemeDeleted, MemePublished};

@@ -202,10 +202,6 @@ impl Engine {
         })
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// Format and upright dimensions from the header only, checked against the limits.
     pub fn probe(&self, bytes: &[u8]) -> Result<ProbeInfo, RenderError> {
         decode::probe(bytes, &self.limits)

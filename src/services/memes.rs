@@ -181,7 +181,7 @@ async fn save(
             let original = key(format!("originals/{id}.{}", format.extension()))?;
             cx.storage.blobs.put(&original, bytes, format.mime()).await?;
             written.push(original.clone());
-            MemeSource::Upload { original_key: original.as_str().to_owned() }
+            MemeSource::Upload { original_key: original }
         }
     };
     let meme = Meme {
@@ -193,8 +193,8 @@ async fn save(
         captions: spec.boxes.iter().map(|b| b.text.clone()).collect(),
         spec,
         media: MemeMedia {
-            display_key: display_key.as_str().to_owned(),
-            thumb_key: thumb_key.as_str().to_owned(),
+            display_key: display_key.clone(),
+            thumb_key: thumb_key.clone(),
             content_type: display.mime.to_owned(),
             width: display.width,
             height: display.height,

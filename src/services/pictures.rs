@@ -77,9 +77,8 @@ async fn template(storage: &Storage, id: &str) -> Result<(Picture, Option<String
     Ok((stored(storage, &shared.original_key).await?, Some(shared.id), Some(shared.name)))
 }
 
-async fn stored(storage: &Storage, key: &str) -> Result<Picture, ServiceError> {
+async fn stored(storage: &Storage, key: &BlobKey) -> Result<Picture, ServiceError> {
     let gone = || ServiceError::BadInput("The original image of that meme is no longer available.".into());
-    let blob_key = BlobKey::parse(key).ok_or_else(gone)?;
-    let blob = storage.blobs.get(&blob_key).await?.ok_or_else(gone)?;
+    let blob = storage.blobs.get(key).await?.ok_or_else(gone)?;
     Ok(Picture::Stored(blob.bytes))
 }

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+pub use crate::domain::BlobKey;
 use crate::domain::{
     Comment, CommentId, Email, Job, Meme, MemeId, MemePublished, Notification, SharedTemplate, TemplateStats, TokenId,
     User, UserId, Username,
@@ -169,24 +170,6 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &BlobKey) -> StorageResult<Option<Blob>>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &BlobKey) -> StorageResult<()>;
-}
-
-/// A media key: 1–200 characters of `a-z 0-9 . _ -` in `/`-separated segments, none of them
-/// empty, `.` or `..`. Being this strict makes a key safe as a file path and as an S3 key alike.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct BlobKey(String);
-
-impl BlobKey {
-    pub fn parse(key: &str) -> Option<Self> {
-        let charset_ok =
-            key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'/'));
-        let segments_ok = key.split('/').all(|segment| !segment.is_empty() && segment != "." && segment != "..");
-        (charset_ok && segments_ok && (1..=200).contains(&key.len())).then(|| Self(key.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A backend's position in a list: opaque to callers (the web layer signs it before handing it

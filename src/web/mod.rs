@@ -81,7 +81,8 @@ impl App {
     }
 
     /// The public URL of a stored media object: the CDN when configured, else our `/media`.
-    pub fn media_url(&self, key: &str) -> String {
+    pub fn media_url(&self, key: impl AsRef<str>) -> String {
+        let key = key.as_ref();
         match &self.config.media_url {
             Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
             None => format!("/media/{key}"),

@@ -92,6 +92,22 @@ describe('editor with JavaScript', () => {
     expectNoPageProblems(page);
   });
 
+  test('the /i/ link follows the captions as they are typed, and draws the meme', LIMIT, async () => {
+    const page = await newPage();
+    await visit(page, '/memes/new');
+    await page.locator('#template').selectOption('astronaut');
+    await page.locator('#caption-1').fill('why? 100%');
+    await page.locator('#caption-2').fill('and/or "this"');
+    const link = page.locator('[data-share-link]');
+    assert.equal(await link.getAttribute('href'), "/i/astronaut/why~q_100~p/and~sor_''this''.jpg");
+    const drawn = await page.request.get(await link.getAttribute('href'));
+    assert.equal(drawn.status(), 200);
+    assert.ok(isJpeg(await drawn.body()));
+    await page.locator('#template').selectOption('');
+    assert.equal(await page.locator('[data-share-url]').isHidden(), true, 'no link for an upload');
+    expectNoPageProblems(page);
+  });
+
   test('"Add a text box" adds a third box in place, and Remove takes boxes away', LIMIT, async () => {
     const page = await newPage();
     const user = freshUser('boxes');

@@ -26,6 +26,10 @@ pub async fn user(storage: &Storage, name: &str) -> User {
     user
 }
 
+pub fn key(text: &str) -> skyhigh::domain::BlobKey {
+    skyhigh::domain::BlobKey::parse(text).unwrap()
+}
+
 pub fn meme_by(creator: &User, template: &str, parent: Option<MemeId>) -> Meme {
     let id = MemeId::new();
     Meme {
@@ -39,8 +43,8 @@ pub fn meme_by(creator: &User, template: &str, parent: Option<MemeId>) -> Meme {
         captions: vec!["top".into(), "bottom".into()],
         spec: skyhigh::render::MemeSpec::default(),
         media: MemeMedia {
-            display_key: format!("memes/{id}/display.jpg"),
-            thumb_key: format!("memes/{id}/thumb.jpg"),
+            display_key: key(&format!("memes/{id}/display.jpg")),
+            thumb_key: key(&format!("memes/{id}/thumb.jpg")),
             content_type: "image/jpeg".into(),
             width: 600,
             height: 400,
@@ -75,7 +79,7 @@ pub async fn comment_on(storage: &Storage, meme: &Meme, author: &User, text: &st
 pub async fn a_saved_meme_reads_back_whole(storage: &Storage) {
     let ann = user(storage, "ann").await;
     let mut meme = meme_by(&ann, "chelsea", None);
-    meme.source = MemeSource::Upload { original_key: "originals/x.png".into() };
+    meme.source = MemeSource::Upload { original_key: key("originals/x.png") };
     storage.memes.create(&meme).await.unwrap();
     assert_eq!(storage.memes.get(meme.id).await.unwrap(), Some(meme));
     assert_eq!(storage.memes.get(MemeId::new()).await.unwrap(), None);
@@ -536,8 +540,8 @@ pub async fn shared_templates_round_trip_newest_first(storage: &Storage) {
             name: name.into(),
             owner_id: ann.id,
             owner: ann.username.clone(),
-            original_key: "templates/x/original.png".into(),
-            thumb_key: "templates/x/thumb.jpg".into(),
+            original_key: key("templates/x/original.png"),
+            thumb_key: key("templates/x/thumb.jpg"),
             width: 640,
             height: 480,
             created_at: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),

@@ -368,7 +368,7 @@ async fn a_remix_of_an_upload_outlives_its_parent_and_can_still_be_remixed() {
 async fn original_of(app: &TestApp, id: &str) -> String {
     let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
     let skyhigh::domain::MemeSource::Upload { original_key } = meme.source else { panic!("an upload") };
-    original_key
+    original_key.to_string()
 }
 
 #[tokio::test]
@@ -453,4 +453,17 @@ async fn fifty_comments_posted_at_once_all_land_and_the_count_is_exact() {
     assert_eq!(html.matches("class=\"comment-body\"").count(), 50);
     let meme = app.storage.memes.get(id.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(meme.comment_count, 50);
+}
+
+#[tokio::test]
+async fn the_editor_shows_the_i_link_of_what_it_holds() {
+    let app = TestApp::spawn().await;
+    let fresh = app.get_html("/memes/new?template=astronaut").await;
+    assert!(fresh.contains("href=\"/i/astronaut/_/_.jpg\""), "{fresh}");
+    // Without JavaScript the link follows the form when it comes back (here: a box added).
+    let fields = [("template", "astronaut"), ("caption", "why?"), ("caption", "and/or"), ("edit", "add-box")];
+    let response = app.post_meme_form("/memes/new", &fields, None).await;
+    let html = response.text().await.unwrap();
+    assert!(html.contains("href=\"/i/astronaut/why~q/and~sor/_.jpg\""), "{html}");
+    assert_eq!(app.get("/i/astronaut/why~q/and~sor/_.jpg").await.status(), StatusCode::OK);
 }

@@ -61,6 +61,11 @@ pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
     StorageError::Other(anyhow::anyhow!("corrupt {what} item: {detail}"))
 }
 
+/// A media key read back from an item.
+pub fn get_key(item: &Item, name: &str) -> StorageResult<crate::domain::BlobKey> {
+    parse_s(item, name, |text| crate::domain::BlobKey::parse(text).ok_or_else(|| format!("bad media key {text:?}")))
+}
+
 pub fn get_s<'a>(item: &'a Item, name: &str) -> StorageResult<&'a str> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Ok(value),

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use super::Tables;
 use super::item::{
-    Item, PK, SK, corrupt, find_item, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error,
+    Item, PK, SK, corrupt, find_item, get_key, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error,
 };
 use super::query::{self, Access};
 use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, User, UserId, Username};
@@ -106,12 +106,12 @@ fn meme_item(meme: &Meme) -> StorageResult<Item> {
     put("creator", s(meme.creator.as_str()));
     match &meme.source {
         MemeSource::Template(template) => put("template_id", s(template)),
-        MemeSource::Upload { original_key } => put("original_key", s(original_key)),
+        MemeSource::Upload { original_key } => put("original_key", s(original_key.as_str())),
     }
     put("captions", s(serde_json::to_string(&meme.captions).map_err(|e| StorageError::Other(e.into()))?));
     put("spec", s(serde_json::to_string(&meme.spec).map_err(|e| StorageError::Other(e.into()))?));
-    put("display_key", s(&meme.media.display_key));
-    put("thumb_key", s(&meme.media.thumb_key));
+    put("display_key", s(meme.media.display_key.as_str()));
+    put("thumb_key", s(meme.media.thumb_key.as_str()));
     put("content_type", s(&meme.media.content_type));
     put("width", n(meme.media.width));
     put("height", n(meme.media.height));
@@ -141,7 +141,7 @@ fn meme_item(meme: &Meme) -> StorageResult<Item> {
 pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
     let source = match (item.get("template_id"), item.get("original_key")) {
         (Some(_), _) => MemeSource::Template(get_s(item, "template_id")?.to_owned()),
-        (None, Some(_)) => MemeSource::Upload { original_key: get_s(item, "original_key")?.to_owned() },
+        (None, Some(_)) => MemeSource::Upload { original_key: get_key(item, "original_key")? },
         (None, None) => return Err(corrupt("meme", "no template or upload")),
     };
     Ok(Meme {
@@ -153,8 +153,8 @@ pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
         captions: parse_s(item, "captions", |c| serde_json::from_str(c))?,
         spec: item.get("spec").and_then(|v| v.as_s().ok()).map(|s| parse_spec(s)).unwrap_or_default(),
         media: MemeMedia {
-            display_key: get_s(item, "display_key")?.to_owned(),
-            thumb_key: get_s(item, "thumb_key")?.to_owned(),
+            display_key: get_key(item, "display_key")?,
+            thumb_key: get_key(item, "thumb_key")?,
             content_type: get_s(item, "content_type")?.to_owned(),
             width: get_n(item, "width")?,
             height: get_n(item, "height")?,

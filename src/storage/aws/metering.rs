@@ -11,7 +11,7 @@
 //! with, which the recorder remembers.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
@@ -71,13 +71,6 @@ fn static_name(operation: &str) -> &'static str {
 
 tokio::task_local! {
     static CURRENT: Arc<RequestTally>;
-}
-
-/// Every DynamoDB request this process made (for logs and tests of background work).
-static TOTAL: AtomicU64 = AtomicU64::new(0);
-
-pub fn total_requests() -> u64 {
-    TOTAL.load(Ordering::Relaxed)
 }
 
 /// Runs `work` with a fresh tally and returns both.
@@ -244,7 +237,6 @@ impl Intercept for Meter {
     ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or("unknown");
         let scan = operation == "Scan";
-        TOTAL.fetch_add(1, Ordering::Relaxed);
         let _ = CURRENT.try_with(|tally| {
             tally.requests.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut operations) = tally.operations.lock() {

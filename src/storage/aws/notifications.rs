@@ -62,7 +62,7 @@ fn put_event(table: &str, item: Item) -> StorageResult<TransactWriteItem> {
 /// The "published" event to write in the meme's transaction.
 pub fn event_put(table: &str, meme: &Meme) -> StorageResult<TransactWriteItem> {
     let mut item = event_item(meme, "published", meme.created_at);
-    item.insert("thumb_key".into(), s(&meme.media.thumb_key));
+    item.insert("thumb_key".into(), s(meme.media.thumb_key.as_str()));
     item.insert("created_at".into(), n(meme.created_at.unix_timestamp()));
     put_event(table, item)
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::Tables;
-use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, parse_s, s, sdk_error};
+use super::item::{Item, PK, SK, error_code, get_key, get_n, get_s, get_time, key, n, parse_s, s, sdk_error};
 use super::query::{self, Access};
 use crate::domain::{SharedTemplate, TemplateStats, UserId, Username};
 use crate::storage::{Page, PageRequest, StorageError, StorageResult, TemplateStore};
@@ -22,8 +22,8 @@ fn template_item(t: &SharedTemplate) -> Item {
     item.insert("name".into(), s(&t.name));
     item.insert("owner_id".into(), s(t.owner_id.to_string()));
     item.insert("owner".into(), s(t.owner.as_str()));
-    item.insert("original_key".into(), s(&t.original_key));
-    item.insert("thumb_key".into(), s(&t.thumb_key));
+    item.insert("original_key".into(), s(t.original_key.as_str()));
+    item.insert("thumb_key".into(), s(t.thumb_key.as_str()));
     item.insert("width".into(), n(t.width));
     item.insert("height".into(), n(t.height));
     item.insert("created_at".into(), n(t.created_at.unix_timestamp()));
@@ -38,8 +38,8 @@ fn template_from_item(item: &Item) -> StorageResult<SharedTemplate> {
         name: get_s(item, "name")?.to_owned(),
         owner_id: parse_s(item, "owner_id", UserId::parse)?,
         owner: parse_s(item, "owner", Username::parse)?,
-        original_key: get_s(item, "original_key")?.to_owned(),
-        thumb_key: get_s(item, "thumb_key")?.to_owned(),
+        original_key: get_key(item, "original_key")?,
+        thumb_key: get_key(item, "thumb_key")?,
         width: get_n(item, "width")?,
         height: get_n(item, "height")?,
         created_at: get_time(item, "created_at")?,

@@ -207,6 +207,11 @@ pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
     StorageError::Other(anyhow::anyhow!("corrupt {what} row: {detail}"))
 }
 
+/// A media key read back from a row.
+pub fn blob_key(what: &str, text: &str) -> StorageResult<crate::domain::BlobKey> {
+    crate::domain::BlobKey::parse(text).ok_or_else(|| corrupt(what, format!("bad media key {text:?}")))
+}
+
 pub fn timestamp(seconds: i64) -> StorageResult<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| corrupt("timestamp", e))
 }

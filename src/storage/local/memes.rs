@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::db::{Db, corrupt, id_cursor, page_of, sql_error, timestamp};
+use super::db::{Db, blob_key, corrupt, id_cursor, page_of, sql_error, timestamp};
 use crate::domain::{Comment, CommentId, Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
 use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult, parse_spec};
 
@@ -63,22 +63,16 @@ pub fn meme_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<Meme>> {
     let parent_id: Option<String> = row.get(5)?;
     let captions: String = row.get(6)?;
     let created_at: i64 = row.get(17)?;
-    let media = MemeMedia {
-        display_key: row.get(8)?,
-        thumb_key: row.get(9)?,
-        content_type: row.get(10)?,
-        width: row.get(11)?,
-        height: row.get(12)?,
-        thumb_width: row.get(13)?,
-        thumb_height: row.get(14)?,
-    };
+    let (display_key, thumb_key): (String, String) = (row.get(8)?, row.get(9)?);
+    let (content_type, width, height, thumb_width, thumb_height): (String, u32, u32, u32, u32) =
+        (row.get(10)?, row.get(11)?, row.get(12)?, row.get(13)?, row.get(14)?);
     let spec = parse_spec(&row.get::<_, String>(7)?);
     let comment_count: u32 = row.get(15)?;
     let remix_count: u32 = row.get(16)?;
     Ok((|| {
         let source = match (template_id, original_key) {
             (Some(t), _) => MemeSource::Template(t),
-            (None, Some(k)) => MemeSource::Upload { original_key: k },
+            (None, Some(k)) => MemeSource::Upload { original_key: blob_key("meme", &k)? },
             (None, None) => return Err(corrupt("meme", format!("{id} has no source"))),
         };
         Ok(Meme {
@@ -89,7 +83,15 @@ pub fn meme_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<Meme>> {
             parent_id: parent_id.map(|p| MemeId::parse(&p)).transpose().map_err(|e| corrupt("meme", e))?,
             captions: serde_json::from_str(&captions).map_err(|e| corrupt("meme", e))?,
             spec,
-            media,
+            media: MemeMedia {
+                display_key: blob_key("meme", &display_key)?,
+                thumb_key: blob_key("meme", &thumb_key)?,
+                content_type,
+                width,
+                height,
+                thumb_width,
+                thumb_height,
+            },
             comment_count,
             remix_count,
             created_at: timestamp(created_at)?,
@@ -128,8 +130,8 @@ fn insert_meme(tx: &Transaction<'_>, meme: &Meme) -> StorageResult<()> {
                 meme.parent_id.map(|p| p.to_string()),
                 captions,
                 spec,
-                meme.media.display_key,
-                meme.media.thumb_key,
+                meme.media.display_key.as_str(),
+                meme.media.thumb_key.as_str(),
                 meme.media.content_type,
                 meme.media.width,
                 meme.media.height,

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::db::{Db, corrupt, page_of, sql_error, timestamp};
+use super::db::{Db, blob_key, corrupt, page_of, sql_error, timestamp};
 use crate::domain::{SharedTemplate, TemplateStats, UserId, Username};
 use crate::storage::{Page, PageRequest, SettingsStore, StorageError, StorageResult, TemplateStore};
 
@@ -29,8 +29,8 @@ fn template_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<SharedTemp
             created_at: timestamp(created_at)?,
             id,
             name,
-            original_key,
-            thumb_key,
+            original_key: blob_key("template", &original_key)?,
+            thumb_key: blob_key("template", &thumb_key)?,
             width,
             height,
         })
@@ -52,8 +52,8 @@ impl TemplateStore for SqliteTemplates {
                         t.name,
                         t.owner_id.to_string(),
                         t.owner.as_str(),
-                        t.original_key,
-                        t.thumb_key,
+                        t.original_key.as_str(),
+                        t.thumb_key.as_str(),
                         t.width,
                         t.height,
                         t.created_at.unix_timestamp()

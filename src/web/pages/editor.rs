@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::domain::{Meme, MemeId};
 use crate::render::{self, FontChoice};
 use crate::services::memes::{self as meme_service, Made};
+use crate::services::memes_by_url;
 use crate::services::requests::{Intent, MemeRequest};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfSecret;
@@ -73,6 +74,10 @@ struct EditorPage {
     max_upload_mb: u64,
     modern: bool,
     selected_template: String,
+    /// The `/i/` link of what the editor holds, when it is drawn on a template.
+    share_url: Option<String>,
+    /// The template that link draws on (for the script that keeps it in step).
+    share_template: String,
 }
 
 /// What the editor shows: the picture choice and the boxes with their text and style.
@@ -149,6 +154,7 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     }
     let count = editor.boxes.unwrap_or(captions.len().max(2)).clamp(1, render::MAX_BOXES);
     captions.resize(count, String::new());
+    let typed = captions.clone();
     let pick = |list: &[String], i: usize| list.get(i).filter(|v| !v.is_empty()).cloned();
     let boxes = captions
         .into_iter()
@@ -172,6 +178,9 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
         .collect();
     let selected_id =
         selected.clone().unwrap_or_else(|| if remix.is_some() { String::new() } else { "chelsea".into() });
+    // A remix of an uploaded picture has no template, so no link.
+    let share_template = selected_id.clone();
+    let share_url = (!share_template.is_empty()).then(|| memes_by_url::url_of(&share_template, &typed));
     let templates = render::templates::catalog()
         .iter()
         .map(|t| TemplateChoice { id: t.id.to_owned(), name: t.name.to_owned(), selected: t.id == selected_id })
@@ -190,6 +199,8 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
         max_upload_mb: state.config.max_upload_mb,
         modern: editor.layout.as_deref() == Some("modern"),
         selected_template: selected_id,
+        share_url,
+        share_template,
     }
 }
 
