@@ -13,9 +13,10 @@ async fn templates_are_listed_with_their_boxes_and_an_example_url_that_draws() {
     assert_eq!(templates.len(), skyhigh::render::templates::catalog().len());
     let chelsea = templates.iter().find(|t| t["id"] == "chelsea").expect("chelsea is listed");
     assert!(!chelsea["boxes"].as_array().unwrap().is_empty());
-    let example = chelsea["example_url"].as_str().unwrap();
-    assert!(example.starts_with(&format!("{}/i/chelsea/", app.address)), "{example}");
-    let drawn = app.get(example.trim_start_matches(&app.address)).await;
+    // Absolute, at the site's public address (SKYHIGH_BASE_URL; here an instance's own).
+    let example = reqwest::Url::parse(chelsea["example_url"].as_str().unwrap()).unwrap();
+    assert!(example.path().starts_with("/i/chelsea/"), "{example}");
+    let drawn = app.get(example.path()).await;
     assert_eq!(drawn.status(), StatusCode::OK);
     assert_eq!(drawn.headers()["content-type"], "image/jpeg");
 }
