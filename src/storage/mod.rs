@@ -522,6 +522,10 @@ pub trait HealthCheck: Send + Sync {
 /// version, or damaged) reads as no boxes, so a remix of it starts from the default layout
 /// rather than failing the meme's page.
 pub fn parse_spec(json: &str) -> crate::render::MemeSpec {
+    // Lists read no description (the default, no boxes): nothing to parse.
+    if json.is_empty() {
+        return crate::render::MemeSpec::default();
+    }
     serde_json::from_str(json).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "a stored meme description could not be read");
         crate::render::MemeSpec::default()

@@ -136,9 +136,19 @@ fn meme_item(meme: &Meme) -> StorageResult<Item> {
     Ok(item)
 }
 
-/// A meme from its item (or its index projection, which carries no `spec`: lists leave it
-/// empty). Counters come from the `#STATS` item: `with_stats` sets them.
+/// A meme from its item, with its description. Counters come from the `#STATS` item:
+/// `with_stats` sets them.
 pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
+    meme_from(item, true)
+}
+
+/// A meme in a list: without its description (lists show no boxes, and parsing one for every
+/// meme of a page is most of the page's CPU).
+pub fn listed_meme_from_item(item: &Item) -> StorageResult<Meme> {
+    meme_from(item, false)
+}
+
+fn meme_from(item: &Item, with_spec: bool) -> StorageResult<Meme> {
     let source = match (item.get("template_id"), item.get("original_key")) {
         (Some(_), _) => MemeSource::Template(get_s(item, "template_id")?.to_owned()),
         (None, Some(_)) => MemeSource::Upload { original_key: get_key(item, "original_key")? },
@@ -151,7 +161,7 @@ pub fn meme_from_item(item: &Item) -> StorageResult<Meme> {
         source,
         parent_id: item.get("parent_id").map(|_| parse_s(item, "parent_id", MemeId::parse)).transpose()?,
         captions: parse_s(item, "captions", |c| serde_json::from_str(c))?,
-        spec: item.get("spec").and_then(|v| v.as_s().ok()).map(|s| parse_spec(s)).unwrap_or_default(),
+        spec: item.get("spec").filter(|_| with_spec).and_then(|v| v.as_s().ok()).map(|s| parse_spec(s)).unwrap_or_default(),
         media: MemeMedia {
             display_key: get_key(item, "display_key")?,
             thumb_key: get_key(item, "thumb_key")?,
@@ -347,7 +357,7 @@ impl DynamoMemes {
     /// A page of memes from an index, newest first, without their counters (zeros).
     pub async fn page_on(&self, access: Access, partition: &str, page: &PageRequest) -> StorageResult<Page<Meme>> {
         let query = self.tables.query_partition(access, partition);
-        query::page(query, access, partition, page, true, "listing memes", meme_from_item).await
+        query::page(query, access, partition, page, true, "listing memes", listed_meme_from_item).await
     }
 
     async fn list_on(&self, access: Access, partition: String, page: PageRequest) -> StorageResult<Page<Meme>> {
@@ -372,7 +382,7 @@ impl DynamoMemes {
                 let pk = meme_pk(*id);
                 if let Some(item) = find_item(&items, &pk, MEME_SK) {
                     let stats = find_item(&items, &pk, STATS_SK);
-                    memes.insert(*id, (with_stats(meme_from_item(item)?, stats)?, stats.cloned()));
+                    memes.insert(*id, (with_stats(listed_meme_from_item(item)?, stats)?, stats.cloned()));
                 }
             }
         }

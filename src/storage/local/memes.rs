@@ -48,6 +48,15 @@ macro_rules! meme_columns {
 }
 const MEME_COLUMNS: &str = meme_columns!();
 
+/// The same columns for lists, without the description: a list shows no boxes, and parsing 24
+/// descriptions took a home page from ~18k to ~4.8k requests/s.
+macro_rules! listed_columns {
+    () => {
+        "id, creator_id, creator, template_id, original_key, parent_id, captions, '' AS spec, display_key, thumb_key, \
+         content_type, width, height, thumb_width, thumb_height, comment_count, remix_count, created_at"
+    };
+}
+
 fn collect(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StorageResult<Vec<Meme>> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
     let rows = stmt.query_map(params, meme_from_row).map_err(sql_error)?;
@@ -238,8 +247,8 @@ impl MemeStore for SqliteMemes {
             MemeOrder::New => {
                 let after = id_cursor::<MemeId>(&page.after)?;
                 self.query_page(
-                    concat!("SELECT ", meme_columns!(), " FROM memes ORDER BY id DESC LIMIT ?1"),
-                    concat!("SELECT ", meme_columns!(), " FROM memes WHERE id < ?1 ORDER BY id DESC LIMIT ?2"),
+                    concat!("SELECT ", listed_columns!(), " FROM memes ORDER BY id DESC LIMIT ?1"),
+                    concat!("SELECT ", listed_columns!(), " FROM memes WHERE id < ?1 ORDER BY id DESC LIMIT ?2"),
                     None,
                     after,
                     page.limit,
@@ -258,7 +267,7 @@ impl MemeStore for SqliteMemes {
                                 conn,
                                 concat!(
                                     "SELECT ",
-                                    meme_columns!(),
+                                    listed_columns!(),
                                     " FROM memes ORDER BY comment_count DESC, id DESC LIMIT ?1"
                                 ),
                                 params![fetch],
@@ -267,7 +276,7 @@ impl MemeStore for SqliteMemes {
                                 conn,
                                 concat!(
                                     "SELECT ",
-                                    meme_columns!(),
+                                    listed_columns!(),
                                     " FROM memes WHERE comment_count < ?1 OR (comment_count = ?1 AND id < ?2) \
                                      ORDER BY comment_count DESC, id DESC LIMIT ?3"
                                 ),
@@ -285,10 +294,10 @@ impl MemeStore for SqliteMemes {
         let creator = creator.id;
         let after = id_cursor::<MemeId>(&page.after)?;
         self.query_page(
-            concat!("SELECT ", meme_columns!(), " FROM memes WHERE creator_id = ?1 ORDER BY id DESC LIMIT ?2"),
+            concat!("SELECT ", listed_columns!(), " FROM memes WHERE creator_id = ?1 ORDER BY id DESC LIMIT ?2"),
             concat!(
                 "SELECT ",
-                meme_columns!(),
+                listed_columns!(),
                 " FROM memes WHERE creator_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
             ),
             Some(creator.to_string()),
@@ -302,10 +311,10 @@ impl MemeStore for SqliteMemes {
     async fn list_remixes(&self, parent: MemeId, page: PageRequest) -> StorageResult<Page<Meme>> {
         let after = id_cursor::<MemeId>(&page.after)?;
         self.query_page(
-            concat!("SELECT ", meme_columns!(), " FROM memes WHERE parent_id = ?1 ORDER BY id DESC LIMIT ?2"),
+            concat!("SELECT ", listed_columns!(), " FROM memes WHERE parent_id = ?1 ORDER BY id DESC LIMIT ?2"),
             concat!(
                 "SELECT ",
-                meme_columns!(),
+                listed_columns!(),
                 " FROM memes WHERE parent_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
             ),
             Some(parent.to_string()),
