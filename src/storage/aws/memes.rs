@@ -161,7 +161,12 @@ fn meme_from(item: &Item, with_spec: bool) -> StorageResult<Meme> {
         source,
         parent_id: item.get("parent_id").map(|_| parse_s(item, "parent_id", MemeId::parse)).transpose()?,
         captions: parse_s(item, "captions", |c| serde_json::from_str(c))?,
-        spec: item.get("spec").filter(|_| with_spec).and_then(|v| v.as_s().ok()).map(|s| parse_spec(s)).unwrap_or_default(),
+        spec: item
+            .get("spec")
+            .filter(|_| with_spec)
+            .and_then(|v| v.as_s().ok())
+            .map(|s| parse_spec(s))
+            .unwrap_or_default(),
         media: MemeMedia {
             display_key: get_key(item, "display_key")?,
             thumb_key: get_key(item, "thumb_key")?,
