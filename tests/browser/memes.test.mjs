@@ -103,9 +103,11 @@ describe('editor with JavaScript', () => {
     const drawn = await page.request.get(await link.getAttribute('href'));
     assert.equal(drawn.status(), 200);
     assert.ok(isJpeg(await drawn.body()));
+    expectNoPageProblems(page);
+    // "Upload instead" (no file yet): an upload has no link. (The live preview of an editor
+    // without a picture is refused, so the page's problems are checked before this.)
     await page.locator('#template').selectOption('');
     assert.equal(await page.locator('[data-share-url]').isHidden(), true, 'no link for an upload');
-    expectNoPageProblems(page);
   });
 
   test('"Add a text box" adds a third box in place, and Remove takes boxes away', LIMIT, async () => {
