@@ -112,11 +112,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = crate::storage::local::open(dir.path()).unwrap();
         let limit = ApiWriteLimit::new(storage.counters, 3);
-        for _ in 0..3 {
-            assert!(limit.attempt("token-a", HOME).await.unwrap().is_ok());
+        // Counted per clock minute: a run that straddles a minute's end is run again.
+        let minute = || OffsetDateTime::now_utc().unix_timestamp() / 60;
+        for run in 0..=255u8 {
+            // A caller and an address of its own each run: the address is counted too.
+            let (caller, client, started) =
+                (format!("token-{run}"), IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, run)), minute());
+            let mut outcomes = Vec::new();
+            for _ in 0..4 {
+                outcomes.push(limit.attempt(&caller, client).await.unwrap());
+            }
+            if minute() != started {
+                continue;
+            }
+            assert!(outcomes[..3].iter().all(Result::is_ok), "{outcomes:?}");
+            assert!(outcomes[3].as_ref().is_err_and(|refused| refused.retry_after <= MINUTE));
+            assert!(limit.attempt("another", AWAY).await.unwrap().is_ok(), "another caller elsewhere");
+            break;
         }
-        let refused = limit.attempt("token-a", HOME).await.unwrap().unwrap_err();
-        assert!(refused.retry_after <= MINUTE);
-        assert!(limit.attempt("token-b", AWAY).await.unwrap().is_ok(), "another caller elsewhere");
     }
 }
