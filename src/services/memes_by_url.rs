@@ -13,8 +13,9 @@ use super::pictures;
 use super::requests::PictureChoice;
 use crate::render::{DISPLAY_MAX, FontChoice, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, OutputFormat, Rgb, TextBox};
 
-/// A meme described by its URL, parsed.
-#[derive(Debug, Clone, PartialEq)]
+/// A meme described by its URL, parsed: also the cache's key (two URLs that decode the same,
+/// `%20` against `_` say, are one image).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UrlMeme {
     pub template: String,
     pub lines: Vec<String>,
@@ -23,7 +24,7 @@ pub struct UrlMeme {
 }
 
 /// The query options memegen clients send.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UrlOptions {
     pub font: Option<FontChoice>,
     /// `layout=top`: every line at the top, one under another.
@@ -119,7 +120,8 @@ pub fn encode_line(text: &str) -> String {
                     if b.is_ascii_alphanumeric() || b".~!$'()*+,;=:@".contains(&b) {
                         out.push(b as char);
                     } else {
-                        out.push_str(&format!("%{b:02X}"));
+                        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                        out.extend(['%', HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]);
                     }
                 }
             }
@@ -177,9 +179,9 @@ impl UrlMeme {
         Ok(Self { template, lines, format, options })
     }
 
-    /// One string per distinct image: the cache's key.
-    fn canonical(&self) -> String {
-        format!("{:?}", self)
+    /// About what the meme takes as a cache key, for the cache's byte bound.
+    fn key_bytes(&self) -> usize {
+        self.template.len() + self.lines.iter().map(|l| l.len() + 24).sum::<usize>() + 64
     }
 
     fn spec(&self, base: MemeSpec) -> MemeSpec {
@@ -217,38 +219,37 @@ impl UrlMeme {
 pub struct UrlImage {
     pub bytes: Bytes,
     pub mime: &'static str,
-    /// A strong validator: a hash of the bytes.
+    /// A strong validator: a hash of the bytes, quoted.
     pub etag: String,
 }
 
 /// Rendered meme URLs, bounded by their bytes. A popular URL is drawn once per instance;
 /// concurrent first requests for one URL wait for the same render.
 #[derive(Clone)]
-pub struct UrlCache(moka::future::Cache<String, Arc<UrlImage>>);
+pub struct UrlCache(moka::future::Cache<UrlMeme, Arc<UrlImage>>);
 
 impl UrlCache {
     pub fn new(max_bytes: u64) -> Self {
         Self(
             moka::future::Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(|key: &String, image: &Arc<UrlImage>| {
-                    u32::try_from(key.len() + image.bytes.len() + 128).unwrap_or(u32::MAX)
+                .weigher(|key: &UrlMeme, image: &Arc<UrlImage>| {
+                    u32::try_from(key.key_bytes() + image.bytes.len() + 128).unwrap_or(u32::MAX)
                 })
                 .build(),
         )
     }
 
-    /// Whether the image for this URL is cached (the per-address render limit applies only to
-    /// misses).
-    pub fn contains(&self, meme: &UrlMeme) -> bool {
-        self.0.contains_key(&meme.canonical())
+    /// The image for this URL if it is drawn already (the per-address render limit applies
+    /// only when it is not).
+    pub async fn cached(&self, meme: &UrlMeme) -> Option<Arc<UrlImage>> {
+        self.0.get(meme).await
     }
 }
 
 /// The image of a meme URL: from the cache, or drawn now.
-pub async fn render(cx: Context<'_>, cache: &UrlCache, meme: &UrlMeme) -> Result<Arc<UrlImage>, ServiceError> {
-    let key = meme.canonical();
-    cache.0.try_get_with(key, draw(cx, meme)).await.map_err(|e: Arc<ServiceError>| match &*e {
+pub async fn render(cx: Context<'_>, cache: &UrlCache, meme: UrlMeme) -> Result<Arc<UrlImage>, ServiceError> {
+    cache.0.try_get_with_by_ref(&meme, draw(cx, &meme)).await.map_err(|e: Arc<ServiceError>| match &*e {
         ServiceError::BadInput(m) => ServiceError::BadInput(m.clone()),
         ServiceError::NotFound => ServiceError::NotFound,
         ServiceError::Forbidden(m) => ServiceError::Forbidden(m.clone()),

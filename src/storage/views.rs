@@ -65,7 +65,9 @@ impl PageViews for ComposedViews {
 
     async fn feed(&self, order: MemeOrder, page: PageRequest) -> StorageResult<Page<MemeWithComments>> {
         let memes = self.memes.list(order, page).await?;
-        let ids: Vec<MemeId> = memes.items.iter().map(|m| m.id).collect();
+        // A meme's comment count is kept with it (in the comment's transaction), so memes
+        // nobody commented on need no look in the comments at all.
+        let ids: Vec<MemeId> = memes.items.iter().filter(|m| m.comment_count > 0).map(|m| m.id).collect();
         let mut latest = self.comments.latest_of(&ids, FEED_COMMENTS).await?;
         let items = memes
             .items

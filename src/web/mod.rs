@@ -98,43 +98,55 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::home::router())
         .merge(pages::accounts::router())
         .merge(pages::account::router())
-        .merge(pages::health::router())
-        .merge(pages::static_files::router())
         .merge(pages::meme::router())
         .merge(pages::comments::router())
         .merge(pages::templates::router())
         .merge(pages::users::router())
         .merge(pages::following::router())
-        .merge(pages::media::router())
-        .merge(pages::memes_by_url::router())
         .route_layer(DefaultBodyLimit::max(body_limit::FORM_LIMIT))
         .route_layer(middleware::from_fn_with_state(
             body_limit::DeclaredLimit::form(),
             body_limit::refuse_declared_oversize,
         ));
-    let mut app = Router::new()
+    // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
+    // become responses that the error renderer turns into pages; the session is loaded
+    // before (and saved after) all of that.
+    let pages = Router::new()
         .merge(forms)
         .merge(pages::editor::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
         .merge(api::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
         .fallback(not_found)
-        // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
-        // become responses that the error renderer turns into pages; the session is loaded
-        // before (and saved after) all of that; the storage meter counts everything.
         .layer(
             ServiceBuilder::new()
-                .layer(TraceLayer::new_for_http())
-                // Only the aws backend counts requests: the local one pays nothing for it.
-                .option_layer(metered.then(|| middleware::from_fn(metering::count_storage_requests)))
                 .layer(session::layer(state.storage.sessions.clone(), secure))
                 .layer(middleware::from_fn(error::render_error_pages))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(middleware::from_fn(move |req, next| csrf::protect(secure, req, next))),
         );
+    // What a browser fetches as a resource (images by URL, media, static files) and the health
+    // check: GETs that read no cookie and change nothing, so no session or CSRF work (a quarter
+    // of a cached image's cost). Their error pages show the anonymous header.
+    let resources = Router::new()
+        .merge(pages::health::router())
+        .merge(pages::static_files::router())
+        .merge(pages::media::router())
+        .merge(pages::memes_by_url::router())
+        .route_layer(DefaultBodyLimit::max(body_limit::FORM_LIMIT))
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(error::render_error_pages))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+                .layer(CatchPanicLayer::custom(panic_response)),
+        );
+    let app = Router::new().merge(pages).merge(resources).layer(
+        ServiceBuilder::new()
+            .layer(TraceLayer::new_for_http())
+            // Only the aws backend counts requests: the local one pays nothing for it.
+            .option_layer(metered.then(|| middleware::from_fn(metering::count_storage_requests))),
+    );
     // Outermost, so that every response — error pages included — carries them.
-    for header in security::layers(&state.config) {
-        app = app.layer(header);
-    }
+    let app = app.layer(security::layer(&state.config));
     app.with_state(state)
 }
 

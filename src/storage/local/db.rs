@@ -27,6 +27,8 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 const READERS: usize = 8;
+/// Compiled statements kept per connection: more than the site's distinct queries.
+const STATEMENT_CACHE: usize = 256;
 
 #[derive(Clone)]
 pub struct Db {
@@ -156,6 +158,13 @@ fn open_connection(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection
     // can drop the last transactions, never corrupt the database.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Plans that do not depend on bound values. Without this SQLite 3.50 reads a bound `LIMIT ?`
+    // while planning and marks the statement stale whenever that parameter is bound again, so
+    // every cached list query was compiled anew on each use (12% of a list page's CPU).
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    // Every statement the site runs stays compiled, the feed's one per page size included
+    // (rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
@@ -239,6 +248,27 @@ pub fn id_cursor<I: std::str::FromStr>(cursor: &Option<crate::storage::Cursor>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_cached_list_query_is_not_compiled_again_when_its_limit_is_bound_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let reprepared = db
+            .read(|conn| {
+                let sql = "SELECT id FROM memes WHERE id < ?1 ORDER BY id DESC LIMIT ?2";
+                for limit in [21i64, 21, 5, 21] {
+                    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+                    stmt.query_map(rusqlite::params!["z", limit], |row| row.get::<_, String>(0))
+                        .map_err(sql_error)?
+                        .for_each(drop);
+                }
+                let stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+                Ok(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .await
+            .unwrap();
+        assert_eq!(reprepared, 0, "the statement was compiled again {reprepared} times");
+    }
 
     #[tokio::test]
     async fn a_query_that_panics_gives_its_connection_back() {

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::schema::{
-    CommentJson, ErrorBody, MemeJson, MemeList, MemeWithCommentsJson, NewBox, NewMeme, NewMemeUpload, OnTemplate,
-    RemixOf,
+    CommentJson, ErrorBody, Links, MemeJson, MemeList, MemeWithCommentsJson, NewBox, NewMeme, NewMemeUpload,
+    OnTemplate, RemixOf,
 };
 use super::{ApiJson, ApiQuery, json, page_limit};
 use crate::domain::MemeId;
@@ -69,12 +69,13 @@ pub async fn list(
         Sort::Top => MemeOrder::Top,
     };
     let page = browse::feed(state.services(), order, PageRequest::after(after, limit)).await?;
+    let links = Links::new(&state);
     let memes = page
         .items
         .iter()
         .map(|entry| MemeJson {
             latest_comments: Some(entry.latest_comments.iter().map(CommentJson::from).collect()),
-            ..MemeJson::new(&state, &entry.meme)
+            ..MemeJson::new(&links, &entry.meme)
         })
         .collect();
     Ok(json(StatusCode::OK, &MemeList { memes, next_cursor: page.next.map(|c| state.cursors.sign(&c)) }))
@@ -140,7 +141,7 @@ pub async fn create(
     }
     match meme_service::make(state.services(), actor.as_ref(), meme_request).await? {
         Made::Saved(meme) => {
-            let mut response = json(StatusCode::CREATED, &MemeJson::new(&state, &meme));
+            let mut response = json(StatusCode::CREATED, &MemeJson::new(&Links::new(&state), &meme));
             let location = HeaderValue::from_str(&format!("/api/v1/memes/{}", meme.id))
                 .map_err(|e| AppError::Internal(e.into()))?;
             response.headers_mut().insert(header::LOCATION, location);
@@ -214,7 +215,7 @@ pub async fn show(State(state): State<AppState>, _: Caller, Path(id): Path<Strin
     Ok(json(
         StatusCode::OK,
         &MemeWithCommentsJson {
-            meme: MemeJson::new(&state, &meme),
+            meme: MemeJson::new(&Links::new(&state), &meme),
             comments: comments.items.iter().map(CommentJson::from).collect(),
             more_comments: comments.next.is_some(),
         },

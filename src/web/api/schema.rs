@@ -36,23 +36,25 @@ pub struct ImageUrls {
     pub original: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MemeJson {
+/// A meme.
+// It borrows the text the meme already holds, so a page of them is written without copying it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemeJson<'a> {
     pub id: String,
     /// The meme's page.
     pub url: String,
-    pub creator: String,
+    pub creator: &'a str,
     /// RFC 3339.
     pub created_at: String,
     /// In box order (top, bottom, …).
-    pub captions: Vec<String>,
+    pub captions: &'a [String],
     /// The template it was drawn on, if any.
-    pub template: Option<String>,
+    pub template: Option<&'a str>,
     /// The meme it remixes, if any.
     pub parent_id: Option<String>,
     pub comment_count: u32,
     pub remix_count: u32,
-    pub content_type: String,
+    pub content_type: &'a str,
     pub width: u32,
     pub height: u32,
     pub images: ImageUrls,
@@ -63,42 +65,63 @@ pub struct MemeJson {
     pub latest_comments: Option<Vec<CommentJson>>,
 }
 
-impl MemeJson {
-    pub fn new(app: &App, meme: &Meme) -> Self {
-        let absolute = |url: String| absolute(app, url);
+impl<'a> MemeJson<'a> {
+    pub fn new(links: &Links<'_>, meme: &'a Meme) -> Self {
+        let app = links.app;
+        let id = meme.id.to_string();
         let original = match &meme.source {
-            MemeSource::Template(id) if render::templates::find(id).is_some() => format!("/templates/{id}/image"),
-            // A shared template's page redirects to its stored original.
-            MemeSource::Template(id) => format!("/templates/{id}/image"),
-            MemeSource::Upload { original_key } => app.media_url(original_key),
+            // A shared template's image redirects to its stored original.
+            MemeSource::Template(template) => links.site(&["/templates/", template, "/image"]),
+            MemeSource::Upload { original_key } => links.absolute(app.media_url(original_key)),
         };
         Self {
-            id: meme.id.to_string(),
-            url: absolute(format!("/memes/{}", meme.id)),
-            creator: meme.creator.to_string(),
+            url: links.site(&["/memes/", &id]),
+            id,
+            creator: meme.creator.as_str(),
             created_at: iso(meme.created_at),
-            captions: meme.captions.clone(),
-            template: meme.template_id().map(str::to_owned),
+            captions: &meme.captions,
+            template: meme.template_id(),
             parent_id: meme.parent_id.map(|p| p.to_string()),
             comment_count: meme.comment_count,
             remix_count: meme.remix_count,
-            content_type: meme.media.content_type.clone(),
+            content_type: &meme.media.content_type,
             width: meme.media.width,
             height: meme.media.height,
             images: ImageUrls {
-                display: absolute(app.media_url(&meme.media.display_key)),
-                thumbnail: absolute(app.media_url(&meme.media.thumb_key)),
-                original: absolute(original),
+                display: links.absolute(app.media_url(&meme.media.display_key)),
+                thumbnail: links.absolute(app.media_url(&meme.media.thumb_key)),
+                original,
             },
-            share_url: memes_by_url::url_of_meme(meme).map(absolute),
+            share_url: memes_by_url::url_of_meme(meme).map(|path| links.absolute(path)),
             latest_comments: None,
         }
     }
 }
 
-/// A URL the site made as a path becomes absolute (media on a CDN already is).
-pub fn absolute(app: &App, url: String) -> String {
-    if url.starts_with('/') { format!("{}{url}", app.config.base_url()) } else { url }
+/// Absolute URLs for one response: the public base URL is worked out once, not per link (a
+/// page of 20 memes has 100 of them).
+pub struct Links<'a> {
+    app: &'a App,
+    base: String,
+}
+
+impl<'a> Links<'a> {
+    pub fn new(app: &'a App) -> Self {
+        Self { app, base: app.config.base_url() }
+    }
+
+    /// A URL the site made as a path becomes absolute (media on a CDN already is).
+    pub fn absolute(&self, url: String) -> String {
+        if url.starts_with('/') { self.site(&[&url]) } else { url }
+    }
+
+    /// The absolute URL of the site's path made of `parts`, written once.
+    pub fn site(&self, parts: &[&str]) -> String {
+        let mut url = String::with_capacity(self.base.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+        url.push_str(&self.base);
+        parts.iter().for_each(|part| url.push_str(part));
+        url
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -124,17 +147,17 @@ impl From<&Comment> for CommentJson {
 }
 
 /// A page of memes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MemeList {
-    pub memes: Vec<MemeJson>,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemeList<'a> {
+    pub memes: Vec<MemeJson<'a>>,
     /// Pass as `cursor` for the next page; absent on the last.
     pub next_cursor: Option<String>,
 }
 
 /// A meme with its first comments (oldest first).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MemeWithCommentsJson {
-    pub meme: MemeJson,
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemeWithCommentsJson<'a> {
+    pub meme: MemeJson<'a>,
     pub comments: Vec<CommentJson>,
     /// Where the comments continue, if they do (the meme's page shows them all).
     pub more_comments: bool,
@@ -151,12 +174,12 @@ pub struct UserJson {
 }
 
 impl UserJson {
-    pub fn new(app: &App, user: &User, subscriber_count: u64) -> Self {
+    pub fn new(links: &Links<'_>, user: &User, subscriber_count: u64) -> Self {
         Self {
             username: user.username.to_string(),
             member_since: iso(user.created_at),
             subscriber_count,
-            url: absolute(app, format!("/u/{}", user.username)),
+            url: links.absolute(format!("/u/{}", user.username)),
         }
     }
 }

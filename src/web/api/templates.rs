@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::json;
-use super::schema::{BoxJson, ErrorBody, TemplateJson, TemplateList, absolute};
+use super::schema::{BoxJson, ErrorBody, Links, TemplateJson, TemplateList};
 use crate::render::{MemeSpec, templates};
 use crate::services::memes_by_url::url_of;
 use crate::storage::PageRequest;
@@ -24,10 +24,11 @@ const SHARED_LISTED: usize = 100;
     )
 )]
 pub async fn list(State(state): State<AppState>) -> Result<Response, AppError> {
+    let links = Links::new(&state);
     let example = |id: &str, n: usize| {
         let captions: Vec<String> =
             ["top text", "bottom text", "more text"].iter().take(n.max(1)).map(|s| (*s).to_owned()).collect();
-        absolute(&state, url_of(id, &captions))
+        links.absolute(url_of(id, &captions))
     };
     let mut list: Vec<TemplateJson> = templates::catalog()
         .iter()
@@ -37,7 +38,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, AppError> {
             width: t.width,
             height: t.height,
             boxes: t.slots.iter().map(|s| BoxJson { x: s.x, y: s.y, w: s.w, h: s.h }).collect(),
-            image_url: absolute(&state, format!("/templates/{}/image", t.id)),
+            image_url: links.absolute(format!("/templates/{}/image", t.id)),
             example_url: example(t.id, t.slots.len().min(2)),
         })
         .collect();
@@ -49,7 +50,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, AppError> {
         width: t.width,
         height: t.height,
         boxes: classic.boxes.iter().map(|b| BoxJson { x: b.x, y: b.y, w: b.w, h: b.h }).collect(),
-        image_url: absolute(&state, state.media_url(&t.original_key)),
+        image_url: links.absolute(state.media_url(&t.original_key)),
         example_url: example(&t.id, 2),
     }));
     Ok(json(StatusCode::OK, &TemplateList { templates: list }))

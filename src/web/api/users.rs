@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
-use super::schema::{ErrorBody, MemeJson, MemeList, SubscriptionJson, UserJson};
+use super::schema::{ErrorBody, Links, MemeJson, MemeList, SubscriptionJson, UserJson};
 use super::{ApiQuery, json, page_limit};
 use crate::services::{browse, subscriptions};
 use crate::storage::PageRequest;
@@ -31,7 +31,7 @@ pub async fn show(
     Path(username): Path<String>,
 ) -> Result<Response, AppError> {
     let portfolio = browse::portfolio(state.services(), &username, PageRequest::first(1)).await?;
-    Ok(json(StatusCode::OK, &UserJson::new(&state, &portfolio.creator, portfolio.subscribers)))
+    Ok(json(StatusCode::OK, &UserJson::new(&Links::new(&state), &portfolio.creator, portfolio.subscribers)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -64,7 +64,8 @@ pub async fn memes(
     let limit = page_limit(q.limit)?;
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
     let portfolio = browse::portfolio(state.services(), &username, PageRequest::after(after, limit)).await?;
-    let memes = portfolio.memes.items.iter().map(|m| MemeJson::new(&state, m)).collect();
+    let links = Links::new(&state);
+    let memes = portfolio.memes.items.iter().map(|m| MemeJson::new(&links, m)).collect();
     Ok(json(StatusCode::OK, &MemeList { memes, next_cursor: portfolio.memes.next.map(|c| state.cursors.sign(&c)) }))
 }
 

@@ -88,13 +88,16 @@ async fn image(
         UrlError::NotAMemeUrl(_) => AppError::NotFound,
         UrlError::Invalid(m) => AppError::Unprocessable(m),
     })?;
-    if !state.url_cache.contains(&meme) {
-        state
-            .render_limit
-            .attempt(client)
-            .map_err(|t| AppError::RateLimited { retry_after: t.retry_after, what: "new memes" })?;
-    }
-    let image = service::render(state.services(), &state.url_cache, &meme).await?;
+    let image = match state.url_cache.cached(&meme).await {
+        Some(image) => image,
+        None => {
+            state
+                .render_limit
+                .attempt(client)
+                .map_err(|t| AppError::RateLimited { retry_after: t.retry_after, what: "new memes" })?;
+            service::render(state.services(), &state.url_cache, meme).await?
+        }
+    };
     let etag = HeaderValue::from_str(&image.etag).map_err(|e| AppError::Internal(e.into()))?;
     let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
     let matches = headers
