@@ -93,10 +93,17 @@ fn escape(e: char) -> Option<char> {
 /// Encodes text as a line of a meme URL (the inverse of [`decode_line`]), for the `/i/` links
 /// the site shows.
 pub fn encode_line(text: &str) -> String {
-    if text.is_empty() {
-        return "_".into();
-    }
     let mut out = String::with_capacity(text.len() + 8);
+    push_line(&mut out, text);
+    out
+}
+
+/// `encode_line`, appended to `out`.
+fn push_line(out: &mut String, text: &str) {
+    if text.is_empty() {
+        out.push('_');
+        return;
+    }
     for c in text.chars() {
         match c {
             ' ' => out.push('_'),
@@ -127,19 +134,26 @@ pub fn encode_line(text: &str) -> String {
             }
         }
     }
-    out
 }
 
 /// The `/i/` URL of a meme drawn on `template` with `captions` (JPEG, default options).
 pub fn url_of(template: &str, captions: &[String]) -> String {
+    let mut url = String::new();
+    push_url_of(&mut url, template, captions);
+    url
+}
+
+/// `url_of`, appended to `url` (after a base URL, say).
+pub fn push_url_of(url: &mut String, template: &str, captions: &[String]) {
+    url.reserve(template.len() + captions.iter().map(|c| c.len() + 2).sum::<usize>() + 8);
     // Template ids are plain ([a-z0-9-]): they are not lines and take no escapes.
-    let mut url = format!("/i/{template}");
+    url.push_str("/i/");
+    url.push_str(template);
     for caption in captions {
         url.push('/');
-        url.push_str(&encode_line(caption));
+        push_line(url, caption);
     }
     url.push_str(".jpg");
-    url
 }
 
 /// The `/i/` link of a saved meme drawn on a template (shown so people can share it).

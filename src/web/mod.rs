@@ -38,6 +38,9 @@ use error::AppError;
 /// A request that takes longer than this is answered 408; it also bounds graceful shutdown.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Where the local backend's media are served (without a CDN).
+pub const LOCAL_MEDIA_PATH: &str = "/media/";
+
 /// Everything handlers depend on, chosen once at start-up. Cloned into every extractor, so it
 /// is one `Arc` (one atomic increment) rather than a struct of a dozen of them.
 #[derive(Clone)]
@@ -85,7 +88,7 @@ impl App {
         let key = key.as_ref();
         match &self.config.media_url {
             Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
-            None => format!("/media/{key}"),
+            None => [LOCAL_MEDIA_PATH, key].concat(),
         }
     }
 }

@@ -87,7 +87,8 @@ async fn security_headers_are_on_every_response() {
     let mut responses = Vec::new();
     // Pages, and the resources that skip the session layers (images by URL, media, static
     // files, the health check), answered or not.
-    let resources = ["/healthz", "/static/site.css", "/i/chelsea/a/b.jpg", "/i/no-such-template/a.jpg", "/media/none.jpg"];
+    let resources =
+        ["/healthz", "/static/site.css", "/i/chelsea/a/b.jpg", "/i/no-such-template/a.jpg", "/media/none.jpg"];
     for path in ["/", "/login", "/signup", "/no-such-page"].into_iter().chain(resources) {
         responses.push((path, app.get(path).await));
         responses.push((path, anonymous.get(path).await));

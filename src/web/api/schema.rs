@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{Comment, Meme, MemeSource, User};
+use time::OffsetDateTime;
+
+use crate::domain::{BlobKey, Comment, Meme, MemeId, MemeSource, User};
 use crate::render;
 use crate::services::memes_by_url;
 use crate::web::App;
@@ -40,18 +42,21 @@ pub struct ImageUrls {
 // It borrows the text the meme already holds, so a page of them is written without copying it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemeJson<'a> {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: MemeId,
     /// The meme's page.
     pub url: String,
     pub creator: &'a str,
     /// RFC 3339.
-    pub created_at: String,
+    #[schema(value_type = String)]
+    pub created_at: Rfc3339,
     /// In box order (top, bottom, …).
     pub captions: &'a [String],
     /// The template it was drawn on, if any.
     pub template: Option<&'a str>,
     /// The meme it remixes, if any.
-    pub parent_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<MemeId>,
     pub comment_count: u32,
     pub remix_count: u32,
     pub content_type: &'a str,
@@ -67,34 +72,47 @@ pub struct MemeJson<'a> {
 
 impl<'a> MemeJson<'a> {
     pub fn new(links: &Links<'_>, meme: &'a Meme) -> Self {
-        let app = links.app;
-        let id = meme.id.to_string();
         let original = match &meme.source {
             // A shared template's image redirects to its stored original.
             MemeSource::Template(template) => links.site(&["/templates/", template, "/image"]),
-            MemeSource::Upload { original_key } => links.absolute(app.media_url(original_key)),
+            MemeSource::Upload { original_key } => links.media(original_key),
         };
         Self {
-            url: links.site(&["/memes/", &id]),
-            id,
+            url: links.site(&["/memes/", &meme.id.to_string()]),
+            id: meme.id,
             creator: meme.creator.as_str(),
-            created_at: iso(meme.created_at),
+            created_at: Rfc3339(meme.created_at),
             captions: &meme.captions,
             template: meme.template_id(),
-            parent_id: meme.parent_id.map(|p| p.to_string()),
+            parent_id: meme.parent_id,
             comment_count: meme.comment_count,
             remix_count: meme.remix_count,
             content_type: &meme.media.content_type,
             width: meme.media.width,
             height: meme.media.height,
             images: ImageUrls {
-                display: links.absolute(app.media_url(&meme.media.display_key)),
-                thumbnail: links.absolute(app.media_url(&meme.media.thumb_key)),
+                display: links.media(&meme.media.display_key),
+                thumbnail: links.media(&meme.media.thumb_key),
                 original,
             },
-            share_url: memes_by_url::url_of_meme(meme).map(|path| links.absolute(path)),
+            share_url: meme.template_id().map(|template| links.share(template, &meme.captions)),
             latest_comments: None,
         }
+    }
+}
+
+/// A time written as RFC 3339 straight into the response (no string made first).
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339(pub OffsetDateTime);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let mut text = [0u8; 48];
+        let mut cursor = std::io::Cursor::new(&mut text[..]);
+        self.0.format_into(&mut cursor, &time::format_description::well_known::Rfc3339).map_err(S::Error::custom)?;
+        let written = usize::try_from(cursor.position()).map_err(S::Error::custom)?;
+        serializer.serialize_str(std::str::from_utf8(&text[..written]).map_err(S::Error::custom)?)
     }
 }
 
@@ -113,6 +131,21 @@ impl<'a> Links<'a> {
     /// A URL the site made as a path becomes absolute (media on a CDN already is).
     pub fn absolute(&self, url: String) -> String {
         if url.starts_with('/') { self.site(&[&url]) } else { url }
+    }
+
+    /// A stored media object's absolute URL: on the CDN, or under our `/media/`.
+    pub fn media(&self, key: &BlobKey) -> String {
+        match self.app.config.media_url {
+            Some(_) => self.app.media_url(key),
+            None => self.site(&[crate::web::LOCAL_MEDIA_PATH, key.as_ref()]),
+        }
+    }
+
+    /// The `/i/` URL that draws these captions on this template.
+    pub fn share(&self, template: &str, captions: &[String]) -> String {
+        let mut url = self.base.clone();
+        memes_by_url::push_url_of(&mut url, template, captions);
+        url
     }
 
     /// The absolute URL of the site's path made of `parts`, written once.
