@@ -59,7 +59,8 @@ fn check_api_style(name: &str, form: &MemeForm) -> Result<(), AppError> {
     }
 }
 
-/// The fields of the API's multipart form (`web::api::schema::NewMemeUpload`).
+/// The fields of the API's multipart form (`web::api::schema::NewMemeUpload`; a test holds the
+/// two together).
 const API_FIELDS: [&str; 5] = ["image", "caption", "font", "fill", "outline"];
 
 /// A text field is never larger than this; only `image` carries bulk.
@@ -223,5 +224,23 @@ impl TryFrom<MemeForm> for MemeRequest {
             Intent::Download
         };
         Ok(MemeRequest { picture, boxes, layout, intent })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    /// The fields the API's form takes are the ones its document names, no more, no fewer.
+    #[test]
+    fn the_api_forms_fields_are_the_documents() {
+        let document = serde_json::to_value(crate::web::api::ApiDoc::openapi()).unwrap();
+        let properties = &document["components"]["schemas"]["NewMemeUpload"]["properties"];
+        let mut documented: Vec<&str> =
+            properties.as_object().expect("NewMemeUpload has properties").keys().map(String::as_str).collect();
+        let mut taken = super::API_FIELDS.to_vec();
+        documented.sort_unstable();
+        taken.sort_unstable();
+        assert_eq!(taken, documented);
     }
 }
