@@ -86,10 +86,12 @@ impl App {
     /// The public URL of a stored media object: the CDN when configured, else our `/media`.
     pub fn media_url(&self, key: impl AsRef<str>) -> String {
         let key = key.as_ref();
-        match &self.config.media_url {
-            Some(base) => format!("{}/{key}", base.trim_end_matches('/')),
-            None => [LOCAL_MEDIA_PATH, key].concat(),
-        }
+        self.cdn_media_url(key).unwrap_or_else(|| [LOCAL_MEDIA_PATH, key].concat())
+    }
+
+    /// A stored media object's URL on the media CDN, when one is configured.
+    pub fn cdn_media_url(&self, key: &str) -> Option<String> {
+        self.config.media_url.as_deref().map(|base| format!("{}/{key}", base.trim_end_matches('/')))
     }
 }
 

@@ -135,10 +135,8 @@ impl<'a> Links<'a> {
 
     /// A stored media object's absolute URL: on the CDN, or under our `/media/`.
     pub fn media(&self, key: &BlobKey) -> String {
-        match self.app.config.media_url {
-            Some(_) => self.app.media_url(key),
-            None => self.site(&[crate::web::LOCAL_MEDIA_PATH, key.as_ref()]),
-        }
+        let key = key.as_ref();
+        self.app.cdn_media_url(key).unwrap_or_else(|| self.site(&[crate::web::LOCAL_MEDIA_PATH, key]))
     }
 
     /// The `/i/` URL that draws these captions on this template.
