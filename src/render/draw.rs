@@ -1,8 +1,9 @@
 //! Compositing laid-out text onto an RGB canvas: all outlines first, then all fills, so one
-//! glyph's outline never covers its neighbour's fill.
+//! glyph's outline never covers its neighbour's fill. Fills are the text's colour, or each
+//! pixel's own for colour emoji.
 
 use super::fonts::FontSet;
-use super::glyphs::GlyphCache;
+use super::glyphs::{GlyphCache, GlyphRaster};
 use super::layout::TextLayout;
 use super::spec::Rgb;
 
@@ -28,18 +29,41 @@ pub(crate) fn draw_text(
     if clip.is_empty() {
         return;
     }
-    let rasters: Vec<_> = l
-        .glyphs
-        .iter()
-        .filter_map(|g| cache.get(fonts, g.font, g.id, l.size, l.outline_radius).map(|r| (g, r)))
-        .collect();
+    let rasters: Vec<_> =
+        l.glyphs.iter().filter_map(|g| cache.get(fonts, g, l.outline_radius).map(|r| (g, r))).collect();
     if l.outline_radius > 0 {
         for (g, r) in &rasters {
             blend(canvas, &clip, g.x + r.x0, g.y + r.y0, r.w, r.h, &r.outline, outline);
         }
     }
     for (g, r) in &rasters {
-        blend(canvas, &clip, g.x + r.x0, g.y + r.y0, r.w, r.h, &r.fill, fill);
+        match &r.colour {
+            None => blend(canvas, &clip, g.x + r.x0, g.y + r.y0, r.w, r.h, &r.fill, fill),
+            Some(rgb) => blend_colour(canvas, &clip, g.x + r.x0, g.y + r.y0, r, rgb),
+        }
+    }
+}
+
+/// Composites a colour glyph: each pixel its own colour, the coverage as its alpha.
+fn blend_colour(canvas: &mut Canvas<'_>, clip: &super::layout::PxRect, ox: i32, oy: i32, r: &GlyphRaster, rgb: &[u8]) {
+    let stride = canvas.width as usize * 3;
+    let (y_start, y_end) = (clip.y0.max(oy), clip.y1.min(oy + r.h as i32));
+    let (x_start, x_end) = (clip.x0.max(ox), clip.x1.min(ox + r.w as i32));
+    for y in y_start..y_end {
+        let my = (y - oy) as usize;
+        let row = &mut canvas.data[y as usize * stride..][..stride];
+        for x in x_start..x_end {
+            let m = my * r.w + (x - ox) as usize;
+            let a = u32::from(r.fill[m]);
+            if a == 0 {
+                continue;
+            }
+            let (p, c) = (&mut row[x as usize * 3..x as usize * 3 + 3], &rgb[m * 3..m * 3 + 3]);
+            let inv = 255 - a;
+            for i in 0..3 {
+                p[i] = ((u32::from(p[i]) * inv + u32::from(c[i]) * a + 127) / 255) as u8;
+            }
+        }
     }
 }
 

@@ -1,14 +1,18 @@
-//! Glyph rasters: coverage rasterised once per (font, glyph, size, outline radius) and its
-//! outline made once by dilating that coverage, then cached for every later render.
+//! Glyph rasters: coverage rasterised once per (font, glyph, scale, sub-pixel phase, outline
+//! radius) and its outline made once by dilating that coverage, then cached for every later
+//! render. Colour emoji are their font's PNG bitmap, scaled, with the alpha as coverage.
 
-use super::fonts::{FontIdx, FontSet};
+use super::fonts::{FontIdx, FontSet, IDX_COLOR_EMOJI};
+use super::layout::PlacedGlyph;
 use ab_glyph::{Font, Glyph, GlyphId, PxScale, point};
+use fast_image_resize::images::Image;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Cache size bound: a few thousand rasters (a few MB) covers the sizes a busy site's popular
-/// templates use; past it the cache is simply emptied (cheap to refill, no LRU bookkeeping).
-const MAX_CACHED_GLYPHS: usize = 4096;
+/// Cache bound: the pixels a busy site's popular templates and sizes use fit in it; past it
+/// the cache is simply emptied (cheap to refill, no LRU bookkeeping).
+const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
 
 /// Coverage of a glyph and of its outline, in one frame of `w`×`h` pixels whose top-left is at
 /// (`x0`, `y0`) from the pen position on the baseline.
@@ -21,44 +25,75 @@ pub(crate) struct GlyphRaster {
     pub fill: Vec<u8>,
     /// Empty when the radius is 0.
     pub outline: Vec<u8>,
+    /// RGB per pixel for colour glyphs (the fill is then their alpha); None: drawn in the
+    /// text's colour.
+    pub colour: Option<Vec<u8>>,
 }
 
-type Key = (FontIdx, u16, u32, u32);
+impl GlyphRaster {
+    fn bytes(&self) -> usize {
+        self.fill.len() + self.outline.len() + self.colour.as_ref().map_or(0, Vec::len) + 64
+    }
+}
+
+/// (font, glyph, scale in quarter pixels, outline radius, sub-pixel phase)
+type Key = (FontIdx, u16, u32, u32, u8);
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Key, Option<Arc<GlyphRaster>>>,
+    bytes: usize,
+}
 
 #[derive(Default)]
 pub(crate) struct GlyphCache {
-    map: Mutex<HashMap<Key, Option<Arc<GlyphRaster>>>>,
+    entries: Mutex<Entries>,
 }
 
 impl GlyphCache {
-    /// The raster for a glyph, from the cache or made now. None for glyphs without outlines.
-    pub fn get(&self, fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32) -> Option<Arc<GlyphRaster>> {
-        let key = (font, id.0, size, radius);
+    /// The raster for a placed glyph, from the cache or made now. None for blank glyphs.
+    pub fn get(&self, fonts: &FontSet, g: &PlacedGlyph, radius: u32) -> Option<Arc<GlyphRaster>> {
+        let key = (g.font, g.id.0, g.scale_q, radius, g.phase);
         // A poisoned lock only means another render panicked mid-insert; the map is still valid.
-        if let Some(hit) = self.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(hit) = self.entries.lock().unwrap_or_else(|e| e.into_inner()).map.get(&key) {
             return hit.clone();
         }
-        let made = rasterize(fonts, font, id, size, radius).map(Arc::new);
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_CACHED_GLYPHS {
-            map.clear();
+        let scale = g.scale_q as f32 / 4.0;
+        let phase = f32::from(g.phase) / 4.0;
+        let made = if g.font == IDX_COLOR_EMOJI {
+            rasterize_bitmap(fonts, g.font, g.id, scale, phase, radius)
+        } else {
+            rasterize(fonts, g.font, g.id, scale, phase, radius)
         }
-        map.insert(key, made.clone());
+        .map(Arc::new);
+        let mut e = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let size = made.as_ref().map_or(64, |r| r.bytes());
+        if e.bytes + size > MAX_CACHED_BYTES {
+            e.map.clear();
+            e.bytes = 0;
+        }
+        if e.map.insert(key, made.clone()).is_none() {
+            e.bytes += size;
+        }
         made
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).map.len()
     }
 }
 
-fn rasterize(fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32) -> Option<GlyphRaster> {
-    let glyph = Glyph { id, scale: PxScale::from(size as f32), position: point(0.0, 0.0) };
+/// The frame padding for an outline of `radius`: the radius plus one pixel for its soft edge.
+fn pad_for(radius: u32) -> usize {
+    if radius > 0 { radius as usize + 1 } else { 0 }
+}
+
+fn rasterize(fonts: &FontSet, font: FontIdx, id: GlyphId, scale: f32, phase: f32, radius: u32) -> Option<GlyphRaster> {
+    let glyph = Glyph { id, scale: PxScale::from(scale), position: point(phase, 0.0) };
     let outlined = fonts.font(font).outline_glyph(glyph)?;
     let b = outlined.px_bounds();
-    // The frame holds the outline too: `radius` plus one pixel for its soft edge on each side.
-    let pad = if radius > 0 { radius as usize + 1 } else { 0 };
+    let pad = pad_for(radius);
     let gw = b.width().max(0.0) as usize;
     let gh = b.height().max(0.0) as usize;
     let (w, h) = (gw + 2 * pad, gh + 2 * pad);
@@ -70,7 +105,46 @@ fn rasterize(fonts: &FontSet, font: FontIdx, id: GlyphId, size: u32, radius: u32
         }
     });
     let outline = if radius > 0 { dilate(&fill, w, h, radius) } else { Vec::new() };
-    Some(GlyphRaster { x0: b.min.x as i32 - pad as i32, y0: b.min.y as i32 - pad as i32, w, h, fill, outline })
+    let (x0, y0) = (b.min.x as i32 - pad as i32, b.min.y as i32 - pad as i32);
+    Some(GlyphRaster { x0, y0, w, h, fill, outline, colour: None })
+}
+
+/// A colour bitmap glyph (CBDT): its PNG decoded, scaled into the frame its ink box takes at
+/// this size, its alpha used as coverage (so the outline follows the emoji's shape).
+fn rasterize_bitmap(
+    fonts: &FontSet,
+    font: FontIdx,
+    id: GlyphId,
+    scale: f32,
+    phase: f32,
+    radius: u32,
+) -> Option<GlyphRaster> {
+    let img = fonts.shaper(font).glyph_raster_image(rustybuzz::ttf_parser::GlyphId(id.0), u16::MAX)?;
+    if img.format != rustybuzz::ttf_parser::RasterImageFormat::PNG {
+        return None;
+    }
+    let rgba = image::load_from_memory_with_format(img.data, image::ImageFormat::Png).ok()?.to_rgba8();
+    let [ix0, iy0, ix1, iy1] = fonts.ink(font, id)?;
+    let k = scale / fonts.font(font).height_unscaled();
+    let (x0, y0) = ((ix0 * k + phase).floor() as i32, (iy0 * k).floor() as i32);
+    let (x1, y1) = ((ix1 * k + phase).ceil() as i32, (iy1 * k).ceil() as i32);
+    let (gw, gh) = ((x1 - x0).max(1) as u32, (y1 - y0).max(1) as u32);
+    let src = Image::from_vec_u8(rgba.width(), rgba.height(), rgba.into_raw(), PixelType::U8x4).ok()?;
+    let mut dst = Image::new(gw, gh, PixelType::U8x4);
+    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
+    Resizer::new().resize(&src, &mut dst, &opts).ok()?;
+    let px = dst.into_vec();
+    let pad = pad_for(radius);
+    let (w, h) = (gw as usize + 2 * pad, gh as usize + 2 * pad);
+    let mut fill = vec![0u8; w * h];
+    let mut colour = vec![0u8; w * h * 3];
+    for (i, p) in px.chunks_exact(4).enumerate() {
+        let (x, y) = (i % gw as usize + pad, i / gw as usize + pad);
+        fill[y * w + x] = p[3];
+        colour[(y * w + x) * 3..][..3].copy_from_slice(&p[..3]);
+    }
+    let outline = if radius > 0 { dilate(&fill, w, h, radius) } else { Vec::new() };
+    Some(GlyphRaster { x0: x0 - pad as i32, y0: y0 - pad as i32, w, h, fill, outline, colour: Some(colour) })
 }
 
 /// Soft disk dilation: out(p) = max over offsets o within radius+1 of coverage(p+o) × w(|o|),
@@ -131,11 +205,15 @@ fn dilate(cov: &[u8], w: usize, h: usize, radius: u32) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn placed(font: FontIdx, id: GlyphId, scale_q: u32) -> PlacedGlyph {
+        PlacedGlyph { font, id, x: 0, y: 0, phase: 0, scale_q }
+    }
+
     #[test]
     fn outline_covers_the_glyph_and_reaches_radius_further() {
         let fonts = FontSet::embedded().unwrap();
         let id = fonts.font(0).glyph_id('I');
-        let g = rasterize(&fonts, 0, id, 100, 5).unwrap();
+        let g = rasterize(&fonts, 0, id, 100.0, 0.0, 5).unwrap();
         let fill_px = g.fill.iter().filter(|&&c| c > 128).count();
         let outline_px = g.outline.iter().filter(|&&c| c > 128).count();
         assert!(fill_px > 100);
@@ -150,10 +228,32 @@ mod tests {
         let fonts = FontSet::embedded().unwrap();
         let cache = GlyphCache::default();
         let id = fonts.font(0).glyph_id('A');
-        let a = cache.get(&fonts, 0, id, 40, 2).unwrap();
-        let b = cache.get(&fonts, 0, id, 40, 2).unwrap();
+        let a = cache.get(&fonts, &placed(0, id, 160), 2).unwrap();
+        let b = cache.get(&fonts, &placed(0, id, 160), 2).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(cache.len(), 1);
-        assert!(cache.get(&fonts, 0, fonts.font(0).glyph_id(' '), 40, 2).is_none());
+        assert!(cache.get(&fonts, &placed(0, fonts.font(0).glyph_id(' '), 160), 2).is_none());
+    }
+
+    #[test]
+    fn colour_emoji_are_bitmaps_in_colour_with_an_outline_around_their_shape() {
+        let fonts = FontSet::embedded().unwrap();
+        // 😂 in Noto Color Emoji, shaped the way the layout does.
+        let id = GlyphId(fonts.shaper(IDX_COLOR_EMOJI).glyph_index('😂').unwrap().0);
+        let g = rasterize_bitmap(&fonts, IDX_COLOR_EMOJI, id, 80.0, 0.0, 3).unwrap();
+        let colour = g.colour.as_ref().unwrap();
+        // Mostly yellow face: red and green high, blue low where opaque.
+        let opaque: Vec<usize> = (0..g.w * g.h).filter(|&i| g.fill[i] == 255).collect();
+        assert!(opaque.len() > g.w * g.h / 3, "{} of {}", opaque.len(), g.w * g.h);
+        let yellow = opaque
+            .iter()
+            .filter(|&&i| colour[i * 3] > 200 && colour[i * 3 + 1] > 150 && colour[i * 3 + 2] < 100)
+            .count();
+        assert!(yellow > opaque.len() / 3, "{yellow} yellow of {}", opaque.len());
+        // The outline is a ring around the round face, not around its square bitmap: the
+        // frame's corners stay clear.
+        assert_eq!(g.outline[0], 0);
+        assert!(g.outline.iter().zip(&g.fill).all(|(o, f)| o >= f));
+        assert!(g.outline.iter().filter(|&&o| o > 128).count() > opaque.len());
     }
 }

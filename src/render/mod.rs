@@ -38,6 +38,7 @@ mod limits;
 mod sized;
 mod spec;
 pub mod templates;
+mod text;
 
 pub use decode::{Format, ProbeInfo};
 pub use encode::{Encoded, fit_within};
@@ -52,10 +53,11 @@ use draw::Canvas;
 use fonts::FontSet;
 use glyphs::GlyphCache;
 use image::RgbImage;
-use layout::LayoutRequest;
+use layout::{LayoutRequest, TextTools};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use text::shape::PlanCache;
 
 /// Display images fit within this many pixels on each side.
 pub const DISPLAY_MAX: u32 = 1200;
@@ -180,6 +182,7 @@ struct Plan {
 pub struct Engine {
     fonts: FontSet,
     glyphs: GlyphCache,
+    plans: PlanCache,
     templates: RwLock<HashMap<String, CacheEntry>>,
     clock: AtomicU64,
     limits: Limits,
@@ -196,6 +199,7 @@ impl Engine {
         Ok(Engine {
             fonts: FontSet::embedded().map_err(RenderError::Internal)?,
             glyphs: GlyphCache::default(),
+            plans: PlanCache::default(),
             templates: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
             limits,
@@ -248,10 +252,7 @@ impl Engine {
     /// Characters of `text` that no font in the fallback chain of `font` can draw (they would
     /// show as a missing-glyph box). Lets the editor warn before saving.
     pub fn missing_glyphs(&self, text: &str, font: FontChoice) -> Vec<char> {
-        text.chars()
-            .filter(|&c| !c.is_whitespace())
-            .filter(|&c| self.fonts.shape_char(font, c).is_some_and(|s| s.id.0 == 0))
-            .collect()
+        layout::missing_characters(&self.tools(), text, font)
     }
 
     /// The layout of every box of `spec` on a `width`×`height` image (Classic geometry; for
@@ -363,7 +364,7 @@ impl Engine {
                             max_size,
                             outline: true,
                         };
-                        (layout::layout(&self.fonts, &req), b.fill, b.outline)
+                        (layout::layout(&self.tools(), &req), b.fill, b.outline)
                     })
                     .collect();
                 Plan { band: 0, boxes }
@@ -400,7 +401,7 @@ impl Engine {
             max_size,
             outline: false,
         };
-        let l = layout::layout(&self.fonts, &req);
+        let l = layout::layout(&self.tools(), &req);
         let band = l.bounds.map(|b| (b.y1 + pad).max(0) as u32).unwrap_or(0);
         let mut l = l;
         // The band ends below the text: shrink the clip region to it.
@@ -423,6 +424,10 @@ impl Engine {
             draw::draw_text(&mut canvas, &self.fonts, &self.glyphs, l, *fill, *outline);
         }
         (data, w, ch)
+    }
+
+    fn tools(&self) -> TextTools<'_> {
+        TextTools { fonts: &self.fonts, plans: &self.plans }
     }
 
     fn cached_template(&self, id: &str) -> Result<Cached, RenderError> {
