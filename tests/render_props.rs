@@ -23,6 +23,60 @@ fn caption() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Characters of every script in the fallback fonts' coverage list, with the joiners, marks,
+/// modifiers and sequences that make shaping hard.
+const SCRIPT_SAMPLES: &[&str] = &[
+    // Latin, Cyrillic, Greek
+    "meme",
+    "Straße",
+    "Привет",
+    "λόγος",
+    "Ærø",
+    // Chinese (simplified, traditional), Japanese, Korean
+    "汉字简体",
+    "漢字繁體",
+    "ひらがな",
+    "カタカナ",
+    "日本語",
+    "한국어",
+    "편의점",
+    // Arabic, Hebrew, with digits and punctuation
+    "مرحبا",
+    "لا",
+    "سلام",
+    "2026",
+    "שלום",
+    "עִבְרִית",
+    "٣٤٥",
+    // Devanagari, Bengali, Thai
+    "नमस्ते",
+    "क्षत्रिय",
+    "हिन्दी",
+    "বাংলা",
+    "ক্ষমা",
+    "ภาษาไทย",
+    "น้ำ",
+    // emoji: ZWJ sequences, skin tones, flags, keycaps, aliases
+    "😂",
+    "👩\u{200D}💻",
+    "👍🏽",
+    "🇩🇪",
+    "🇯🇵",
+    "1\u{FE0F}\u{20E3}",
+    "❤\u{FE0F}",
+    ":thumbsup:",
+    " ",
+    " ",
+    "\n",
+    "-",
+    ",",
+    "!",
+];
+
+fn all_scripts() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(SCRIPT_SAMPLES.to_vec()), 1..25).prop_map(|v| v.concat())
+}
+
 fn font() -> impl Strategy<Value = FontChoice> {
     prop::sample::select(FontChoice::ALL.to_vec())
 }
@@ -73,6 +127,36 @@ proptest! {
             prop_assert_eq!(l.dropped, 0);
             prop_assert!(l.size >= skyhigh::render::MIN_SIZE);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Text from every covered script: no panic, nothing outside the box or the image, and in a
+    /// box big enough for it every grapheme cluster is drawn, none as a missing-glyph box.
+    #[test]
+    fn every_covered_script_is_drawn_whole_and_inside(
+        text in all_scripts(),
+        font in font(),
+        w in 200u32..1200,
+        h in 200u32..1200,
+    ) {
+        let spec = MemeSpec::classic(&[text.as_str(), text.as_str()]).with_font(font);
+        prop_assert_eq!(engine().missing_glyphs(&text, font), Vec::<char>::new());
+        let image = PxRect { x0: 0, y0: 0, x1: w as i32, y1: h as i32 };
+        for l in engine().layout(&spec, w, h) {
+            prop_assert_eq!(l.missing, 0, "{:?}", text);
+            if let Some(b) = l.bounds {
+                prop_assert!(l.region.contains(&b) && image.contains(&b), "{:?} outside {:?}", b, l.region);
+            }
+            if text.chars().count() <= 60 {
+                prop_assert_eq!(l.dropped, 0, "{:?} in {}x{}", text, w, h);
+            }
+        }
+        // And the whole pipeline, drawing included, takes it.
+        let out = engine().render(Source::Template("chelsea"), &spec, Outputs::PREVIEW);
+        prop_assert!(out.is_ok(), "{:?}", out.err());
     }
 }
 

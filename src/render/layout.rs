@@ -8,6 +8,8 @@ use super::spec::{Align, FontChoice, VAlign};
 use super::text::shape::{PlanCache, Shaper};
 use super::text::{BreakAfter, Paragraph, emoji, glyph_ink, union};
 use ab_glyph::GlyphId;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Smallest font size (px scale) the search goes down to; text that does not fit at this size
 /// is cut at the last line that fits rather than drawn outside its box.
@@ -18,7 +20,7 @@ pub const MIN_SIZE: u32 = 6;
 const OUTLINE_PER_SIZE: f32 = 0.05;
 
 /// A pixel rectangle, half-open: `x0 <= x < x1`, `y0 <= y < y1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PxRect {
     pub x0: i32,
     pub y0: i32,
@@ -112,10 +114,42 @@ struct Hyphen {
     ink: Option<[f32; 4]>,
 }
 
-/// Fonts and shape plans, shared by every box of every render.
+/// Fonts, shape plans and finished layouts, shared by every box of every render.
 pub(crate) struct TextTools<'a> {
     pub fonts: &'a FontSet,
     pub plans: &'a PlanCache,
+    pub layouts: &'a LayoutCache,
+}
+
+/// Everything a layout depends on: the same request always lays out the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LayoutKey {
+    text: String,
+    font: FontChoice,
+    align: Align,
+    valign: VAlign,
+    rect: PxRect,
+    canvas: PxRect,
+    max_size: u32,
+    outline: bool,
+}
+
+/// Finished layouts by request. The same captions come back all the time: every preview while
+/// someone types in one box lays out the others again, a template's default captions, a
+/// popular `/i/` URL at another size. Shaping and the size search then cost one lookup.
+#[derive(Default)]
+pub(crate) struct LayoutCache {
+    map: Mutex<HashMap<LayoutKey, TextLayout>>,
+}
+
+/// Entries kept before the cache is emptied (a layout is a few hundred bytes to a few KB).
+const MAX_CACHED_LAYOUTS: usize = 4096;
+
+impl LayoutCache {
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
 }
 
 /// Line endings to `\n`, tabs to spaces, other control characters dropped (they draw nothing
@@ -282,6 +316,30 @@ fn shape_line(shaper: &Shaper<'_>, paras: &[Paragraph], l: &LineSpan) -> ShapedL
 /// Lays out one box: finds the largest size whose wrapped text fits, balances the lines, and
 /// places every glyph. Never places a glyph whose ink+outline box leaves the (clamped) box.
 pub(crate) fn layout(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayout {
+    let key = LayoutKey {
+        text: req.text.to_owned(),
+        font: req.font,
+        align: req.align,
+        valign: req.valign,
+        rect: req.rect,
+        canvas: req.canvas,
+        max_size: req.max_size,
+        outline: req.outline,
+    };
+    // A poisoned lock only means another render panicked mid-insert; the map is still valid.
+    if let Some(hit) = tools.layouts.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let made = compute(tools, req);
+    let mut map = tools.layouts.map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= MAX_CACHED_LAYOUTS {
+        map.clear();
+    }
+    map.insert(key, made.clone());
+    made
+}
+
+fn compute(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayout {
     let fonts = tools.fonts;
     let region = req.rect.intersect(&req.canvas);
     let empty = |size| TextLayout {
@@ -448,7 +506,7 @@ mod tests {
 
     fn tools() -> TextTools<'static> {
         let fonts = Box::leak(Box::new(FontSet::embedded().unwrap()));
-        TextTools { fonts, plans: Box::leak(Box::default()) }
+        TextTools { fonts, plans: Box::leak(Box::default()), layouts: Box::leak(Box::default()) }
     }
 
     fn req(text: &str, w: i32, h: i32) -> LayoutRequest<'_> {
@@ -481,6 +539,18 @@ mod tests {
                 format!("{}{}", t.trim_end(), if s.hyphen { "-" } else { "" })
             })
             .collect()
+    }
+
+    #[test]
+    fn a_repeated_request_is_laid_out_once() {
+        let t = tools();
+        let a = layout(&t, &req("ONE DOES NOT SIMPLY", 600, 200));
+        let b = layout(&t, &req("ONE DOES NOT SIMPLY", 600, 200));
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(t.layouts.len(), 1);
+        let c = layout(&t, &req("ONE DOES NOT SIMPLY", 500, 200));
+        assert_ne!(format!("{a:?}"), format!("{c:?}"));
+        assert_eq!(t.layouts.len(), 2);
     }
 
     #[test]

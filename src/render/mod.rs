@@ -53,7 +53,7 @@ use draw::Canvas;
 use fonts::FontSet;
 use glyphs::GlyphCache;
 use image::RgbImage;
-use layout::{LayoutRequest, TextTools};
+use layout::{LayoutCache, LayoutRequest, TextTools};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -183,6 +183,7 @@ pub struct Engine {
     fonts: FontSet,
     glyphs: GlyphCache,
     plans: PlanCache,
+    layouts: LayoutCache,
     templates: RwLock<HashMap<String, CacheEntry>>,
     clock: AtomicU64,
     limits: Limits,
@@ -200,6 +201,7 @@ impl Engine {
             fonts: FontSet::embedded().map_err(RenderError::Internal)?,
             glyphs: GlyphCache::default(),
             plans: PlanCache::default(),
+            layouts: LayoutCache::default(),
             templates: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
             limits,
@@ -427,7 +429,7 @@ impl Engine {
     }
 
     fn tools(&self) -> TextTools<'_> {
-        TextTools { fonts: &self.fonts, plans: &self.plans }
+        TextTools { fonts: &self.fonts, plans: &self.plans, layouts: &self.layouts }
     }
 
     fn cached_template(&self, id: &str) -> Result<Cached, RenderError> {

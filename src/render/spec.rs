@@ -34,7 +34,7 @@ impl FromStr for Layout {
 }
 
 /// Horizontal alignment of lines in a box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Align {
     Left,
@@ -44,7 +44,7 @@ pub enum Align {
 }
 
 /// Vertical placement of the text block in its box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VAlign {
     Top,
