@@ -226,7 +226,10 @@ fn one_wrong_glyph_fails_every_script_golden() {
         let mut captions = case.captions;
         captions[i] = &changed;
         let got = render(case.template, &script_spec(case, &captions));
-        let verdict = compare(&got, &reference(case.name));
-        assert!(verdict.is_err(), "{}: {changed:?} passed as the golden", case.name);
+        match compare(&got, &reference(case.name)) {
+            // The mean difference printed here is what the old tolerance (a mean of 1.5) saw.
+            Err(e) => eprintln!("{} with {from} → {to}: {e}", case.name),
+            Ok(()) => panic!("{}: {changed:?} passed as the golden", case.name),
+        }
     }
 }

@@ -75,6 +75,11 @@ impl Shaper<'_> {
     /// Glyphs of `text` in visual order; `base` is the paragraph's direction (a line keeps the
     /// direction of the paragraph it came from).
     pub fn shape(&self, text: &str, base: Level) -> Vec<Glyph> {
+        // The bidi reordering indexes the text's first byte, so an empty line (an RTL
+        // paragraph's line of spaces, trimmed) must stop here.
+        if text.is_empty() {
+            return Vec::new();
+        }
         let items = self.items(text);
         let mut glyphs = Vec::with_capacity(text.len());
         let mut pen = 0.0;
@@ -223,6 +228,15 @@ mod tests {
             assert_eq!(g.len(), 1, "{e:?}: {g:?}");
             assert!(!g[0].is_notdef());
         }
+    }
+
+    #[test]
+    fn empty_text_shapes_to_nothing_in_either_direction() {
+        let fonts = FontSet::embedded().unwrap();
+        let plans = PlanCache::default();
+        let s = Shaper { fonts: &fonts, plans: &plans, choice: FontChoice::Anton, han: HanLocale::default() };
+        assert!(s.shape("", Level::rtl()).is_empty());
+        assert!(s.shape("", Level::ltr()).is_empty());
     }
 
     #[test]
