@@ -10,9 +10,11 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Cache bound: the pixels a busy site's popular templates and sizes use fit in it; past it
-/// the cache is simply emptied (cheap to refill, no LRU bookkeeping).
-const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
+/// Cache bound: the pixels a busy site's popular templates and sizes use fit in it (a Latin
+/// glyph with its outline is a few KB; a CJK caption brings a few dozen new ones); past it the
+/// cache is simply emptied (cheap to refill, no LRU bookkeeping). Kept small: it is part of
+/// the 150 MB a server may hold under load.
+const MAX_CACHED_BYTES: usize = 12 * 1024 * 1024;
 
 /// Coverage of a glyph and of its outline, in one frame of `w`×`h` pixels whose top-left is at
 /// (`x0`, `y0`) from the pen position on the baseline.

@@ -306,7 +306,7 @@ fn shape_line(shaper: &Shaper<'_>, paras: &[Paragraph], l: &LineSpan) -> ShapedL
     let glyphs = shaper.shape(&text, p.level);
     let mut ink = None;
     for g in &glyphs {
-        if let Some([x0, y0, x1, y1]) = glyph_ink(shaper.fonts, shaper, g) {
+        if let Some([x0, y0, x1, y1]) = glyph_ink(shaper, g) {
             ink = Some(union(ink, [g.pen + x0, y0, g.pen + x1, y1]));
         }
     }
@@ -364,7 +364,7 @@ fn compute(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayout {
     let hyphen = {
         let g = shaper.shape("-", unicode_bidi::Level::ltr());
         let advance = g.iter().map(|g| g.advance).sum();
-        let ink = g.iter().filter_map(|g| glyph_ink(fonts, &shaper, g)).reduce(|a, b| union(Some(a), b));
+        let ink = g.iter().filter_map(|g| glyph_ink(&shaper, g)).reduce(|a, b| union(Some(a), b));
         Hyphen { advance, ink }
     };
     let metrics = fonts.metrics(req.font);

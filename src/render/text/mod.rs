@@ -7,7 +7,6 @@ pub(crate) mod emoji;
 pub(crate) mod script;
 pub(crate) mod shape;
 
-use crate::render::fonts::FontSet;
 use script::Script;
 use shape::{Glyph, Shaper};
 use std::collections::HashSet;
@@ -47,9 +46,9 @@ pub(crate) struct Paragraph {
 }
 
 /// Normalised ink of a glyph relative to its pen: (x0, y0, x1, y1), y down.
-pub(crate) fn glyph_ink(fonts: &FontSet, shaper: &Shaper<'_>, g: &Glyph) -> Option<[f32; 4]> {
-    let k = fonts.unit_scale(g.font, shaper.choice);
-    fonts.ink(g.font, g.id).map(|[x0, y0, x1, y1]| [g.dx + x0 * k, g.dy + y0 * k, g.dx + x1 * k, g.dy + y1 * k])
+pub(crate) fn glyph_ink(shaper: &Shaper<'_>, g: &Glyph) -> Option<[f32; 4]> {
+    let k = shaper.fonts.unit_scale(g.font, shaper.choice);
+    shaper.fonts.ink(g.font, g.id).map(|[x0, y0, x1, y1]| [g.dx + x0 * k, g.dy + y0 * k, g.dx + x1 * k, g.dy + y1 * k])
 }
 
 /// Union of two optional boxes.
@@ -79,7 +78,7 @@ impl Paragraph {
         }
         for g in &glyphs {
             let i = starts.partition_point(|&s| s <= g.cluster as usize).saturating_sub(1);
-            if let Some(ink) = glyph_ink(shaper.fonts, shaper, g) {
+            if let Some(ink) = glyph_ink(shaper, g) {
                 let x = g.pen - acc[i].2;
                 acc[i].1 = Some(union(acc[i].1, [x + ink[0], ink[1], x + ink[2], ink[3]]));
             }

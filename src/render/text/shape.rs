@@ -94,14 +94,18 @@ impl Shaper<'_> {
         let (levels, runs) = bidi.visual_runs(0..text.len());
         for run in runs {
             let rtl = levels[run.start].is_rtl();
-            let pieces = items.iter().filter_map(|item| {
-                let r = item.range.start.max(run.start)..item.range.end.min(run.end);
-                (r.start < r.end).then_some((r, item))
-            });
-            let pieces: Vec<_> = pieces.collect();
-            let ordered: Box<dyn Iterator<Item = _>> =
-                if rtl { Box::new(pieces.into_iter().rev()) } else { Box::new(pieces.into_iter()) };
-            for (r, item) in ordered {
+            let mut pieces: Vec<_> = items
+                .iter()
+                .filter_map(|item| {
+                    let r = item.range.start.max(run.start)..item.range.end.min(run.end);
+                    (r.start < r.end).then_some((r, item))
+                })
+                .collect();
+            // Within a right-to-left run the logically first piece is drawn rightmost.
+            if rtl {
+                pieces.reverse();
+            }
+            for (r, item) in pieces {
                 self.shape_run(text, r, item, rtl, &mut pen, &mut glyphs);
             }
         }
