@@ -146,6 +146,7 @@ fn hyphenation_points(text: &str, line_breaks: &HashSet<usize>) -> HashSet<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::fonts::FontSet;
     use crate::render::spec::FontChoice;
 
     fn para(text: &str) -> Paragraph {
