@@ -38,35 +38,15 @@ fn every_fuzz_regression_input_fails_or_renders_without_panicking() {
 }
 
 /// Captions found by `cargo fuzz run captions` that once crashed the text code, replayed with
-/// that target's framing (`fuzz/fuzz_targets/captions.rs`): the first byte picks the font,
-/// alignment, case and layout; the rest is the text, split into boxes at NUL bytes.
+/// that target's framing (`MemeSpec::from_fuzz_captions`).
 #[test]
 fn every_caption_fuzz_regression_renders() {
-    use skyhigh::render::{Align, FontChoice, Layout, TextBox, VAlign};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-regressions-captions");
     let engine = Engine::new().unwrap();
     let mut count = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        let Some((&selector, rest)) = data.split_first() else { continue };
-        let text = String::from_utf8_lossy(rest);
-        let font = FontChoice::ALL[usize::from(selector) % FontChoice::ALL.len()];
-        let align = [Align::Left, Align::Center, Align::Right][usize::from(selector >> 3) % 3];
-        let boxes = text
-            .split('\0')
-            .take(4)
-            .enumerate()
-            .map(|(i, t)| TextBox {
-                font,
-                align,
-                valign: [VAlign::Top, VAlign::Middle, VAlign::Bottom][i % 3],
-                uppercase: selector & 0x40 != 0,
-                ..TextBox::at(t, 0.05, 0.05 + 0.22 * i as f32, 0.9, 0.25)
-            })
-            .collect();
-        let layout = if selector & 0x80 != 0 { Layout::Modern } else { Layout::Classic };
-        let spec = MemeSpec { layout, boxes };
+        let Some(spec) = MemeSpec::from_fuzz_captions(&std::fs::read(&path).unwrap()) else { continue };
         let out = engine.render(Source::Template("chelsea"), &spec, Outputs::PREVIEW);
         assert!(out.is_ok(), "{}: {:?}", path.display(), out.err());
         count += 1;

@@ -162,8 +162,11 @@ impl FontSet {
 
     /// Whether `font` has a glyph for every visible character of `cluster`.
     pub fn covers(&self, font: FontIdx, cluster: &str) -> bool {
-        let face = &self.faces[usize::from(font)].shaper;
-        cluster.chars().all(|c| is_default_ignorable(c) || face.glyph_index(c).is_some())
+        cluster.chars().all(|c| is_default_ignorable(c) || self.has_glyph(font, c))
+    }
+
+    fn has_glyph(&self, font: FontIdx, c: char) -> bool {
+        self.faces[usize::from(font)].shaper.glyph_index(c).is_some()
     }
 
     /// The Han font for a caption (see [`HanLocale`]).
@@ -174,8 +177,7 @@ impl FontSet {
                 Script::Kana => return HanLocale::Japanese,
                 Script::Hangul => return HanLocale::Korean,
                 Script::Han if !han_only_traditional => {
-                    han_only_traditional = self.covers(IDX_TC, c.encode_utf8(&mut [0; 4]))
-                        && !self.covers(IDX_SC, c.encode_utf8(&mut [0; 4]));
+                    han_only_traditional = self.has_glyph(IDX_TC, c) && !self.has_glyph(IDX_SC, c);
                 }
                 _ => {}
             }

@@ -173,6 +173,13 @@ fn normalise(text: &str) -> String {
     out
 }
 
+/// The normalised text and its shaper: the caption's font, and its Han locale (which CJK font).
+fn prepare<'a>(tools: &TextTools<'a>, text: &str, font: FontChoice) -> (String, Shaper<'a>) {
+    let text = normalise(text);
+    let han = tools.fonts.han_locale(&text);
+    (text, Shaper { fonts: tools.fonts, plans: tools.plans, choice: font, han })
+}
+
 /// Greedy line breaking at `limit` (normalised width). Words move to the next line whole; a
 /// word longer than a line is broken at its last hyphenation point that fits, else between
 /// grapheme clusters, so any text fits once a single cluster does.
@@ -355,8 +362,7 @@ fn compute(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayout {
     if region.is_empty() {
         return empty(MIN_SIZE);
     }
-    let text = normalise(req.text);
-    let shaper = Shaper { fonts, plans: tools.plans, choice: req.font, han: fonts.han_locale(&text) };
+    let (text, shaper) = prepare(tools, req.text, req.font);
     let paras: Vec<Paragraph> = text.split('\n').map(|p| Paragraph::new(&shaper, p.to_string())).collect();
     if paras.iter().all(|p| p.units.iter().all(|u| u.ink.is_none())) {
         return empty(MIN_SIZE);
@@ -388,7 +394,7 @@ fn compute(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayout {
     // little wider than the same units in the paragraph (an Arabic final form, a hyphen), so a
     // size whose drawn lines do not fit is searched again below it.
     let mut max = req.max_size.max(MIN_SIZE);
-    let (size, lines, shaped) = loop {
+    let (size, lines, shaped, drawn) = loop {
         let size = if !fits(MIN_SIZE) {
             MIN_SIZE
         } else {
@@ -424,14 +430,13 @@ fn compute(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayout {
         let drawn: Vec<_> = shaped.iter().map(|l| l.ink).collect();
         let (w, h) = extent(&drawn, &metrics);
         if size == MIN_SIZE || (w * s <= aw && h * s <= ah) {
-            break (size, lines, shaped);
+            break (size, lines, shaped, drawn);
         }
         max = size - 1;
     };
 
     let s = size as f32;
     let (_, ah) = avail(size);
-    let drawn: Vec<_> = shaped.iter().map(|l| l.ink).collect();
     let (baselines, block_h) = stack(&drawn, &metrics);
     let m = margin(size, req.outline);
     let inner = PxRect { x0: region.x0 + m, y0: region.y0 + m, x1: region.x1 - m, y1: region.y1 - m };
@@ -487,8 +492,7 @@ fn compute(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayout {
 
 /// The characters of `text` that no font can draw (they would show as a missing-glyph box).
 pub(crate) fn missing_characters(tools: &TextTools<'_>, text: &str, font: FontChoice) -> Vec<char> {
-    let text = normalise(text);
-    let shaper = Shaper { fonts: tools.fonts, plans: tools.plans, choice: font, han: tools.fonts.han_locale(&text) };
+    let (text, shaper) = prepare(tools, text, font);
     let mut out = Vec::new();
     for para in text.split('\n') {
         let glyphs = shaper.shape(para, super::text::shape::base_level(para));

@@ -295,6 +295,32 @@ impl MemeSpec {
         }
         Ok(())
     }
+
+    /// The spec `fuzz/fuzz_targets/captions.rs` makes of its input, kept here so that the
+    /// inputs it finds replay the same way in `tests/render_fuzz_regressions.rs`: the first
+    /// byte picks the font, alignment, case and layout; the rest, read as UTF-8 (invalid bytes
+    /// become U+FFFD), is the text of up to four boxes, split at NUL bytes. None for no input.
+    #[doc(hidden)]
+    pub fn from_fuzz_captions(data: &[u8]) -> Option<MemeSpec> {
+        let (&selector, rest) = data.split_first()?;
+        let text = String::from_utf8_lossy(rest);
+        let font = FontChoice::ALL[usize::from(selector) % FontChoice::ALL.len()];
+        let align = [Align::Left, Align::Center, Align::Right][usize::from(selector >> 3) % 3];
+        let boxes = text
+            .split('\0')
+            .take(4)
+            .enumerate()
+            .map(|(i, t)| TextBox {
+                font,
+                align,
+                valign: [VAlign::Top, VAlign::Middle, VAlign::Bottom][i % 3],
+                uppercase: selector & 0x40 != 0,
+                ..TextBox::at(t, 0.05, 0.05 + 0.22 * i as f32, 0.9, 0.25)
+            })
+            .collect();
+        let layout = if selector & 0x80 != 0 { Layout::Modern } else { Layout::Classic };
+        Some(MemeSpec { layout, boxes })
+    }
 }
 
 fn top_box(text: &str) -> TextBox {
