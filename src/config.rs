@@ -120,6 +120,11 @@ pub struct Config {
     #[arg(long, env = "SKYHIGH_LOG_FORMAT", value_name = "SKYHIGH_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
 
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, apart from the site so the
+    /// public never reaches them. Unset: no metrics are kept.
+    #[arg(long, env = "SKYHIGH_METRICS_ADDR", value_name = "SKYHIGH_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// How many proxies stand in front of the app (CloudFront + ALB = 2), each appending to
     /// `X-Forwarded-For`: the client is the address that many entries from its end. 0: the
     /// socket's peer address.

@@ -43,6 +43,8 @@ const DEBRIS_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 
 pub struct Application {
     listener: TcpListener,
+    /// `SKYHIGH_METRICS_ADDR`'s listener, with the recorder the metrics are kept in.
+    metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
     state: AppState,
     mailer: Arc<Mailer>,
     sender: Arc<dyn EmailSender>,
@@ -56,6 +58,15 @@ impl Application {
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on SKYHIGH_ADDR {}", config.addr))?;
+        let metrics = match config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on SKYHIGH_METRICS_ADDR {addr}"))?;
+                Some((listener, crate::telemetry::metrics::install()?))
+            }
+            None => None,
+        };
         config.addr = listener.local_addr()?;
         let mailer = Arc::new(Mailer::from_config(&config)?);
         // Built now so a bad SKYHIGH_SMTP_URL stops start-up instead of failing every email.
@@ -90,7 +101,7 @@ impl Application {
             render_limit,
             api_writes,
         });
-        Ok(Self { listener, state, mailer, sender })
+        Ok(Self { listener, metrics, state, mailer, sender })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -104,9 +115,12 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (bounded by the request timeout) and stops the background tasks.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self { listener, state, mailer, sender } = self;
+        let Self { listener, metrics, state, mailer, sender } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let background = spawn_background_tasks(&state, mailer, sender, stop_rx);
+        let mut background = spawn_background_tasks(&state, mailer, sender, stop_rx.clone());
+        if let Some((listener, handle)) = metrics {
+            background.push(serve_metrics(listener, web::metrics::router(state.clone(), handle), stop_rx));
+        }
 
         let router = web::router(state.clone());
         // HTTP/1 only. Browsers speak HTTP/2 only over TLS, which ends at the load balancer,
@@ -163,6 +177,26 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Serves the metrics router until `stop` flips. Scrapes are tiny and come from one
+/// Prometheus, so plain `axum::serve` (no timeouts of its own) is enough here.
+fn serve_metrics(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving metrics");
+    }
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stopped).await {
+            tracing::warn!(error = %e, "the metrics listener failed");
+        }
+    })
 }
 
 /// The backend's stores, and on aws the SDK clients (SES sends the emails).

@@ -16,6 +16,7 @@ use crate::domain::Password;
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    capacity: usize,
     /// A real hash of a random password, verified against when the account does not exist, so
     /// "no such user" costs the same time as "wrong password".
     dummy_hash: Arc<String>,
@@ -34,7 +35,13 @@ impl PasswordHasher {
             .hash_password(random.as_str().as_bytes(), &salt)
             .map_err(|e| anyhow::anyhow!("making the dummy password hash: {e}"))?
             .to_string();
-        Ok(Self { permits: Arc::new(Semaphore::new(concurrent.max(1))), dummy_hash: Arc::new(dummy) })
+        let capacity = concurrent.max(1);
+        Ok(Self { permits: Arc::new(Semaphore::new(capacity)), capacity, dummy_hash: Arc::new(dummy) })
+    }
+
+    /// Hashing slots in use, and how many there are.
+    pub fn slots(&self) -> (usize, usize) {
+        (self.capacity - self.permits.available_permits().min(self.capacity), self.capacity)
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {

@@ -62,7 +62,11 @@ impl RenderLimit {
 
     /// Takes one render from `client`'s bucket, or says how long until there is one.
     pub fn attempt(&self, client: IpAddr) -> Result<(), Throttled> {
-        self.attempt_at(client, Instant::now())
+        let attempted = self.attempt_at(client, Instant::now());
+        if attempted.is_err() {
+            crate::telemetry::metrics::render_rejected("rate_limited");
+        }
+        attempted
     }
 
     fn attempt_at(&self, client: IpAddr, now: Instant) -> Result<(), Throttled> {

@@ -82,7 +82,11 @@ impl LoginThrottle {
 
     /// Whether an attempt for `account` from `client` may go ahead now.
     pub async fn check(&self, account: &str, client: IpAddr) -> StorageResult<Result<(), Throttled>> {
-        self.check_at(account, client, OffsetDateTime::now_utc()).await
+        let checked = self.check_at(account, client, OffsetDateTime::now_utc()).await;
+        if matches!(checked, Ok(Err(_))) {
+            crate::telemetry::metrics::signin_throttled();
+        }
+        checked
     }
 
     pub async fn check_at(
@@ -120,6 +124,7 @@ impl LoginThrottle {
     }
 
     pub async fn record_failure(&self, account: &str, client: IpAddr) -> StorageResult<()> {
+        crate::telemetry::metrics::signin_failed();
         self.record_failure_at(account, client, OffsetDateTime::now_utc()).await
     }
 

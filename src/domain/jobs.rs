@@ -26,6 +26,17 @@ pub enum Job {
 }
 
 impl Job {
+    /// The job's kind, as metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::MemePublished(_) => "meme_published",
+            Job::MemeDeleted(_) => "meme_deleted",
+            Job::AccountEmail(_) => "account_email",
+            Job::Digest(_) => "digest",
+            Job::EmailFeedback(_) => "email_feedback",
+        }
+    }
+
     /// What the job is about, for logs.
     pub fn describe(&self) -> String {
         match self {

@@ -226,8 +226,11 @@ impl DeliveryWorker {
 
     async fn process(&self, received: ReceivedJob) {
         let what = received.job.describe();
+        let kind = received.job.kind();
         let jobs = &self.storage.jobs;
-        let recorded = match self.handle(&received).await {
+        let handled = self.handle(&received).await;
+        crate::telemetry::metrics::delivery(kind, handled.is_ok());
+        let recorded = match handled {
             Ok(Outcome::Done) => {
                 tracing::info!(job = %what, "job done");
                 jobs.complete(&received.receipt).await

@@ -39,6 +39,20 @@ pub enum RenderError {
 }
 
 impl RenderError {
+    /// Why a render was refused, as the metrics name it: `bomb` (more memory than allowed),
+    /// `too_large` (pixels or frames), `bad_format` (not an image we read, or corrupt),
+    /// `invalid_spec`, `unknown_template`, or `internal` (the engine's own failure).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MemoryLimit => "bomb",
+            Self::TooLarge { .. } | Self::TooManyFrames { .. } => "too_large",
+            Self::UnsupportedFormat | Self::Corrupt | Self::FrameLargerThanScreen { .. } => "bad_format",
+            Self::InvalidSpec(_) => "invalid_spec",
+            Self::UnknownTemplate(_) => "unknown_template",
+            Self::Internal(_) => "internal",
+        }
+    }
+
     /// True when the caller sent something unusable (answer 4xx), false for engine failures.
     pub fn is_bad_input(&self) -> bool {
         !matches!(self, RenderError::Internal(_))

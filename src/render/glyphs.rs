@@ -50,6 +50,7 @@ struct Entries {
 #[derive(Default)]
 pub(crate) struct GlyphCache {
     entries: Mutex<Entries>,
+    pub hits: super::hits::HitCounts,
 }
 
 impl GlyphCache {
@@ -58,8 +59,10 @@ impl GlyphCache {
         let key = (g.font, g.id.0, g.scale_q, radius, g.phase);
         // A poisoned lock only means another render panicked mid-insert; the map is still valid.
         if let Some(hit) = self.entries.lock().unwrap_or_else(|e| e.into_inner()).map.get(&key) {
+            self.hits.hit();
             return hit.clone();
         }
+        self.hits.miss();
         let scale = g.scale_q as f32 / 4.0;
         let phase = f32::from(g.phase) / 4.0;
         let made = if g.font == IDX_COLOR_EMOJI {

@@ -140,6 +140,7 @@ struct LayoutKey {
 #[derive(Default)]
 pub(crate) struct LayoutCache {
     map: Mutex<HashMap<LayoutKey, TextLayout>>,
+    pub hits: super::hits::HitCounts,
 }
 
 /// Entries kept before the cache is emptied (a layout is a few hundred bytes to a few KB).
@@ -335,8 +336,10 @@ pub(crate) fn layout(tools: &TextTools<'_>, req: &LayoutRequest<'_>) -> TextLayo
     };
     // A poisoned lock only means another render panicked mid-insert; the map is still valid.
     if let Some(hit) = tools.layouts.map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        tools.layouts.hits.hit();
         return hit.clone();
     }
+    tools.layouts.hits.miss();
     let made = compute(tools, req);
     let mut map = tools.layouts.map.lock().unwrap_or_else(|e| e.into_inner());
     if map.len() >= MAX_CACHED_LAYOUTS {

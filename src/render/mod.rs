@@ -33,6 +33,7 @@ mod fonts;
 mod gif;
 mod gif_scan;
 mod glyphs;
+mod hits;
 mod layout;
 mod limits;
 mod sized;
@@ -43,6 +44,7 @@ mod text;
 pub use decode::{Format, ProbeInfo};
 pub use encode::{Encoded, fit_within};
 pub use error::RenderError;
+pub use hits::{CacheReport, HitCounts};
 pub use layout::{MIN_SIZE, PxRect, TextLayout};
 pub use limits::Limits;
 pub use sized::OutputFormat;
@@ -187,6 +189,7 @@ pub struct Engine {
     templates: RwLock<HashMap<String, CacheEntry>>,
     clock: AtomicU64,
     limits: Limits,
+    template_hits: hits::HitCounts,
 }
 
 impl Engine {
@@ -205,10 +208,17 @@ impl Engine {
             templates: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
             limits,
+            template_hits: hits::HitCounts::default(),
         })
     }
 
     /// Format and upright dimensions from the header only, checked against the limits.
+    /// How the engine's caches have done since start-up: decoded templates, finished
+    /// layouts, glyph rasters.
+    pub fn cache_reports(&self) -> [CacheReport; 3] {
+        [self.template_hits.report("templates"), self.layouts.hits.report("layouts"), self.glyphs.hits.report("glyphs")]
+    }
+
     pub fn probe(&self, bytes: &[u8]) -> Result<ProbeInfo, RenderError> {
         decode::probe(bytes, &self.limits)
     }
@@ -436,8 +446,10 @@ impl Engine {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
         if let Some(e) = self.templates.read().unwrap_or_else(|e| e.into_inner()).get(id) {
             e.last_used.store(tick, Ordering::Relaxed);
+            self.template_hits.hit();
             return Ok(e.value.clone());
         }
+        self.template_hits.miss();
         let t = templates::find(id).ok_or_else(|| RenderError::UnknownTemplate(id.to_string()))?;
         // Builtins are decoded on first use: start-up stays instant.
         let value = self.decode_for_cache(t.bytes)?;

@@ -12,6 +12,7 @@ use super::{Context, ServiceError};
 use crate::domain::{Meme, MemeId, MemeMedia, MemeSource};
 use crate::render::{Encoded, Engine, Format, MemeSpec, OutputFormat, Outputs, RenderError, Rendered, Source};
 use crate::storage::BlobKey;
+use crate::telemetry::metrics;
 
 /// Where the picture comes from, resolved and owned (so it can move to the blocking pool).
 #[derive(Debug, Clone)]
@@ -41,11 +42,18 @@ impl Picture {
 pub struct Renderer {
     pub engine: Arc<Engine>,
     slots: Arc<Semaphore>,
+    capacity: usize,
 }
 
 impl Renderer {
     pub fn new(engine: Arc<Engine>, concurrent: usize) -> Self {
-        Self { engine, slots: Arc::new(Semaphore::new(concurrent.max(1))) }
+        let capacity = concurrent.max(1);
+        Self { engine, slots: Arc::new(Semaphore::new(capacity)), capacity }
+    }
+
+    /// Render slots in use, and how many there are.
+    pub fn slots(&self) -> (usize, usize) {
+        (self.capacity - self.slots.available_permits().min(self.capacity), self.capacity)
     }
 
     pub async fn render(&self, picture: &Picture, spec: &MemeSpec, outputs: Outputs) -> Result<Rendered, ServiceError> {
@@ -72,7 +80,9 @@ impl Renderer {
         picture: &Picture,
         work: impl FnOnce(&Engine, Source<'_>) -> Result<T, RenderError> + Send + 'static,
     ) -> Result<T, ServiceError> {
+        let asked = std::time::Instant::now();
         let _slot = self.slots.acquire().await.map_err(|e| ServiceError::Internal(e.into()))?;
+        let waited = asked.elapsed();
         let engine = self.engine.clone();
         // A spooled upload comes into memory only now, holding a slot: however many uploads
         // wait, at most one per slot is in memory to be decoded.
@@ -87,7 +97,13 @@ impl Renderer {
                 (None, Some(bytes)) => Source::Upload(bytes),
                 (None, None) => return Err(RenderError::Internal("a picture without bytes".into())),
             };
-            work(&engine, source)
+            let started = std::time::Instant::now();
+            let drawn = work(&engine, source);
+            match &drawn {
+                Ok(_) => metrics::render_done(waited, started.elapsed()),
+                Err(e) => metrics::render_rejected(e.reason()),
+            }
+            drawn
         })
         .await
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("render task failed: {e}")))?
@@ -96,7 +112,10 @@ impl Renderer {
 
     /// Checks a picture's type and size from its header (before any decoding).
     pub fn probe(&self, bytes: &[u8]) -> Result<crate::render::ProbeInfo, ServiceError> {
-        Ok(self.engine.probe(bytes)?)
+        self.engine.probe(bytes).map_err(|e| {
+            metrics::render_rejected(e.reason());
+            e.into()
+        })
     }
 }
 

@@ -11,7 +11,9 @@ use super::Context;
 use super::ServiceError;
 use super::pictures;
 use super::requests::PictureChoice;
-use crate::render::{DISPLAY_MAX, FontChoice, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, OutputFormat, Rgb, TextBox};
+use crate::render::{
+    DISPLAY_MAX, FontChoice, HitCounts, MAX_BOXES, MAX_TEXT_CHARS, MemeSpec, OutputFormat, Rgb, TextBox,
+};
 
 /// A meme described by its URL, parsed: also the cache's key (two URLs that decode the same,
 /// `%20` against `_` say, are one image).
@@ -240,7 +242,7 @@ pub struct UrlImage {
 /// Rendered meme URLs, bounded by their bytes. A popular URL is drawn once per instance;
 /// concurrent first requests for one URL wait for the same render.
 #[derive(Clone)]
-pub struct UrlCache(moka::future::Cache<UrlMeme, Arc<UrlImage>>);
+pub struct UrlCache(moka::future::Cache<UrlMeme, Arc<UrlImage>>, Arc<HitCounts>);
 
 impl UrlCache {
     pub fn new(max_bytes: u64) -> Self {
@@ -251,13 +253,26 @@ impl UrlCache {
                     u32::try_from(key.key_bytes() + image.bytes.len() + 128).unwrap_or(u32::MAX)
                 })
                 .build(),
+            Arc::default(),
         )
     }
 
     /// The image for this URL if it is drawn already (the per-address render limit applies
     /// only when it is not).
     pub async fn cached(&self, meme: &UrlMeme) -> Option<Arc<UrlImage>> {
-        self.0.get(meme).await
+        let found = self.0.get(meme).await;
+        if found.is_some() {
+            self.1.hit()
+        } else {
+            self.1.miss()
+        }
+        found
+    }
+
+    /// Lookups answered from the cache and not, since start-up.
+    pub fn hit_counts(&self) -> (u64, u64) {
+        let report = self.1.report("memes_by_url");
+        (report.hits, report.misses)
     }
 }
 

@@ -424,6 +424,19 @@ pub trait JobQueue: Send + Sync {
     /// Keeps the job hidden for `hidden_for` from now: a retry's backoff, or a long fan-out
     /// holding on to its job.
     async fn hide(&self, receipt: &str, hidden_for: std::time::Duration) -> StorageResult<()>;
+    /// How much work is owed, for the metrics endpoint.
+    async fn backlog(&self) -> StorageResult<Backlog>;
+}
+
+/// The delivery queue's backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Jobs not completed: due, delayed, or received and being worked on (SQS's counts are
+    /// approximate).
+    pub jobs: u64,
+    /// How long the oldest due job has waited (zero when none is due), where the queue can
+    /// tell: SQS reports that to CloudWatch only (`ApproximateAgeOfOldestMessage`).
+    pub oldest_due: Option<std::time::Duration>,
 }
 
 /// Moves events written with their records (in the same transaction) onto the event bus: on

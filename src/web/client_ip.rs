@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use super::AppState;
@@ -34,20 +35,23 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let proxies = usize::from(app.config.trusted_proxies);
-        if proxies == 0 {
-            return Ok(Self(peer));
-        }
-        let forwarded: Vec<IpAddr> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .collect();
-        Ok(Self(client_address(&forwarded, peer, proxies)))
+        Ok(Self(client_of_headers(&parts.headers, peer, usize::from(app.config.trusted_proxies))))
     }
+}
+
+/// The client's address from a request's `X-Forwarded-For` headers and its socket's peer.
+pub fn client_of_headers(headers: &HeaderMap, peer: IpAddr, trusted_proxies: usize) -> IpAddr {
+    if trusted_proxies == 0 {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+        .collect();
+    client_address(&forwarded, peer, trusted_proxies)
 }
 
 #[cfg(test)]

@@ -212,6 +212,8 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     message: &'a str,
+    /// The request's id, for the visitor to quote ("-" when there is none).
+    request_id: &'a str,
 }
 
 /// Marks a response whose error body the handler rendered itself (a form re-rendered with
@@ -224,6 +226,7 @@ pub async fn render_error_pages(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let session = request.extensions().get::<tower_sessions::Session>().cloned();
+    let request_id = super::access_log::request_id_of(&request).to_owned();
     let response = next.run(request).await;
 
     let status = response.status();
@@ -246,14 +249,16 @@ pub async fn render_error_pages(request: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = if is_api {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        serde_json::json!({ "error": { "code": error_code(status), "message": message } }).to_string()
+        serde_json::json!({ "error": { "code": error_code(status), "message": message, "request_id": request_id } })
+            .to_string()
     } else {
         // A 503 means storage did not answer; asking the session store again would make the
         // visitor wait out a second timeout for a header showing who they are.
         let session = session.as_ref().filter(|_| status != StatusCode::SERVICE_UNAVAILABLE);
         let page = PageContext::from_parts(session, &parts.extensions).await;
         let title = status.canonical_reason().unwrap_or("Error");
-        let rendered = ErrorPage { page, status: status.as_u16(), title, message: &message }.render();
+        let rendered =
+            ErrorPage { page, status: status.as_u16(), title, message: &message, request_id: &request_id }.render();
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         rendered.unwrap_or_else(|e| {
             tracing::error!(error = %e, "rendering the error page failed");

@@ -1,5 +1,6 @@
 //! The HTTP layer: application state, the router, and the middleware every request passes.
 
+pub mod access_log;
 pub mod api;
 pub mod body_limit;
 pub mod client_ip;
@@ -9,7 +10,7 @@ pub mod error;
 pub mod forms;
 pub mod layout;
 pub mod meme_form;
-pub mod metering;
+pub mod metrics;
 pub mod pages;
 pub mod security;
 pub mod session;
@@ -25,8 +26,8 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::{ApiWriteLimit, LoginThrottle, PasswordHasher, RenderLimit, SignupLimit};
 use crate::config::Config;
@@ -144,11 +145,16 @@ pub fn router(state: AppState) -> Router {
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .layer(CatchPanicLayer::custom(panic_response)),
         );
+    // Outer to inner: a malformed incoming id is dropped, the id is set (the incoming one, or
+    // a new one) and copied to the response, and the access log serves the request inside a
+    // span naming it. Inside the router, so the log sees the matched route's template.
+    let access = access_log::AccessLog::new(state.config.trusted_proxies, metered);
     let app = Router::new().merge(pages).merge(resources).layer(
         ServiceBuilder::new()
-            .layer(TraceLayer::new_for_http())
-            // Only the aws backend counts requests: the local one pays nothing for it.
-            .option_layer(metered.then(|| middleware::from_fn(metering::count_storage_requests))),
+            .layer(middleware::from_fn(access_log::refuse_malformed_ids))
+            .layer(SetRequestIdLayer::new(access_log::REQUEST_ID_HEADER, access_log::MakeId))
+            .layer(PropagateRequestIdLayer::new(access_log::REQUEST_ID_HEADER))
+            .layer(middleware::from_fn_with_state(access, access_log::log_requests)),
     );
     // Outermost, so that every response — error pages included — carries them.
     let app = app.layer(security::layer(&state.config));

@@ -167,6 +167,7 @@ macro_rules! every_backend {
                 saving_a_meme_queues_its_published_job_once,
                 a_job_comes_back_until_completed,
                 a_delayed_job_waits_its_delay,
+                the_queue_counts_every_job_owed_until_it_is_completed,
                 in_app_notifications_are_delivered_once_however_often_asked,
                 a_creators_subscribers_page_through_each_once_with_their_links,
                 an_email_is_claimed_by_one_worker_until_sent_released_or_stale,

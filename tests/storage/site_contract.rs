@@ -353,6 +353,28 @@ pub async fn a_delayed_job_waits_its_delay(storage: &Storage) {
     assert_eq!(receive_due(storage, std::time::Duration::from_secs(30)).await.len(), 1);
 }
 
+pub async fn the_queue_counts_every_job_owed_until_it_is_completed(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    assert_eq!(storage.jobs.backlog().await.unwrap().jobs, 0);
+    storage.jobs.enqueue(&account_email(&ann), std::time::Duration::ZERO).await.unwrap();
+    storage.jobs.enqueue(&account_email(&ann), std::time::Duration::from_secs(60)).await.unwrap();
+
+    let backlog = storage.jobs.backlog().await.unwrap();
+    assert_eq!(backlog.jobs, 2, "one due, one delayed");
+    if let Some(oldest) = backlog.oldest_due {
+        assert!(oldest < std::time::Duration::from_secs(30), "the due job has waited moments: {oldest:?}");
+    }
+    let received = receive_due(storage, std::time::Duration::from_secs(30)).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(storage.jobs.backlog().await.unwrap().jobs, 2, "a job being worked on is still owed");
+    storage.jobs.complete(&received[0].receipt).await.unwrap();
+    let backlog = storage.jobs.backlog().await.unwrap();
+    assert_eq!(backlog.jobs, 1, "completed: only the delayed one is left");
+    if let Some(oldest) = backlog.oldest_due {
+        assert_eq!(oldest, std::time::Duration::ZERO, "nothing is due");
+    }
+}
+
 pub async fn in_app_notifications_are_delivered_once_however_often_asked(storage: &Storage) {
     let ann = user(storage, "ann").await;
     let bob = user(storage, "bob").await;

@@ -707,6 +707,17 @@ impl ServerProcess {
 
     /// The same on a chosen port (so browsers keep their cookies across restarts).
     pub async fn start_on(port: u16, data: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with_output(port, data, env, std::process::Stdio::null()).await
+    }
+
+    /// Starts it logging at the default level (INFO, access log included) into `log`.
+    pub async fn start_logging_to(log: &Path, data: &Path, env: &[(&str, &str)]) -> Self {
+        let file = std::fs::File::create(log).expect("create the log file");
+        let env: Vec<(&str, &str)> = [("RUST_LOG", "info")].into_iter().chain(env.iter().copied()).collect();
+        Self::start_with_output(free_port(), data, &env, file.into()).await
+    }
+
+    async fn start_with_output(port: u16, data: &Path, env: &[(&str, &str)], stdout: std::process::Stdio) -> Self {
         let address = format!("127.0.0.1:{port}");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skyhigh"))
             .envs(backend_env(data))
@@ -714,7 +725,7 @@ impl ServerProcess {
             .env("SKYHIGH_ADDR", &address)
             .env("RUST_LOG", "error")
             .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
+            .stdout(stdout)
             .spawn()
             .expect("start skyhigh");
         wait_until_ok("skyhigh", &format!("http://{address}/healthz"), &mut child).await;

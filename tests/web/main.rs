@@ -11,5 +11,6 @@ mod instances;
 mod media;
 mod memes;
 mod memes_by_url;
+mod operations;
 mod security;
 mod server;

@@ -100,6 +100,10 @@ pub fn parse_s<T, E: std::fmt::Display>(
     parse(get_s(item, name)?).map_err(|e| corrupt(name, e))
 }
 
+/// Error codes of a request refused for going over a rate (the SDK retried it already).
+const THROTTLE_CODES: &[&str] =
+    &["ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "SlowDown"];
+
 /// Error codes that mean "AWS cannot serve this right now" rather than "this request is wrong".
 const UNAVAILABLE_CODES: &[&str] = &[
     "ThrottlingException",
@@ -122,7 +126,13 @@ where
 {
     let unavailable = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(service) => service.err().code().is_some_and(|code| UNAVAILABLE_CODES.contains(&code)),
+        SdkError::ServiceError(service) => {
+            let code = service.err().code();
+            if code.is_some_and(|code| THROTTLE_CODES.contains(&code)) {
+                crate::telemetry::metrics::storage_error("throttled");
+            }
+            code.is_some_and(|code| UNAVAILABLE_CODES.contains(&code))
+        }
         _ => false,
     };
     let detail = format!("{what}: {}", DisplayErrorContext(&error));

@@ -237,6 +237,7 @@ impl Intercept for Meter {
     ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or("unknown");
         let scan = operation == "Scan";
+        crate::telemetry::metrics::storage_request(static_name(operation));
         let _ = CURRENT.try_with(|tally| {
             tally.requests.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut operations) = tally.operations.lock() {

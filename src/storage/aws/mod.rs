@@ -222,6 +222,7 @@ impl TransactError {
 
     pub fn into_storage_error(self) -> StorageError {
         if self.conflicted {
+            crate::telemetry::metrics::storage_error("conflict");
             tracing::warn!(what = %self.what, "a transaction kept colliding with others: answered 503");
             return StorageError::Unavailable(format!("{}: other changes to the same items, try again", self.what));
         }

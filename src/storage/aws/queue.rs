@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use super::item::sdk_error;
 use crate::domain::{EmailFeedback, FeedbackKind, Job};
-use crate::storage::{JobQueue, ReceivedJob, StorageError, StorageResult};
+use crate::storage::{Backlog, JobQueue, ReceivedJob, StorageError, StorageResult};
 
 /// SQS limits: 10 messages a receive, 20 s of long polling, 15 min of delay, 12 h hidden.
 const MAX_BATCH: usize = 10;
@@ -124,6 +124,25 @@ impl JobQueue for SqsQueue {
             }
         }
         Ok(received)
+    }
+
+    async fn backlog(&self) -> StorageResult<Backlog> {
+        const COUNTS: [QueueAttributeName; 3] = [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ];
+        let output = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .set_attribute_names(Some(COUNTS.to_vec()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("reading the queue's backlog", e))?;
+        let attributes = output.attributes.unwrap_or_default();
+        let jobs = COUNTS.iter().filter_map(|name| attributes.get(name)?.parse::<u64>().ok()).sum();
+        Ok(Backlog { jobs, oldest_due: None })
     }
 
     async fn complete(&self, receipt: &str) -> StorageResult<()> {

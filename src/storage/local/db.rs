@@ -72,12 +72,14 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
+        let asked = std::time::Instant::now();
         let _permit = self
             .readers
             .permits
             .acquire()
             .await
             .map_err(|e| StorageError::Other(anyhow::anyhow!("reader pool closed: {e}")))?;
+        crate::telemetry::metrics::sqlite_pool_wait("read", asked.elapsed());
         let conn = self.readers.take()?;
         query(&conn)
     }
@@ -96,8 +98,10 @@ impl Db {
         F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
     {
         let writer = self.writer.clone();
+        let asked = std::time::Instant::now();
         run_blocking(move || {
             let mut conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            crate::telemetry::metrics::sqlite_pool_wait("write", asked.elapsed());
             change(&mut conn)
         })
         .await

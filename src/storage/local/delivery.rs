@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use super::db::{Db, sql_error};
 use crate::domain::{Job, MemeId, UserId};
 use crate::storage::{
-    Counters, Cursor, DeliveryState, JobQueue, ReceivedJob, SendClaim, StorageError, StorageResult, TokenPurpose,
-    TokenStore,
+    Backlog, Counters, Cursor, DeliveryState, JobQueue, ReceivedJob, SendClaim, StorageError, StorageResult,
+    TokenPurpose, TokenStore,
 };
 
 fn millis(at: OffsetDateTime) -> i64 {
@@ -110,6 +110,23 @@ impl JobQueue for SqliteDelivery {
             }
         }
         Ok(received)
+    }
+
+    async fn backlog(&self) -> StorageResult<Backlog> {
+        let now = now_millis();
+        let (jobs, oldest): (i64, Option<i64>) = self
+            .db
+            .read(move |conn| {
+                conn.prepare_cached("SELECT COUNT(*), MIN(CASE WHEN visible_at <= ?1 THEN visible_at END) FROM jobs")
+                    .and_then(|mut stmt| stmt.query_row(params![now], |row| Ok((row.get(0)?, row.get(1)?))))
+                    .map_err(sql_error)
+            })
+            .await?;
+        let waited = oldest.map_or(0, |due| now.saturating_sub(due).max(0));
+        Ok(Backlog {
+            jobs: u64::try_from(jobs).unwrap_or(0),
+            oldest_due: Some(Duration::from_millis(u64::try_from(waited).unwrap_or(0))),
+        })
     }
 
     async fn complete(&self, receipt: &str) -> StorageResult<()> {

@@ -25,6 +25,9 @@ pub struct ErrorDetail {
     /// or `internal`.
     pub code: String,
     pub message: String,
+    /// The request's id (also in the `X-Request-Id` header): quote it when reporting a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A meme's images, as absolute URLs.

@@ -1,5 +1,8 @@
 //! Logging: readable lines by default, JSON lines with `SKYHIGH_LOG_FORMAT=json`.
-//! `RUST_LOG` overrides the default level filter.
+//! `RUST_LOG` overrides the default level filter. Metrics are in [`metrics`]; the access log,
+//! one line per request, is `web::access_log`.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 
@@ -12,6 +15,8 @@ pub fn init(format: LogFormat) {
     // A second init (tests start many apps in one process) is harmless: keep the first.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        // Every span the line is in, outermost (the request and its id) first; the current one
+        // alone would hide the request inside a handler's own span.
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
     };
 }
