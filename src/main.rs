@@ -99,7 +99,8 @@ fn serve(config: Config) -> ExitCode {
     if let Err(problem) = config.validate() {
         return fail(&problem);
     }
-    skyhigh::telemetry::init(config.log_format);
+    // Held to the end of `serve`: dropping it writes out the last lines.
+    let _log_writer = skyhigh::telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),

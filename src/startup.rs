@@ -53,19 +53,21 @@ pub struct Application {
 impl Application {
     /// Opens storage, binds the listener (port 0 picks a free port) and wires the app.
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        // First, so that handles made while storage opens record into it.
+        let recorder = config.metrics_addr.map(|_| crate::telemetry::metrics::install()).transpose()?;
         let (storage, aws) = open_storage(&config).await?;
         storage.health.check().await.context("the storage backend does not answer")?;
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on SKYHIGH_ADDR {}", config.addr))?;
-        let metrics = match config.metrics_addr {
-            Some(addr) => {
+        let metrics = match (config.metrics_addr, recorder) {
+            (Some(addr), Some(recorder)) => {
                 let listener = TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen on SKYHIGH_METRICS_ADDR {addr}"))?;
-                Some((listener, crate::telemetry::metrics::install()?))
+                Some((listener, recorder))
             }
-            None => None,
+            _ => None,
         };
         config.addr = listener.local_addr()?;
         let mailer = Arc::new(Mailer::from_config(&config)?);
@@ -119,6 +121,11 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut background = spawn_background_tasks(&state, mailer, sender, stop_rx.clone());
         if let Some((listener, handle)) = metrics {
+            let upkeep = handle.clone();
+            background.push(spawn_periodic("metrics upkeep", METRICS_UPKEEP_EVERY, stop_rx.clone(), move || {
+                let upkeep = upkeep.clone();
+                async move { upkeep.run_upkeep() }
+            }));
             background.push(serve_metrics(listener, web::metrics::router(state.clone(), handle), stop_rx));
         }
 
@@ -198,6 +205,10 @@ fn serve_metrics(
         }
     })
 }
+
+/// How often the recorder folds recorded samples into its histograms. Between scrapes they
+/// pile up (a few bytes a request), so this bounds their memory even when nobody scrapes.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The backend's stores, and on aws the SDK clients (SES sends the emails).
 async fn open_storage(config: &Config) -> anyhow::Result<(Storage, Option<storage::aws::Clients>)> {

@@ -2,21 +2,38 @@
 //! `RUST_LOG` overrides the default level filter. Metrics are in [`metrics`]; the access log,
 //! one line per request, is `web::access_log`.
 
+#[cfg(test)]
+mod captured;
+mod json;
 pub mod metrics;
+pub mod request;
+mod text;
+mod writer;
+
+pub use writer::FlushGuard;
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,hyper=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+/// INFO, but for dependencies' chatter: tower-sessions opens INFO spans around every request
+/// and every session read (a few microseconds a page, for spans no line of ours needs), hyper
+/// reports every reset connection.
+const DEFAULT_FILTER: &str = "info,tower_sessions=warn,tower_sessions_core=warn,hyper=warn";
+
+/// Installs the subscriber. Lines are formatted where they are logged and written to stdout by
+/// a thread of its own, in batches (writer.rs). Keep the guard until exit: dropping it writes
+/// out what is left.
+pub fn init(format: LogFormat) -> FlushGuard {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let (writer, guard) = writer::batched(std::io::stdout());
+    // No colour codes: the lines go to files and CloudWatch more often than to a terminal.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false);
     // A second init (tests start many apps in one process) is harmless: keep the first.
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        // Every span the line is in, outermost (the request and its id) first; the current one
-        // alone would hide the request inside a handler's own span.
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Text => builder.event_format(text::TextLines).try_init(),
+        // Every span the line is in, outermost (the request and its id) first (json.rs).
+        LogFormat::Json => builder.fmt_fields(json::JsonMembers).event_format(json::JsonLines).try_init(),
     };
+    guard
 }

@@ -1,20 +1,24 @@
 //! Request ids and the access log: one structured line per request at INFO, and the request
 //! metrics (count by route and status, latency by route).
 //!
-//! Every request runs inside a `request` span carrying its id, so every line logged while it
-//! is served (errors, audit events, storage warnings) names the id too. The id is the one the
-//! load balancer sent in `X-Request-Id` when that is well formed, else a new one; it is echoed
-//! in the response header and printed on error pages, so a user can quote it.
+//! Every request is served inside its `telemetry::request` context, so every line logged while
+//! it is served (errors, audit events, storage warnings) names its id too. The id is the one
+//! the load balancer sent in `X-Request-Id` when that is well formed, else a new one; it is
+//! echoed in the response header and printed on error pages, so a user can quote it.
 //!
 //! What the line holds comes from three places: the request (method, the route *template*, so
 //! `/memes/{id}` and not a million paths; the client address through the trusted-proxy rule),
-//! the response (status, bytes) and a task-local [`RequestFacts`] that code deeper down fills
-//! in: the signed-in user (as a pseudonym) and, on the aws backend, the storage cost that
+//! the response (status, bytes) and the request context, which code deeper down fills in: the
+//! signed-in user (as a pseudonym) and, on the aws backend, the storage cost that
 //! `Server-Timing` reports.
+//!
+//! The pages that only read (home, portfolio, meme, memes by URL, preview) open their handler
+//! spans at DEBUG: at INFO the access line and `request_id` say what such a span would, and a
+//! span per page view cost more than the access line.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::HttpBody as _;
@@ -23,11 +27,10 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::request_id::{MakeRequestId, RequestId};
-use tracing::Instrument;
 
 use super::client_ip;
-use crate::domain::UserId;
 use crate::storage::aws::metering;
+use crate::telemetry::request::{self, RequestContext};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// The route of a request no route matched (a 404 from the fallback), so unknown paths stay one
@@ -38,42 +41,23 @@ const UNMATCHED: &str = "(unmatched)";
 const HEALTH_CHECK_SAMPLE: u64 = 100;
 const HEALTH_CHECK_PATH: &str = "/healthz";
 
-tokio::task_local! {
-    static FACTS: Arc<RequestFacts>;
-}
-
-/// What code deeper down learned about the request and the access log reports.
-#[derive(Default)]
-pub struct RequestFacts {
-    user: OnceLock<String>,
-}
-
-/// Notes who the request is from (a session's user or a token's owner), for the access log.
-/// Outside a request (background work, unit tests) it does nothing.
-pub fn note_user(user: UserId) {
-    let _ = FACTS.try_with(|facts| {
-        facts.user.get_or_init(|| user_pseudonym(user));
-    });
-}
-
-/// The user as the access log and the audit lines name them: a pseudonym of the same key the
-/// sign-in throttle counts under, so one account's lines can be followed without the log
-/// holding who it is.
-pub fn user_pseudonym(user: UserId) -> String {
-    crate::audit::fingerprint(&format!("user:{user}"))
-}
-
 /// What the access-log middleware needs, chosen at start-up.
 pub struct AccessLog {
     trusted_proxies: usize,
     /// The aws backend counts each request's DynamoDB requests (the local one pays nothing).
     metered: bool,
     health_checks: AtomicU64,
+    metrics: crate::telemetry::metrics::RequestMetrics,
 }
 
 impl AccessLog {
     pub fn new(trusted_proxies: u8, metered: bool) -> Arc<Self> {
-        Arc::new(Self { trusted_proxies: usize::from(trusted_proxies), metered, health_checks: AtomicU64::new(0) })
+        Arc::new(Self {
+            trusted_proxies: usize::from(trusted_proxies),
+            metered,
+            health_checks: AtomicU64::new(0),
+            metrics: Default::default(),
+        })
     }
 
     /// Whether this request's line is written: every one but the healthy health checks, of
@@ -130,28 +114,26 @@ pub fn request_id_of<B>(request: &axum::http::Request<B>) -> &str {
     request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-")
 }
 
-/// Serves the request inside its span, then writes its access-log line and request metrics.
+/// Serves the request inside its context, then writes its access-log line and request metrics.
 pub async fn log_requests(State(log): State<Arc<AccessLog>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let client = client_of(&request, log.trusted_proxies);
-    let request_id = request_id_of(&request).to_owned();
-    let span = tracing::info_span!("request", id = %request_id);
+    let context = RequestContext::new(request_id_of(&request));
 
-    let facts = Arc::new(RequestFacts::default());
-    let served = FACTS.scope(facts.clone(), next.run(request));
+    let served = request::scope(context.clone(), next.run(request));
     let (mut response, tally) = if log.metered {
-        let (response, tally) = metering::scope(served).instrument(span.clone()).await;
+        let (response, tally) = metering::scope(served).await;
         (response, Some(tally))
     } else {
-        (served.instrument(span.clone()).await, None)
+        (served.await, None)
     };
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     let route = route.as_deref().unwrap_or(UNMATCHED);
-    crate::telemetry::metrics::http_request(method_label(&method), route, status, elapsed);
+    log.metrics.record(method_label(&method), route, status, elapsed);
     let storage = tally.as_deref().filter(|t| t.requests() > 0);
     if let Some(tally) = storage {
         let timing = format!(
@@ -168,23 +150,24 @@ pub async fn log_requests(State(log): State<Arc<AccessLog>>, request: Request, n
         return response;
     }
     let bytes = response.body().size_hint().exact();
-    let _entered = span.enter();
-    tracing::info!(
-        target: "access",
-        method = %method,
-        route,
-        status,
-        // Microseconds are as fine as a log needs; more digits are noise.
-        duration_ms = elapsed.as_micros() as f64 / 1000.0,
-        bytes,
-        client = %client,
-        user = facts.user.get().map(String::as_str),
-        request_id = %request_id,
-        dynamodb_requests = storage.map(|t| t.requests()),
-        dynamodb_scans = storage.map(|t| t.scans()),
-        dynamodb_operations = storage.map(|t| t.operations()),
-        "request"
-    );
+    // Logged in the request's context, so the line carries its `request_id` like the others.
+    request::in_context(&context, || {
+        tracing::info!(
+            target: "access",
+            method = method.as_str(),
+            route,
+            status,
+            // Microseconds are as fine as a log needs; more digits are noise.
+            duration_ms = elapsed.as_micros() as f64 / 1000.0,
+            bytes,
+            client = %client,
+            user = context.user(),
+            dynamodb_requests = storage.map(|t| t.requests()),
+            dynamodb_scans = storage.map(|t| t.scans()),
+            dynamodb_operations = storage.map(|t| t.operations()),
+            "request"
+        );
+    });
     response
 }
 

@@ -158,14 +158,14 @@ pub async fn signed_in(session: &Session) -> Result<Option<SignedIn>, AppError> 
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     };
-    super::access_log::note_user(auth.user_id);
+    crate::telemetry::request::note_user(auth.user_id);
     Ok(Some(SignedIn { id: auth.user_id, username, email_verified: auth.email_verified }))
 }
 
 /// Signs `user` in: a new session id (so a planted id is useless), then the auth record.
 pub async fn sign_in(session: &Session, user: &crate::domain::User) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
-    super::access_log::note_user(user.id);
+    crate::telemetry::request::note_user(user.id);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let auth = AuthState {
         user_id: user.id,

@@ -17,6 +17,7 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::storage::{StorageError, StorageResult};
+use crate::telemetry::metrics::PoolMetrics;
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -34,6 +35,8 @@ const STATEMENT_CACHE: usize = 256;
 pub struct Db {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<ReaderPool>,
+    /// Waits for a connection: reads (for a permit), writes (for the writer).
+    waits: Arc<[PoolMetrics; 2]>,
 }
 
 /// Idle reader connections. A query first takes a permit (async, so waiting costs no thread),
@@ -63,6 +66,7 @@ impl Db {
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(ReaderPool { idle: Mutex::new(readers), permits: tokio::sync::Semaphore::new(READERS) }),
+            waits: Arc::new([PoolMetrics::new("read"), PoolMetrics::new("write")]),
         })
     }
 
@@ -72,14 +76,23 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
-        let asked = std::time::Instant::now();
-        let _permit = self
-            .readers
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StorageError::Other(anyhow::anyhow!("reader pool closed: {e}")))?;
-        crate::telemetry::metrics::sqlite_pool_wait("read", asked.elapsed());
+        let _permit = match self.readers.permits.try_acquire() {
+            Ok(permit) => {
+                self.waits[0].immediate();
+                permit
+            }
+            Err(_) => {
+                let asked = std::time::Instant::now();
+                let permit = self
+                    .readers
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|e| StorageError::Other(anyhow::anyhow!("reader pool closed: {e}")))?;
+                self.waits[0].waited(asked.elapsed());
+                permit
+            }
+        };
         let conn = self.readers.take()?;
         query(&conn)
     }
@@ -98,10 +111,20 @@ impl Db {
         F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
     {
         let writer = self.writer.clone();
+        let waits = self.waits.clone();
         let asked = std::time::Instant::now();
         run_blocking(move || {
-            let mut conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            crate::telemetry::metrics::sqlite_pool_wait("write", asked.elapsed());
+            let mut conn = match writer.try_lock() {
+                Ok(conn) => {
+                    waits[1].immediate();
+                    conn
+                }
+                Err(_) => {
+                    let conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    waits[1].waited(asked.elapsed());
+                    conn
+                }
+            };
             change(&mut conn)
         })
         .await

@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for Caller {
             let token = tokens::authenticate(state.services(), secret).await?.ok_or_else(|| {
                 AppError::Unauthorized("That API token is not valid: it was revoked, or it is mistyped.".into())
             })?;
-            crate::web::access_log::note_user(token.user_id);
+            crate::telemetry::request::note_user(token.user_id);
             return Ok(Self::Token(token));
         }
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;

@@ -246,7 +246,7 @@ async fn read_request(
 }
 
 /// Renders the editor's current state at preview size; stores nothing.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 async fn preview(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,

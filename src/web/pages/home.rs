@@ -35,7 +35,7 @@ struct HomeQuery {
 
 /// Newest memes (or the most commented with `?sort=top`), one keyset page at a time: the cost
 /// of a page does not grow with the number of memes.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 async fn home(
     State(state): State<AppState>,
     page: PageContext,

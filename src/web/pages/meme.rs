@@ -48,7 +48,7 @@ pub struct MemePage {
     comment_error: Option<String>,
 }
 
-#[tracing::instrument(skip_all, fields(meme = %id))]
+#[tracing::instrument(level = "debug", skip_all, fields(meme = %id))]
 async fn show(State(state): State<AppState>, page: PageContext, Path(id): Path<String>) -> Result<Response, AppError> {
     let view = load_view(&state, parse_meme_id(&id)?).await?;
     render(&meme_page(&state, page, view, String::new(), None))

@@ -76,7 +76,7 @@ impl TryFrom<UrlQuery> for UrlOptions {
 /// The URL is the content: cached forever by browsers and CDNs, validated by a strong ETag,
 /// drawn once per instance (the cache), and limited per client address only when it has to be
 /// drawn.
-#[tracing::instrument(skip_all, fields(path = %path))]
+#[tracing::instrument(level = "debug", skip_all, fields(path = %path))]
 async fn image(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,

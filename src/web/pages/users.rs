@@ -48,7 +48,7 @@ struct CursorQuery {
     cursor: Option<String>,
 }
 
-#[tracing::instrument(skip_all, fields(username = %username))]
+#[tracing::instrument(level = "debug", skip_all, fields(username = %username))]
 async fn portfolio(
     State(state): State<AppState>,
     page: PageContext,
