@@ -53,22 +53,21 @@ pub struct Application {
 impl Application {
     /// Opens storage, binds the listener (port 0 picks a free port) and wires the app.
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
-        // First, so that handles made while storage opens record into it.
-        let recorder = config.metrics_addr.map(|_| crate::telemetry::metrics::install()).transpose()?;
+        // First, so that metric handles made while storage opens record into the recorder.
+        let metrics = match config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on SKYHIGH_METRICS_ADDR {addr}"))?;
+                Some((listener, crate::telemetry::metrics::install()?))
+            }
+            None => None,
+        };
         let (storage, aws) = open_storage(&config).await?;
         storage.health.check().await.context("the storage backend does not answer")?;
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on SKYHIGH_ADDR {}", config.addr))?;
-        let metrics = match (config.metrics_addr, recorder) {
-            (Some(addr), Some(recorder)) => {
-                let listener = TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on SKYHIGH_METRICS_ADDR {addr}"))?;
-                Some((listener, recorder))
-            }
-            _ => None,
-        };
         config.addr = listener.local_addr()?;
         let mailer = Arc::new(Mailer::from_config(&config)?);
         // Built now so a bad SKYHIGH_SMTP_URL stops start-up instead of failing every email.

@@ -270,9 +270,8 @@ impl UrlCache {
     }
 
     /// Lookups answered from the cache and not, since start-up.
-    pub fn hit_counts(&self) -> (u64, u64) {
-        let report = self.1.report("memes_by_url");
-        (report.hits, report.misses)
+    pub fn report(&self) -> crate::render::CacheReport {
+        self.1.report("memes_by_url")
     }
 }
 

@@ -57,7 +57,7 @@ where
     ) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
-        write_timestamp(&mut writer)?;
+        super::write_timestamp(&mut writer)?;
         write!(writer, "\",\"level\":\"{}\"", meta.level())?;
         let mut members = Members { out: &mut writer, first: false, result: Ok(()) };
         event.record(&mut members);
@@ -145,36 +145,6 @@ impl Visit for Members<'_, '_> {
             out.write_char('"')
         });
     }
-}
-
-thread_local! {
-    /// The current second as `YYYY-MM-DDTHH:MM:SS`, made once a second per thread.
-    static SECOND: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
-}
-
-/// Now, in UTC, as RFC 3339 with microseconds (`2026-12-02T02:41:49.893877Z`).
-pub(super) fn write_timestamp(out: &mut Writer<'_>) -> fmt::Result {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let seconds = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    SECOND.with_borrow_mut(|(second, text)| {
-        if *second != seconds {
-            let at = time::OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-            text.clear();
-            write!(
-                text,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                at.year(),
-                u8::from(at.month()),
-                at.day(),
-                at.hour(),
-                at.minute(),
-                at.second()
-            )?;
-            *second = seconds;
-        }
-        out.write_str(text)
-    })?;
-    write!(out, ".{:06}Z", now.subsec_micros())
 }
 
 fn write_json_str(out: &mut Writer<'_>, text: &str) -> fmt::Result {

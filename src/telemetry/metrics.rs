@@ -15,6 +15,8 @@ use std::time::Duration;
 use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::render::CacheReport;
+
 /// Latency buckets, in seconds: pages take about a millisecond, renders tens of them, and
 /// the request timeout is 30 s.
 const LATENCY_BUCKETS: &[f64] =
@@ -162,8 +164,8 @@ pub struct Levels {
     /// Jobs owed (due, delayed or being worked on), and how long the oldest due one has waited
     /// where the backend knows (SQS reports that to CloudWatch only).
     pub outbox: Option<(u64, Option<Duration>)>,
-    /// Per cache: (name, hits, misses), counted since start-up.
-    pub caches: Vec<(&'static str, u64, u64)>,
+    /// Per cache, its lookups since start-up.
+    pub caches: Vec<CacheReport>,
 }
 
 /// Sets the gauges (and the caches' counters) from `levels` and the process's memory.
@@ -178,9 +180,9 @@ pub fn record_levels(levels: &Levels) {
             gauge!("skyhigh_outbox_oldest_age_seconds").set(oldest.as_secs_f64());
         }
     }
-    for &(cache, hits, misses) in &levels.caches {
-        counter!("skyhigh_cache_requests_total", "cache" => cache, "result" => "hit").absolute(hits);
-        counter!("skyhigh_cache_requests_total", "cache" => cache, "result" => "miss").absolute(misses);
+    for report in &levels.caches {
+        counter!("skyhigh_cache_requests_total", "cache" => report.cache, "result" => "hit").absolute(report.hits);
+        counter!("skyhigh_cache_requests_total", "cache" => report.cache, "result" => "miss").absolute(report.misses);
     }
     if let Some(rss) = resident_bytes() {
         gauge!("process_resident_memory_bytes").set(rss as f64);

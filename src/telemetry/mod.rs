@@ -12,6 +12,8 @@ mod writer;
 
 pub use writer::FlushGuard;
 
+use std::fmt::{self, Write as _};
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -36,4 +38,34 @@ pub fn init(format: LogFormat) -> FlushGuard {
         LogFormat::Json => builder.fmt_fields(json::JsonMembers).event_format(json::JsonLines).try_init(),
     };
     guard
+}
+
+thread_local! {
+    /// The current second as `YYYY-MM-DDTHH:MM:SS`, made once a second per thread.
+    static SECOND: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+}
+
+/// Now, in UTC, for both formats' lines, as RFC 3339 with microseconds (`2026-12-02T02:41:49.893877Z`).
+fn write_timestamp(out: &mut tracing_subscriber::fmt::format::Writer<'_>) -> fmt::Result {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seconds = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    SECOND.with_borrow_mut(|(second, text)| {
+        if *second != seconds {
+            let at = time::OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            text.clear();
+            write!(
+                text,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second()
+            )?;
+            *second = seconds;
+        }
+        out.write_str(text)
+    })?;
+    write!(out, ".{:06}Z", now.subsec_micros())
 }

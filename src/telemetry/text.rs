@@ -18,7 +18,7 @@ where
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
-        super::json::write_timestamp(&mut writer)?;
+        super::write_timestamp(&mut writer)?;
         write!(writer, " {:>5} ", meta.level())?;
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {

@@ -16,13 +16,12 @@
 //! spans at DEBUG: at INFO the access line and `request_id` say what such a span would, and a
 //! span per page view cost more than the access line.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::body::HttpBody as _;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -118,8 +117,9 @@ pub fn request_id_of<B>(request: &axum::http::Request<B>) -> &str {
 pub async fn log_requests(State(log): State<Arc<AccessLog>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let client = client_of(&request, log.trusted_proxies);
+    // MatchedPath holds its template in an `Arc`: cloning it copies no text.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let client = client_ip::client_of(request.extensions(), request.headers(), log.trusted_proxies);
     let context = RequestContext::new(request_id_of(&request));
 
     let served = request::scope(context.clone(), next.run(request));
@@ -132,16 +132,12 @@ pub async fn log_requests(State(log): State<Arc<AccessLog>>, request: Request, n
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    let route = route.as_deref().unwrap_or(UNMATCHED);
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     log.metrics.record(method_label(&method), route, status, elapsed);
-    let storage = tally.as_deref().filter(|t| t.requests() > 0);
-    if let Some(tally) = storage {
-        let timing = format!(
-            "dynamodb;desc=\"requests={} scans={} operations={}\"",
-            tally.requests(),
-            tally.scans(),
-            tally.operations()
-        );
+    // (requests, scans, operations): what Server-Timing and the line report, worked out once.
+    let storage = tally.as_deref().filter(|t| t.requests() > 0).map(|t| (t.requests(), t.scans(), t.operations()));
+    if let Some((requests, scans, operations)) = &storage {
+        let timing = format!("dynamodb;desc=\"requests={requests} scans={scans} operations={operations}\"");
         if let Ok(value) = HeaderValue::from_str(&timing) {
             response.headers_mut().append("server-timing", value);
         }
@@ -162,23 +158,13 @@ pub async fn log_requests(State(log): State<Arc<AccessLog>>, request: Request, n
             bytes,
             client = %client,
             user = context.user(),
-            dynamodb_requests = storage.map(|t| t.requests()),
-            dynamodb_scans = storage.map(|t| t.scans()),
-            dynamodb_operations = storage.map(|t| t.operations()),
+            dynamodb_requests = storage.as_ref().map(|s| s.0),
+            dynamodb_scans = storage.as_ref().map(|s| s.1),
+            dynamodb_operations = storage.as_ref().map(|s| s.2.as_str()),
             "request"
         );
     });
     response
-}
-
-/// The client's address by the trusted-proxy rule (as rate limits see it).
-fn client_of(request: &Request, trusted_proxies: usize) -> IpAddr {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    client_ip::client_of_headers(request.headers(), peer, trusted_proxies)
 }
 
 /// Methods as metric labels: the standard ones by name, anything else as one label.

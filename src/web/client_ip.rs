@@ -3,8 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 
 use super::AppState;
 
@@ -30,17 +30,21 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        Ok(Self(client_of_headers(&parts.headers, peer, usize::from(app.config.trusted_proxies))))
+        Ok(Self(client_of(&parts.extensions, &parts.headers, usize::from(app.config.trusted_proxies))))
     }
 }
 
+/// The client's address from a request's socket peer (its `ConnectInfo`) and headers.
+pub fn client_of(extensions: &Extensions, headers: &HeaderMap, trusted_proxies: usize) -> IpAddr {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    client_of_headers(headers, peer, trusted_proxies)
+}
+
 /// The client's address from a request's `X-Forwarded-For` headers and its socket's peer.
-pub fn client_of_headers(headers: &HeaderMap, peer: IpAddr, trusted_proxies: usize) -> IpAddr {
+fn client_of_headers(headers: &HeaderMap, peer: IpAddr, trusted_proxies: usize) -> IpAddr {
     if trusted_proxies == 0 {
         return peer;
     }

@@ -33,9 +33,8 @@ async fn scrape(State(scrape): State<Scrape>) -> Response {
             None
         }
     };
-    let mut caches: Vec<_> = app.renderer.engine.cache_reports().iter().map(|r| (r.cache, r.hits, r.misses)).collect();
-    let (hits, misses) = app.url_cache.hit_counts();
-    caches.push(("memes_by_url", hits, misses));
+    let mut caches = app.renderer.engine.cache_reports().to_vec();
+    caches.push(app.url_cache.report());
     metrics::record_levels(&Levels {
         render_slots: app.renderer.slots(),
         password_slots: app.passwords.slots(),

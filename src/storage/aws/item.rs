@@ -104,14 +104,11 @@ pub fn parse_s<T, E: std::fmt::Display>(
 const THROTTLE_CODES: &[&str] =
     &["ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "SlowDown"];
 
-/// Error codes that mean "AWS cannot serve this right now" rather than "this request is wrong".
+/// Besides throttles, error codes that mean "AWS cannot serve this right now" rather than
+/// "this request is wrong".
 const UNAVAILABLE_CODES: &[&str] = &[
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
-    "SlowDown",
     // A single write that met a transaction on its item: the same "try again" as a throttle.
     "TransactionConflictException",
 ];
@@ -127,11 +124,12 @@ where
     let unavailable = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => {
-            let code = service.err().code();
-            if code.is_some_and(|code| THROTTLE_CODES.contains(&code)) {
+            let code = service.err().code().unwrap_or_default();
+            let throttled = THROTTLE_CODES.contains(&code);
+            if throttled {
                 crate::telemetry::metrics::storage_error("throttled");
             }
-            code.is_some_and(|code| UNAVAILABLE_CODES.contains(&code))
+            throttled || UNAVAILABLE_CODES.contains(&code)
         }
         _ => false,
     };

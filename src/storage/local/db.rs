@@ -35,8 +35,13 @@ const STATEMENT_CACHE: usize = 256;
 pub struct Db {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<ReaderPool>,
-    /// Waits for a connection: reads (for a permit), writes (for the writer).
-    waits: Arc<[PoolMetrics; 2]>,
+    waits: Arc<Waits>,
+}
+
+/// Waits for a connection: reads (for a permit), writes (for the writer).
+struct Waits {
+    read: PoolMetrics,
+    write: PoolMetrics,
 }
 
 /// Idle reader connections. A query first takes a permit (async, so waiting costs no thread),
@@ -66,7 +71,7 @@ impl Db {
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(ReaderPool { idle: Mutex::new(readers), permits: tokio::sync::Semaphore::new(READERS) }),
-            waits: Arc::new([PoolMetrics::new("read"), PoolMetrics::new("write")]),
+            waits: Arc::new(Waits { read: PoolMetrics::new("read"), write: PoolMetrics::new("write") }),
         })
     }
 
@@ -78,7 +83,7 @@ impl Db {
     {
         let _permit = match self.readers.permits.try_acquire() {
             Ok(permit) => {
-                self.waits[0].immediate();
+                self.waits.read.immediate();
                 permit
             }
             Err(_) => {
@@ -89,7 +94,7 @@ impl Db {
                     .acquire()
                     .await
                     .map_err(|e| StorageError::Other(anyhow::anyhow!("reader pool closed: {e}")))?;
-                self.waits[0].waited(asked.elapsed());
+                self.waits.read.waited(asked.elapsed());
                 permit
             }
         };
@@ -116,12 +121,12 @@ impl Db {
         run_blocking(move || {
             let mut conn = match writer.try_lock() {
                 Ok(conn) => {
-                    waits[1].immediate();
+                    waits.write.immediate();
                     conn
                 }
                 Err(_) => {
                     let conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    waits[1].waited(asked.elapsed());
+                    waits.write.waited(asked.elapsed());
                     conn
                 }
             };
