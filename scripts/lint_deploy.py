@@ -323,6 +323,8 @@ IAM_EXCEPTIONS = {
     "dynamodb:TransactWriteItems": None,
     # HeadBucket needs list permission on the bucket.
     "s3:HeadBucket": "s3:ListBucket",
+    # SQS's batch calls are authorised by their single-message actions.
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
 }
 # The elements of a DynamoDB transaction (`aws_sdk_dynamodb::types::Put::builder()` …), each
 # authorised by its own item action.

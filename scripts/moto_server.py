@@ -16,6 +16,12 @@ the items it touches to undo a write that fails half-way.
 moto also answers a Query on the table's own key by looking at every item of the table; here it
 looks at the one partition asked for, as DynamoDB does. (Index queries still look at all.)
 
+moto's SES v2 keeps no configuration-set event destinations and publishes no sending events.
+SES publishes each email's Send event, with the email's message tags, to the SNS topic of its
+configuration set's event destination; the delivery worker reads those to learn that an email
+went out when the worker that sent it died before recording it. Here SES v2 keeps SNS event
+destinations and publishes Send events to them as SES does.
+
     python scripts/moto_server.py HOST PORT
 """
 
@@ -142,10 +148,80 @@ def partition_queries():
     Table.query = query
 
 
+def ses_event_publishing():
+    import datetime
+    import json
+    from urllib.parse import unquote
+
+    from moto.sesv2.responses import SESV2Response
+    from moto.sns.models import sns_backends
+
+    from moto.core.exceptions import JsonRESTError
+
+    # (account, configuration set) -> {destination name: (event types, SNS topic ARN)}
+    destinations = {}
+    lock = threading.Lock()
+
+    def create_configuration_set_event_destination(self):
+        name = unquote(self.path.split("/configuration-sets/", 1)[1].split("/", 1)[0])
+        # Fails as SES does when the configuration set does not exist.
+        self.sesv2_backend.core_backend.describe_configuration_set(name)
+        params = json.loads(self.body)
+        destination = params["EventDestination"]
+        with lock:
+            named = destinations.setdefault((self.current_account, name), {})
+            if params["EventDestinationName"] in named:
+                raise JsonRESTError("AlreadyExistsException", f"Event destination {params['EventDestinationName']} already exists")
+            if destination.get("Enabled") and "SnsDestination" in destination:
+                types = {t.upper() for t in destination.get("MatchingEventTypes", [])}
+                named[params["EventDestinationName"]] = (types, destination["SnsDestination"]["TopicArn"])
+        return "{}"
+
+    send_email = SESV2Response.send_email
+
+    def send_email_publishing_events(self):
+        answer = send_email(self)
+        params = json.loads(self.body)
+        name = params.get("ConfigurationSetName")
+        with lock:
+            named = destinations.get((self.current_account, name), {})
+            targets = [topic for types, topic in named.values() if "SEND" in types]
+        if not targets:
+            return answer
+        tags = {tag["Name"]: [tag["Value"]] for tag in params.get("EmailTags", [])}
+        tags["ses:configuration-set"] = [name]
+        event = {
+            "eventType": "Send",
+            "mail": {
+                "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+                "messageId": json.loads(answer)["MessageId"],
+                "source": params.get("FromEmailAddress"),
+                "sendingAccountId": self.current_account,
+                "destination": params.get("Destination", {}).get("ToAddresses", []),
+                "tags": tags,
+            },
+            "send": {},
+        }
+        for topic in targets:
+            region = topic.split(":")[3]
+            sns_backends[self.current_account][region].publish(json.dumps(event), arn=topic)
+        return answer
+
+    SESV2Response.create_configuration_set_event_destination = create_configuration_set_event_destination
+    SESV2Response.send_email = send_email_publishing_events
+    # The route, read when the server makes SES v2's app on its first request.
+    from moto.sesv2 import urls
+
+    urls.url_paths["{0}/v2/email/configuration-sets/(?P<ConfigurationSetName>[^/]+)/event-destinations$"] = (
+        SESV2Response.dispatch
+    )
+
+
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     fast_transactions()
     partition_queries()
+    ses_event_publishing()
     # What moto's own `main` sets up before serving.
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)

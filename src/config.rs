@@ -73,7 +73,8 @@ pub struct Config {
     #[arg(long, env = "SKYHIGH_CLOUDFRONT_DISTRIBUTION", value_name = "SKYHIGH_CLOUDFRONT_DISTRIBUTION")]
     pub cloudfront_distribution: Option<String>,
 
-    /// SES configuration set whose event destination reports bounces and complaints.
+    /// SES configuration set whose event destination reports sends, bounces and complaints to the
+    /// delivery queue (made as `<prefix>mail` when creating resources).
     #[arg(long, env = "SKYHIGH_SES_CONFIGURATION_SET", value_name = "SKYHIGH_SES_CONFIGURATION_SET")]
     pub ses_configuration_set: Option<String>,
 

@@ -78,7 +78,7 @@ impl Application {
                 Arc::new(SesSender::new(
                     clients.ses.clone(),
                     config.mail_from.clone(),
-                    config.ses_configuration_set.clone(),
+                    aws_settings(&config).mail_configuration_set(),
                 ))
             }
             (None, None) => Arc::new(FileSender::new(config.data_dir.join("outbox"))),
@@ -214,18 +214,22 @@ async fn open_storage(config: &Config) -> anyhow::Result<(Storage, Option<storag
     match config.backend {
         Backend::Local => Ok((storage::local::open(&config.data_dir)?, None)),
         Backend::Aws => {
-            let (storage, clients) = storage::aws::open(&storage::aws::AwsSettings {
-                table_prefix: config.table_prefix.clone(),
-                // `Config::validate` has already refused an aws backend without a bucket.
-                bucket: config.bucket.clone().unwrap_or_default(),
-                create_resources: config.create_resources,
-                events_topic: config.events_topic.clone(),
-                delivery_queue: config.delivery_queue.clone(),
-                cloudfront_distribution: config.cloudfront_distribution.clone(),
-            })
-            .await?;
+            let (storage, clients) = storage::aws::open(&aws_settings(config)).await?;
             Ok((storage, Some(clients)))
         }
+    }
+}
+
+fn aws_settings(config: &Config) -> storage::aws::AwsSettings {
+    storage::aws::AwsSettings {
+        table_prefix: config.table_prefix.clone(),
+        // `Config::validate` has already refused an aws backend without a bucket.
+        bucket: config.bucket.clone().unwrap_or_default(),
+        create_resources: config.create_resources,
+        events_topic: config.events_topic.clone(),
+        delivery_queue: config.delivery_queue.clone(),
+        cloudfront_distribution: config.cloudfront_distribution.clone(),
+        ses_configuration_set: config.ses_configuration_set.clone(),
     }
 }
 

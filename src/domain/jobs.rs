@@ -23,6 +23,10 @@ pub enum Job {
     Digest(Digest),
     /// The email service reports addresses that bounced or complained: no more email to them.
     EmailFeedback(EmailFeedback),
+    /// The email service accepted one of our emails (SES's Send event): the ledger records it
+    /// as sent. That settles an email whose worker died after sending it and before recording
+    /// it, which would otherwise be sent again once its claim went stale.
+    EmailSent(EmailSent),
 }
 
 impl Job {
@@ -34,6 +38,7 @@ impl Job {
             Job::AccountEmail(_) => "account_email",
             Job::Digest(_) => "digest",
             Job::EmailFeedback(_) => "email_feedback",
+            Job::EmailSent(_) => "email_sent",
         }
     }
 
@@ -45,6 +50,7 @@ impl Job {
             Job::AccountEmail(a) => format!("{} email {}", a.kind.name(), a.id),
             Job::Digest(d) => format!("digest for {} (hour {})", d.recipient_id, d.hour),
             Job::EmailFeedback(f) => format!("{:?} for {} addresses", f.kind, f.addresses.len()),
+            Job::EmailSent(sent) => format!("receipt for email {}", sent.key),
         }
     }
 }
@@ -117,9 +123,47 @@ pub struct EmailFeedback {
     pub addresses: Vec<String>,
 }
 
+/// An email the email service accepted, named by the key the worker sent it under
+/// (`meme:<meme>:<recipient>`, `account:<id>`, `digest:<recipient>:<hour>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSent {
+    pub key: String,
+}
+
+impl EmailSent {
+    /// The name of the message tag that carries an email's key through SES to its Send event.
+    pub const TAG: &str = "email_key";
+
+    /// The key as an SES tag value, which may hold only ASCII letters, digits, `_` and `-`: our
+    /// keys are ids, numbers and words joined by `:`, which becomes `_`. None for a key that
+    /// does not fit (it then has no receipt, and a crash between its send and its record may
+    /// send it again).
+    pub fn tag_value(key: &str) -> Option<String> {
+        let fits = key.len() <= 256 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b':');
+        fits.then(|| key.replace(':', "_"))
+    }
+
+    /// The receipt for the email a tag value names.
+    pub fn from_tag_value(value: &str) -> Option<Self> {
+        let fits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        fits.then(|| Self { key: value.replace('_', ":") })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_key_travels_as_a_tag_value_and_back() {
+        let key = "meme:01hzy3k5v2mdd9vr4t6v0e2q7a:01hzy3k5v2mdd9vr4t6v0e2q7b";
+        let tag = EmailSent::tag_value(key).unwrap();
+        assert!(tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{tag}");
+        assert_eq!(EmailSent::from_tag_value(&tag), Some(EmailSent { key: key.into() }));
+        assert_eq!(EmailSent::tag_value("account:a_b"), None, "an underscore would not come back as itself");
+        assert_eq!(EmailSent::tag_value(&"a".repeat(257)), None, "SES takes 256 characters at most");
+        assert_eq!(EmailSent::from_tag_value("a b"), None);
+    }
 
     #[test]
     fn jobs_round_trip_as_tagged_json() {

@@ -14,7 +14,9 @@ mod username;
 pub use blob_key::BlobKey;
 pub use email::Email;
 pub use id::{CommentId, IdError, MemeId, TokenId, UserId};
-pub use jobs::{AccountEmail, AccountEmailKind, Digest, EmailFeedback, FeedbackKind, Job, MemeDeleted, MemePublished};
+pub use jobs::{
+    AccountEmail, AccountEmailKind, Digest, EmailFeedback, EmailSent, FeedbackKind, Job, MemeDeleted, MemePublished,
+};
 pub use meme::{Comment, CommentBody, Meme, MemeMedia, MemeSource, Notification, SharedTemplate, TemplateStats};
 pub use password::Password;
 pub use text::Caption;

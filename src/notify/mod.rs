@@ -6,5 +6,5 @@ mod sender;
 mod worker;
 
 pub use email::{Mailer, MemeMention, MemeNotice};
-pub use sender::{EmailSender, FileSender, SesSender, SmtpSender};
+pub use sender::{EmailSender, FileSender, OutcomeUnknown, SesSender, SmtpSender};
 pub use worker::{DeliveryWorker, Wake, WorkerSettings};

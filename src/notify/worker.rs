@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::email::{Mailer, MemeMention, MemeNotice};
-use super::sender::EmailSender;
+use super::sender::{EmailSender, OutcomeUnknown};
 use crate::domain::{AccountEmail, Digest, Email, EmailFeedback, Job, MemeDeleted, MemePublished, User};
 use crate::storage::{BlobKey, PageRequest, ReceivedJob, SendClaim, Storage, SubscriberRef};
 
@@ -190,9 +190,7 @@ impl DeliveryWorker {
             let nothing_done = match received {
                 Ok(jobs) => {
                     let nothing_done = jobs.is_empty();
-                    for job in jobs {
-                        self.process(job).await;
-                    }
+                    self.process_all(jobs).await;
                     nothing_done
                 }
                 Err(e) => {
@@ -218,9 +216,41 @@ impl DeliveryWorker {
             if jobs.is_empty() {
                 return Ok(());
             }
-            for job in jobs {
-                self.process(job).await;
-            }
+            self.process_all(jobs).await;
+        }
+    }
+
+    /// A received batch: the email service's receipts first, all together (one write and one
+    /// delete for ten: every email sent brings one), then the other jobs one by one.
+    async fn process_all(&self, jobs: Vec<ReceivedJob>) {
+        let (receipts, others): (Vec<_>, Vec<_>) =
+            jobs.into_iter().partition(|received| matches!(received.job, Job::EmailSent(_)));
+        if !receipts.is_empty() {
+            self.record_receipts(receipts).await;
+        }
+        for job in others {
+            self.process(job).await;
+        }
+    }
+
+    /// Marks the emails of SES's Send events sent. If that fails the messages are left alone:
+    /// they come back when their hiding ends and are recorded then.
+    async fn record_receipts(&self, receipts: Vec<ReceivedJob>) {
+        let (keys, handles): (Vec<String>, Vec<String>) = receipts
+            .into_iter()
+            .filter_map(|received| match received.job {
+                Job::EmailSent(sent) => Some((sent.key, received.receipt)),
+                _ => None,
+            })
+            .unzip();
+        let recorded = self.storage.deliveries.mark_sent(&keys).await;
+        crate::telemetry::metrics::delivery("email_sent", recorded.is_ok(), keys.len() as u64);
+        let completed = match recorded {
+            Ok(()) => self.storage.jobs.complete_all(&handles).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = completed {
+            tracing::warn!(receipts = keys.len(), error = %e, "recording emails SES sent failed");
         }
     }
 
@@ -229,7 +259,7 @@ impl DeliveryWorker {
         let kind = received.job.kind();
         let jobs = &self.storage.jobs;
         let handled = self.handle(&received).await;
-        crate::telemetry::metrics::delivery(kind, handled.is_ok());
+        crate::telemetry::metrics::delivery(kind, handled.is_ok(), 1);
         let recorded = match handled {
             Ok(Outcome::Done) => {
                 tracing::info!(job = %what, "job done");
@@ -258,6 +288,10 @@ impl DeliveryWorker {
             Job::AccountEmail(email) => self.account_email(email).await.map(|()| Outcome::Done),
             Job::Digest(digest) => self.digest(digest).await,
             Job::EmailFeedback(feedback) => self.feedback(feedback).await.map(|()| Outcome::Done),
+            Job::EmailSent(sent) => {
+                self.storage.deliveries.mark_sent(std::slice::from_ref(&sent.key)).await?;
+                Ok(Outcome::Done)
+            }
         }
     }
 
@@ -329,7 +363,9 @@ impl DeliveryWorker {
     /// Claims the email `key`, runs `send` if this worker got it, and records the result. An
     /// email another worker claimed moments ago is an error: the job is tried again later,
     /// when that worker has sent it (then it is skipped) or its claim has gone stale (then
-    /// this one sends it), so a worker dying between claim and send loses nothing.
+    /// this one sends it), so a worker dying between claim and send loses nothing. A worker
+    /// dying between send and record leaves the claim too: the email service's receipt (an
+    /// `EmailSent` job, from SES's Send event) records the send long before the claim is stale.
     async fn exactly_once<F>(&self, key: &str, send: F) -> anyhow::Result<()>
     where
         F: Future<Output = anyhow::Result<()>>,
@@ -342,12 +378,18 @@ impl DeliveryWorker {
         }
         match send.await {
             Ok(()) => {
-                deliveries.mark_sent(key).await?;
+                deliveries.mark_sent(&[key.to_owned()]).await?;
                 Ok(())
             }
+            Err(e) if e.is::<OutcomeUnknown>() => {
+                // It may have gone out: keep the claim for the receipt to settle (or, with no
+                // receipt by the time it is stale, for a retry to send it).
+                tracing::warn!(email = key, error = %e, "an email's send has no known outcome; its claim is kept");
+                Err(e)
+            }
             Err(e) => {
-                // Give the claim back so the retry sends it; if even that fails, the claim goes
-                // stale and is taken over.
+                // Not sent: give the claim back so the retry sends it; if even that fails, the
+                // claim goes stale and is taken over.
                 let _ = deliveries.release(key).await;
                 Err(e)
             }

@@ -421,6 +421,13 @@ pub trait JobQueue: Send + Sync {
         wait: std::time::Duration,
     ) -> StorageResult<Vec<ReceivedJob>>;
     async fn complete(&self, receipt: &str) -> StorageResult<()>;
+    /// Completes several jobs at once (SQS deletes ten in one request).
+    async fn complete_all(&self, receipts: &[String]) -> StorageResult<()> {
+        for receipt in receipts {
+            self.complete(receipt).await?;
+        }
+        Ok(())
+    }
     /// Keeps the job hidden for `hidden_for` from now: a retry's backoff, or a long fan-out
     /// holding on to its job.
     async fn hide(&self, receipt: &str, hidden_for: std::time::Duration) -> StorageResult<()>;
@@ -466,7 +473,10 @@ pub trait DeliveryState: Send + Sync {
     /// `stale_after` is taken over: its worker died between claiming and sending.
     async fn claim_send(&self, key: &str, now: OffsetDateTime, stale_after: time::Duration)
     -> StorageResult<SendClaim>;
-    async fn mark_sent(&self, key: &str) -> StorageResult<()>;
+    /// Records the emails as sent, claimed or not: by the worker that sent one, or by the email
+    /// service's receipts for them (which may come for an email whose claim is gone), a
+    /// received batch at a time.
+    async fn mark_sent(&self, keys: &[String]) -> StorageResult<()>;
     /// Gives a claim back after a failed send, so a retry sends it.
     async fn release(&self, key: &str) -> StorageResult<()>;
     /// Where a long job (a fan-out) got to, so a redelivered job resumes there.

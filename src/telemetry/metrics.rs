@@ -113,9 +113,9 @@ pub fn signin_throttled() {
 }
 
 /// A job the delivery worker finished (`ok`) or will retry (`failed`), by kind.
-pub fn delivery(job: &'static str, ok: bool) {
+pub fn delivery(job: &'static str, ok: bool, jobs: u64) {
     let name = if ok { "skyhigh_deliveries_total" } else { "skyhigh_delivery_failures_total" };
-    counter!(name, "job" => job).increment(1);
+    counter!(name, "job" => job).increment(jobs);
 }
 
 /// The local backend's SQLite connections (`read` or `write`): how often one was taken at

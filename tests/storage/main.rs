@@ -2,6 +2,7 @@
 //! A backend is correct when it passes all of it; nothing above the traits may depend on more.
 
 mod contract;
+mod delivery;
 mod site_contract;
 
 use skyhigh::storage::Storage;
@@ -59,6 +60,7 @@ async fn aws_backend() -> (Fixture, skyhigh::storage::aws::Clients, skyhigh::sto
         events_topic: format!("t{unique}-events"),
         delivery_queue: format!("t{unique}-deliveries"),
         cloudfront_distribution: None,
+        ses_configuration_set: None,
     };
     let (storage, clients) =
         skyhigh::storage::aws::connect(&settings).await.expect("aws backend connects to the emulator");

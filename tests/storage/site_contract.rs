@@ -445,10 +445,17 @@ pub async fn an_email_is_claimed_by_one_worker_until_sent_released_or_stale(stor
     assert_eq!(ledger.claim_send("meme:a:b", now, minute).await.unwrap(), SendClaim::Claimed, "released: retried");
     let later = now + Duration::minutes(2);
     assert_eq!(ledger.claim_send("meme:a:b", later, minute).await.unwrap(), SendClaim::Claimed, "a stale claim");
-    ledger.mark_sent("meme:a:b").await.unwrap();
+    ledger.mark_sent(&["meme:a:b".into()]).await.unwrap();
     assert_eq!(ledger.claim_send("meme:a:b", later, minute).await.unwrap(), SendClaim::AlreadySent);
     ledger.release("meme:a:b").await.unwrap();
     assert_eq!(ledger.claim_send("meme:a:b", later, minute).await.unwrap(), SendClaim::AlreadySent, "sent stays sent");
+
+    // The email service's receipt records a send whatever became of the claim: a stale claim
+    // is not taken over, and an email with no claim at all counts as sent.
+    assert_eq!(ledger.claim_send("meme:a:c", now, minute).await.unwrap(), SendClaim::Claimed);
+    ledger.mark_sent(&["meme:a:c".into(), "meme:a:d".into()]).await.unwrap();
+    assert_eq!(ledger.claim_send("meme:a:c", later, minute).await.unwrap(), SendClaim::AlreadySent, "no takeover");
+    assert_eq!(ledger.claim_send("meme:a:d", now, minute).await.unwrap(), SendClaim::AlreadySent, "never claimed");
 }
 
 pub async fn fan_out_progress_and_digests_are_kept(storage: &Storage) {

@@ -31,6 +31,7 @@ mod aws_only {
             events_topic: format!("{prefix}events"),
             delivery_queue: format!("{prefix}deliveries"),
             cloudfront_distribution: None,
+            ses_configuration_set: None,
         };
         skyhigh::storage::aws::connect_to(&settings, &emulator.url).await.expect("the test reaches the store").0
     }

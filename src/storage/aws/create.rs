@@ -181,3 +181,37 @@ pub async fn sender_identity(clients: &Clients, from: &str) -> anyhow::Result<()
         Err(e) => Err(e).context("verifying the sender with SES"),
     }
 }
+
+/// The SES configuration set `set`, publishing every email's Send event (and bounces and
+/// complaints) to the events topic `topic_arn`. (On a real account SES also needs the topic's
+/// policy to let it publish, as `infra/`'s SesFeedbackTopicPolicy does; emulators don't check.)
+pub async fn mail_events(clients: &Clients, set: &str, topic_arn: &str) -> anyhow::Result<()> {
+    use aws_sdk_sesv2::types::{EventDestinationDefinition, EventType, SnsDestination};
+    // SES says AlreadyExistsException; moto, ConfigurationSetAlreadyExistsException.
+    let exists = |code: Option<&str>| code.is_some_and(|c| c.ends_with("AlreadyExistsException"));
+    match clients.ses.create_configuration_set().configuration_set_name(set).send().await {
+        Ok(_) => {}
+        Err(e) if exists(error_code(&e)) => {}
+        Err(e) => return Err(e).with_context(|| format!("creating SES configuration set {set}")),
+    }
+    let destination = EventDestinationDefinition::builder()
+        .enabled(true)
+        .matching_event_types(EventType::Send)
+        .matching_event_types(EventType::Bounce)
+        .matching_event_types(EventType::Complaint)
+        .sns_destination(SnsDestination::builder().topic_arn(topic_arn).build()?)
+        .build();
+    let created = clients
+        .ses
+        .create_configuration_set_event_destination()
+        .configuration_set_name(set)
+        .event_destination_name("sends-bounces-complaints")
+        .event_destination(destination)
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if exists(error_code(&e)) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("sending SES events of {set} to the events topic")),
+    }
+}

@@ -102,19 +102,19 @@ impl DeliveryState for DynamoDelivery {
         }
     }
 
-    async fn mark_sent(&self, email: &str) -> StorageResult<()> {
-        self.tables
-            .dynamodb
-            .update_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(Self::send_key(email)))
-            .update_expression("SET #state = :sent")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sent", s("sent"))
-            .send()
-            .await
-            .map_err(|e| sdk_error("recording a sent email", e))?;
-        Ok(())
+    async fn mark_sent(&self, emails: &[String]) -> StorageResult<()> {
+        // Whole items, claimed or not: a `sent` item has no use for its claim's time.
+        let expires_at = n((OffsetDateTime::now_utc() + KEEP).unix_timestamp());
+        let items = emails
+            .iter()
+            .map(|email| {
+                let mut item = Self::send_key(email);
+                item.insert("state".into(), s("sent"));
+                item.insert(EXPIRES_AT.into(), expires_at.clone());
+                item
+            })
+            .collect();
+        self.tables.batch_put(items, "recording sent emails").await
     }
 
     async fn release(&self, email: &str) -> StorageResult<()> {

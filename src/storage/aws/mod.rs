@@ -37,7 +37,7 @@ pub use resources::{Bus, Names, ensure_sender_identity};
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, TransactWriteItem, WriteRequest};
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{Storage, StorageError, StorageResult};
@@ -153,17 +153,32 @@ impl Tables {
     /// Deletes items of the main table by key, 25 per request (BatchWriteItem's limit),
     /// sending again whatever DynamoDB leaves unprocessed under load.
     pub async fn batch_delete(&self, keys: Vec<Item>, what: &str) -> StorageResult<()> {
-        for chunk in keys.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                        .map_err(|e| StorageError::Other(e.into()))
-                })
-                .collect::<StorageResult<_>>()?;
+        let delete = |key| {
+            DeleteRequest::builder()
+                .set_key(Some(key))
+                .build()
+                .map(|d| WriteRequest::builder().delete_request(d).build())
+        };
+        self.batch_write(keys.into_iter().map(delete), what).await
+    }
+
+    /// Writes whole items of the main table, as `batch_delete` deletes them: unconditionally
+    /// (BatchWriteItem takes no conditions).
+    pub async fn batch_put(&self, items: Vec<Item>, what: &str) -> StorageResult<()> {
+        let put = |item| {
+            PutRequest::builder().set_item(Some(item)).build().map(|p| WriteRequest::builder().put_request(p).build())
+        };
+        self.batch_write(items.into_iter().map(put), what).await
+    }
+
+    async fn batch_write(
+        &self,
+        requests: impl Iterator<Item = Result<WriteRequest, aws_sdk_dynamodb::error::BuildError>>,
+        what: &str,
+    ) -> StorageResult<()> {
+        let requests = requests.collect::<Result<Vec<_>, _>>().map_err(|e| StorageError::Other(e.into()))?;
+        for chunk in requests.chunks(25) {
+            let mut requests = chunk.to_vec();
             for _ in 0..5 {
                 if requests.is_empty() {
                     break;
@@ -241,6 +256,20 @@ pub struct AwsSettings {
     pub delivery_queue: String,
     /// The CloudFront distribution to invalidate deleted media in (`SKYHIGH_CLOUDFRONT_DISTRIBUTION`).
     pub cloudfront_distribution: Option<String>,
+    /// The SES configuration set whose event destination reports sends, bounces and complaints
+    /// to the delivery queue (`SKYHIGH_SES_CONFIGURATION_SET`; `infra/` makes it).
+    pub ses_configuration_set: Option<String>,
+}
+
+impl AwsSettings {
+    /// The configuration set emails are sent with: the configured one, else (when creating
+    /// resources, in development) `<prefix>mail`, made beside the tables with its events going
+    /// to the events topic.
+    pub fn mail_configuration_set(&self) -> Option<String> {
+        self.ses_configuration_set
+            .clone()
+            .or_else(|| self.create_resources.then(|| format!("{}mail", self.table_prefix)))
+    }
 }
 
 /// Connects, checks (or creates) the tables, bucket, topic and queue, and builds the stores.

@@ -1,6 +1,7 @@
 //! The delivery queue on SQS. "Meme published" events arrive from the events topic (raw message
 //! delivery, so the body is the job's JSON); account emails and digests are sent to the queue
-//! directly; SES bounce and complaint events arrive from its feedback topic. A received message
+//! directly; SES's events arrive from its feedback topic: Send (an email was accepted, named by
+//! its `email_key` tag), Bounce and Complaint. A received message
 //! is hidden for the visibility timeout and comes back if the worker dies before deleting it;
 //! after ten receives the queue's redrive policy moves it to the dead-letter queue.
 
@@ -10,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use super::item::sdk_error;
-use crate::domain::{EmailFeedback, FeedbackKind, Job};
+use crate::domain::{EmailFeedback, EmailSent, FeedbackKind, Job};
 use crate::storage::{Backlog, JobQueue, ReceivedJob, StorageError, StorageResult};
 
 /// SQS limits: 10 messages a receive, 20 s of long polling, 15 min of delay, 12 h hidden.
@@ -35,7 +36,7 @@ fn seconds(d: Duration, max: Duration) -> i32 {
 }
 
 /// Reads a message body: our job JSON, the same wrapped in an SNS envelope (when raw delivery
-/// is off), or an SES event about bounces and complaints.
+/// is off), or an SES event: a send, a bounce or a complaint.
 pub fn parse_body(body: &str) -> Option<Job> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     if value.get("Type").and_then(|t| t.as_str()) == Some("Notification") {
@@ -44,7 +45,16 @@ pub fn parse_body(body: &str) -> Option<Job> {
     if let Ok(job) = serde_json::from_value::<Job>(value.clone()) {
         return Some(job);
     }
+    if value.get("eventType").and_then(|t| t.as_str()) == Some("Send") {
+        return sent_receipt(&value).map(Job::EmailSent);
+    }
     ses_feedback(&value).map(Job::EmailFeedback)
+}
+
+/// The email an SES Send event is about, by the key the worker tagged it with.
+fn sent_receipt(value: &serde_json::Value) -> Option<EmailSent> {
+    let tag = value.get("mail")?.get("tags")?.get(EmailSent::TAG)?.as_array()?.first()?.as_str()?;
+    EmailSent::from_tag_value(tag)
 }
 
 /// An SES event (configuration-set event destinations say `eventType`, identity notifications
@@ -156,6 +166,42 @@ impl JobQueue for SqsQueue {
         Ok(())
     }
 
+    async fn complete_all(&self, receipts: &[String]) -> StorageResult<()> {
+        use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+        for chunk in receipts.chunks(MAX_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .build()
+                        .map_err(|e| StorageError::Other(e.into()))
+                })
+                .collect::<StorageResult<Vec<_>>>()?;
+            let deleted = self
+                .sqs
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sdk_error("completing jobs", e))?;
+            // A message that was not deleted comes back and is done again: harmless for the
+            // idempotent jobs batched here, but worth knowing about.
+            if let Some(failed) = deleted.failed.first() {
+                return Err(StorageError::Unavailable(format!(
+                    "completing jobs: SQS kept {} of {} ({})",
+                    deleted.failed.len(),
+                    chunk.len(),
+                    failed.code
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn hide(&self, receipt: &str, hidden_for: Duration) -> StorageResult<()> {
         self.sqs
             .change_message_visibility()
@@ -191,5 +237,14 @@ mod tests {
         let transient = bounce.replace("Permanent", "Transient");
         assert!(matches!(parse_body(&transient), Some(Job::EmailFeedback(f)) if f.addresses.is_empty()));
         assert_eq!(parse_body("not json"), None);
+    }
+
+    #[test]
+    fn an_ses_send_event_becomes_the_receipt_of_the_email_its_tag_names() {
+        let send = r#"{"eventType":"Send","send":{},"mail":{"messageId":"0100",
+            "tags":{"ses:configuration-set":["skyhigh-prod"],"email_key":["meme_01aa_01bb"]}}}"#;
+        assert_eq!(parse_body(send), Some(Job::EmailSent(EmailSent { key: "meme:01aa:01bb".into() })));
+        // An email sent without our tag (by another application of the account, say) is no job.
+        assert_eq!(parse_body(r#"{"eventType":"Send","send":{},"mail":{"tags":{}}}"#), None);
     }
 }

@@ -31,6 +31,8 @@ pub struct Names {
     /// The events topic: a name, or its ARN (what `infra/` hands over).
     pub events_topic: String,
     pub delivery_queue: String,
+    /// The SES configuration set whose events feed the delivery queue.
+    pub mail_configuration_set: Option<String>,
 }
 
 impl Names {
@@ -41,6 +43,7 @@ impl Names {
             bucket: settings.bucket.clone(),
             events_topic: settings.events_topic.clone(),
             delivery_queue: settings.delivery_queue.clone(),
+            mail_configuration_set: settings.mail_configuration_set(),
         }
     }
 }
@@ -79,7 +82,12 @@ pub async fn ensure(clients: &Clients, names: &Names, create: bool) -> anyhow::R
         missing.push(format!("SNS topic {}", names.events_topic));
     }
     if let (true, Some(queue_url), Some(topic_arn)) = (missing.is_empty(), queue, topic) {
-        return Ok(Bus { topic_arn, queue_url });
+        let bus = Bus { topic_arn, queue_url };
+        if create {
+            // Cheap, and it brings the SES events to a development stack made before them.
+            mail_events(clients, names, &bus).await?;
+        }
+        return Ok(bus);
     }
     if !create {
         bail!("missing AWS resources: {} (create them, or set SKYHIGH_CREATE_RESOURCES=true)", missing.join(", "));
@@ -97,11 +105,21 @@ pub async fn ensure(clients: &Clients, names: &Names, create: bool) -> anyhow::R
         create::wait_until_active(clients, table).await?;
     }
     let bus = create::bus(clients, names, MAX_RECEIVES).await?;
+    mail_events(clients, names, &bus).await?;
     tracing::info!(
         main = %names.main_table, sessions = %names.sessions_table, bucket = %names.bucket,
         topic = %bus.topic_arn, queue = %bus.queue_url, "created missing AWS resources"
     );
     Ok(bus)
+}
+
+/// SES reports each email's send (and bounces and complaints) on the events topic, which feeds
+/// the delivery queue: in production `infra/` wires this through its own feedback topic.
+async fn mail_events(clients: &Clients, names: &Names, bus: &Bus) -> anyhow::Result<()> {
+    match &names.mail_configuration_set {
+        Some(set) => create::mail_events(clients, set, &bus.topic_arn).await,
+        None => Ok(()),
+    }
 }
 
 async fn queue_url(clients: &Clients, queue: &str) -> anyhow::Result<Option<String>> {

@@ -189,12 +189,26 @@ impl DeliveryState for SqliteDelivery {
             .await
     }
 
-    async fn mark_sent(&self, key: &str) -> StorageResult<()> {
-        let key = key.to_owned();
+    async fn mark_sent(&self, keys: &[String]) -> StorageResult<()> {
+        let keys = keys.to_vec();
         self.db
             .write(move |conn| {
-                conn.execute("UPDATE sent_emails SET sent = 1 WHERE key = ?1", [key]).map_err(sql_error)?;
-                Ok(())
+                // A receipt may come for an email with no claim row (swept, or never written
+                // here): it is sent all the same.
+                let tx = conn.transaction().map_err(sql_error)?;
+                {
+                    let mut mark = tx
+                        .prepare_cached(
+                            "INSERT INTO sent_emails (key, sent, claimed_at) VALUES (?1, 1, ?2)
+                             ON CONFLICT (key) DO UPDATE SET sent = 1",
+                        )
+                        .map_err(sql_error)?;
+                    let now = millis(OffsetDateTime::now_utc());
+                    for key in &keys {
+                        mark.execute(params![key, now]).map_err(sql_error)?;
+                    }
+                }
+                tx.commit().map_err(sql_error)
             })
             .await
     }
