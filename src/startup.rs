@@ -28,6 +28,7 @@ use crate::services::memes::Renderer;
 use crate::services::memes_by_url::UrlCache;
 use crate::storage::{self, Storage};
 use crate::web::cursor::CursorSigner;
+use crate::web::page_cache::PageCache;
 use crate::web::{self, App, AppState, REQUEST_TIMEOUT};
 
 /// Concurrent argon2 computations: one per core keeps sign-in bursts from starving pages.
@@ -36,6 +37,11 @@ const PASSWORD_HASHING_SLOTS: usize = 2;
 const RENDER_SLOTS: usize = 2;
 /// Rendered memes-by-URL kept in memory: some hundreds of popular ones at display size.
 const URL_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Anonymous pages kept rendered and compressed: about a thousand pages of 20 KB.
+const PAGE_CACHE_BYTES: u64 = 24 * 1024 * 1024;
+/// On aws, other instances' writes do not reach this one's page cache: its pages (and
+/// CloudFront's copies of them) are at most this old.
+const SHARED_PAGE_TTL: Duration = Duration::from_secs(1);
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 /// Crash debris is looked for at start-up, then this often, judging only what is at least
 /// this old (a save in flight writes its media moments before its record).
@@ -63,6 +69,8 @@ impl Application {
             }
             None => None,
         };
+        // The static files' compressed forms, made beside start-up rather than in a request.
+        tokio::task::spawn_blocking(web::pages::static_files::compress_all);
         let (storage, aws) = open_storage(&config).await?;
         storage.health.check().await.context("the storage backend does not answer")?;
         let listener = TcpListener::bind(config.addr)
@@ -89,6 +97,7 @@ impl Application {
         let signup_limit = SignupLimit::new(storage.counters.clone(), config.signups_per_hour);
         let render_limit = RenderLimit::new(config.renders_per_minute);
         let api_writes = ApiWriteLimit::new(storage.counters.clone(), config.api_writes_per_minute);
+        let page_cache = page_cache(&config);
         let state = AppState::new(App {
             config: Arc::new(config),
             storage,
@@ -99,6 +108,7 @@ impl Application {
             cursors: Arc::new(CursorSigner::new(cursor_key)),
             wake: Wake::default(),
             url_cache: UrlCache::new(URL_CACHE_BYTES),
+            page_cache,
             render_limit,
             api_writes,
         });
@@ -217,6 +227,15 @@ async fn open_storage(config: &Config) -> anyhow::Result<(Storage, Option<storag
             let (storage, clients) = storage::aws::open(&aws_settings(config)).await?;
             Ok((storage, Some(clients)))
         }
+    }
+}
+
+/// Locally every write passes through this process, which keeps its pages current; on aws other
+/// instances write too, so pages are kept (here and by CloudFront) a second at most.
+fn page_cache(config: &Config) -> PageCache {
+    match config.backend {
+        Backend::Local => PageCache::new(PAGE_CACHE_BYTES, None, None),
+        Backend::Aws => PageCache::new(PAGE_CACHE_BYTES, Some(SHARED_PAGE_TTL), Some(SHARED_PAGE_TTL.as_secs() as u32)),
     }
 }
 

@@ -14,6 +14,13 @@
 //! up, sign in, make a meme) get protected forms without creating a stored session each; their
 //! tokens are bound to "no session". Signing in changes the session id, so forms rendered
 //! before it stop working, as they should.
+//!
+//! Tokens are minted only for pages that show a form, and the cookie is set only then: a page
+//! without forms (the home page to an anonymous visitor) carries nothing of the visitor's, so
+//! it can be kept and shared (`page_cache`). A page that did get a token says so (`Personal`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -94,6 +101,31 @@ fn unmasks_to(token: &str, bound: &[u8; SECRET_LEN]) -> bool {
 pub struct CsrfSecret {
     secret: Secret,
     session: Option<Session>,
+    /// Whether a token was minted for the response (then the cookie must be set, and the page
+    /// is the visitor's own).
+    issued: Arc<AtomicBool>,
+}
+
+/// What a page needs to mint tokens for its forms when it renders them: the secret and the id
+/// of the session they are bound to. Minting nothing costs nothing.
+#[derive(Clone)]
+pub struct TokenMinter {
+    csrf: CsrfSecret,
+    session_id: Option<String>,
+}
+
+impl std::fmt::Debug for TokenMinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenMinter")
+    }
+}
+
+impl TokenMinter {
+    /// A freshly masked token for one form.
+    pub fn token(&self) -> String {
+        self.csrf.issued.store(true, Ordering::Relaxed);
+        mask(&self.csrf.secret.bound_to(self.session_id.as_deref()))
+    }
 }
 
 impl CsrfSecret {
@@ -105,15 +137,15 @@ impl CsrfSecret {
         session.id().map(|id| id.to_string())
     }
 
-    /// A freshly masked token for a page's forms.
-    pub async fn masked_token(&self) -> String {
-        self.masked_token_for(self.session.as_ref()).await
+    /// What mints tokens for a page's forms, bound to the request's session.
+    pub async fn minter(&self) -> TokenMinter {
+        self.minter_for(self.session.as_ref()).await
     }
 
-    /// A token bound to `session` rather than the request's (the 503 page passes none, so as
-    /// not to ask a failed session store again).
-    pub async fn masked_token_for(&self, session: Option<&Session>) -> String {
-        mask(&self.secret.bound_to(Self::session_id(session).await.as_deref()))
+    /// The same, bound to `session` rather than the request's (the 503 page passes none, so
+    /// as not to ask a failed session store again).
+    pub async fn minter_for(&self, session: Option<&Session>) -> TokenMinter {
+        TokenMinter { csrf: self.clone(), session_id: Self::session_id(session).await }
     }
 
     /// Checks a submitted token, as a 403 when it is missing or wrong.
@@ -179,7 +211,7 @@ fn cross_site_refusal(headers: &HeaderMap) -> Option<AppError> {
 }
 
 /// Middleware: layer 1 for unsafe requests, and a secret for every request (set as a cookie
-/// on HTML responses when the browser had none).
+/// when the browser had none and the response minted a token from it, or is an error page).
 pub async fn protect(secure_cookie: bool, mut request: Request, next: Next) -> Response {
     // API clients that authenticate with a bearer token send no cookies, so they cannot be
     // forged cross-site; everything else is a browser and gets the origin check.
@@ -195,17 +227,20 @@ pub async fn protect(secure_cookie: bool, mut request: Request, next: Next) -> R
     let is_new = existing.is_none();
     let secret = existing.unwrap_or_else(Secret::generate);
     let session = request.extensions().get::<Session>().cloned();
-    let csrf = CsrfSecret { secret: secret.clone(), session };
+    let csrf = CsrfSecret { secret: secret.clone(), session, issued: Arc::default() };
     request.extensions_mut().insert(csrf.clone());
     let mut response = next.run(request).await;
+    let issued = csrf.issued.load(Ordering::Relaxed);
+    if issued {
+        response.extensions_mut().insert(super::page_cache::Personal);
+    }
     // The error renderer (outside this layer) needs it to give its page a token.
     response.extensions_mut().insert(csrf);
 
-    let is_html =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
-    // Error pages are rendered into HTML later, so their responses count as HTML too.
-    let will_be_html = is_html || response.status().is_client_error() || response.status().is_server_error();
-    if is_new && will_be_html {
+    // Error pages are rendered later, outside this layer, and may show a form: they get the
+    // cookie too (they are never kept).
+    let error_page = response.status().is_client_error() || response.status().is_server_error();
+    if is_new && (issued || error_page) {
         let mut cookie = format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax", secret.cookie_value());
         if secure_cookie {
             cookie.push_str("; Secure");

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::csrf::CsrfSecret;
+use super::csrf::{CsrfSecret, TokenMinter};
 use super::error::{AlreadyRendered, AppError};
 use super::session::{CurrentUser, SignedIn};
 
@@ -15,8 +15,7 @@ use super::session::{CurrentUser, SignedIn};
 #[derive(Debug, Clone, Default)]
 pub struct PageContext {
     pub user: Option<SignedIn>,
-    /// A freshly masked token for the page's forms (hidden field `csrf_token`).
-    pub csrf_token: String,
+    tokens: Option<TokenMinter>,
 }
 
 impl PageContext {
@@ -26,11 +25,17 @@ impl PageContext {
             Some(session) => super::session::signed_in(session).await.ok().flatten(),
             None => None,
         };
-        let csrf_token = match extensions.get::<CsrfSecret>() {
-            Some(csrf) => csrf.masked_token_for(session).await,
-            None => String::new(),
+        let tokens = match extensions.get::<CsrfSecret>() {
+            Some(csrf) => Some(csrf.minter_for(session).await),
+            None => None,
         };
-        Self { user, csrf_token }
+        Self { user, tokens }
+    }
+
+    /// A freshly masked token for one of the page's forms (hidden field `csrf_token`), minted
+    /// only when a form is shown: a page without forms holds nothing of its visitor's.
+    pub fn csrf_token(&self) -> String {
+        self.tokens.as_ref().map(TokenMinter::token).unwrap_or_default()
     }
 }
 
@@ -39,11 +44,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        let csrf_token = match parts.extensions.get::<CsrfSecret>() {
-            Some(csrf) => csrf.masked_token().await,
-            None => String::new(),
+        let tokens = match parts.extensions.get::<CsrfSecret>() {
+            Some(csrf) => Some(csrf.minter().await),
+            None => None,
         };
-        Ok(Self { user, csrf_token })
+        Ok(Self { user, tokens })
     }
 }
 

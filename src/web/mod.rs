@@ -4,6 +4,7 @@ pub mod access_log;
 pub mod api;
 pub mod body_limit;
 pub mod client_ip;
+pub mod compression;
 pub mod csrf;
 pub mod cursor;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod forms;
 pub mod layout;
 pub mod meme_form;
 pub mod metrics;
+pub mod page_cache;
 pub mod pages;
 pub mod security;
 pub mod session;
@@ -76,6 +78,8 @@ pub struct App {
     pub render_limit: RenderLimit,
     /// API writes per token and per client address.
     pub api_writes: ApiWriteLimit,
+    /// Anonymous views of the busiest pages, rendered and compressed.
+    pub page_cache: page_cache::PageCache,
 }
 
 impl App {
@@ -116,7 +120,8 @@ pub fn router(state: AppState) -> Router {
         ));
     // Inner to outer: CSRF sees the request closest to the handler; panics and timeouts
     // become responses that the error renderer turns into pages; the session is loaded
-    // before (and saved after) all of that.
+    // before (and saved after) all of that; an anonymous view of a cached page is answered
+    // before any of it.
     let pages = Router::new()
         .merge(forms)
         .merge(pages::editor::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
@@ -124,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
                 .layer(session::layer(state.storage.sessions.clone(), secure))
                 .layer(middleware::from_fn(error::render_error_pages))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
@@ -147,14 +153,16 @@ pub fn router(state: AppState) -> Router {
         );
     // Outer to inner: a malformed incoming id is dropped, the id is set (the incoming one, or
     // a new one) and copied to the response, and the access log serves the request inside a
-    // span naming it. Inside the router, so the log sees the matched route's template.
+    // span naming it. Inside the router, so the log sees the matched route's template. Text
+    // made for this request is compressed inside the log, which so counts the bytes sent.
     let access = access_log::AccessLog::new(state.config.trusted_proxies, metered);
     let app = Router::new().merge(pages).merge(resources).layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn(access_log::refuse_malformed_ids))
             .layer(SetRequestIdLayer::new(access_log::REQUEST_ID_HEADER, access_log::MakeId))
             .layer(PropagateRequestIdLayer::new(access_log::REQUEST_ID_HEADER))
-            .layer(middleware::from_fn_with_state(access, access_log::log_requests)),
+            .layer(middleware::from_fn_with_state(access, access_log::log_requests))
+            .layer(middleware::from_fn(compression::compress_responses)),
     );
     // Outermost, so that every response — error pages included — carries them.
     let app = app.layer(security::layer(&state.config));

@@ -232,4 +232,27 @@ mod aws_only {
             assert!(!mail.iter().any(|m| m.contains(&format!("/memes/{meme}"))), "{name} was emailed");
         }
     }
+
+    /// Another instance's writes never reach this instance's page cache: a page it keeps is at
+    /// most a second old. (A write made straight in the shared store stands in for that
+    /// instance.)
+    #[tokio::test]
+    async fn a_page_kept_by_one_instance_is_at_most_a_second_old() {
+        require_aws();
+        let app = TestApp::spawn().await;
+        app.signed_up("ann").await;
+        let meme = app.save_meme("chelsea", &["kept", "a second"]).await;
+        let visitor = reqwest::Client::new();
+        let home = || async { visitor.get(app.url("/")).send().await.unwrap().text().await.unwrap() };
+        let kept_at = Instant::now();
+        assert!(home().await.contains(&meme));
+        app.storage.memes.delete(skyhigh::domain::MemeId::parse(&meme).unwrap()).await.unwrap();
+        let kept = home().await.contains(&meme);
+        // (A slow emulator can take the delete past the second; then there is nothing to see.)
+        if kept_at.elapsed() < Duration::from_millis(800) {
+            assert!(kept, "kept: this instance saw no write");
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(!home().await.contains(&meme), "gone after the second");
+    }
 }

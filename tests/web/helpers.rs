@@ -349,6 +349,12 @@ pub fn cookie_value(jar: &Jar, address: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The versioned URL of an embedded static file in a page (`/static/site.css?v=…`).
+pub fn extract_asset_url(html: &str, name: &str) -> String {
+    let start = html.find(&format!("/static/{name}")).unwrap_or_else(|| panic!("no {name} in the page"));
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
 pub fn extract_csrf_token(html: &str) -> Option<String> {
     let marker = r#"name="csrf_token" value=""#;
     let start = html.find(marker)? + marker.len();
