@@ -247,11 +247,17 @@ pub trait MemeStore: Send + Sync {
 /// What a creator's portfolio page shows.
 #[derive(Debug, Clone)]
 pub struct Portfolio {
+    pub profile: Profile,
+    pub memes: Page<Meme>,
+}
+
+/// A creator as their portfolio shows them to one viewer.
+#[derive(Debug, Clone)]
+pub struct Profile {
     pub creator: User,
     pub subscribers: u64,
     /// Whether the viewer follows them (false for anonymous viewers and the creator).
     pub viewer_subscribed: bool,
-    pub memes: Page<Meme>,
 }
 
 /// What a meme's page shows.
@@ -279,6 +285,9 @@ pub trait PageViews: Send + Sync {
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StorageResult<Option<Portfolio>>;
+    /// The portfolio without its memes (when the page has them already): `None` when there is
+    /// no such creator.
+    async fn profile(&self, creator: &Username, viewer: Option<UserId>) -> StorageResult<Option<Profile>>;
     /// `None` when there is no such meme.
     async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>>;
     /// A page of `list`, each meme with its newest comments (at most [`FEED_COMMENTS`], newest

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{
     CommentStore, FEED_COMMENTS, MemeOrder, MemeStore, MemeView, MemeWithComments, Page, PageRequest, PageViews,
-    Portfolio, StorageResult, SubscriptionStore, TemplateStore, UserStore,
+    Portfolio, Profile, StorageResult, TemplateStore, UserStore,
 };
 use crate::domain::{MemeId, UserId, Username};
 
@@ -15,8 +15,15 @@ pub struct ComposedViews {
     pub memes: Arc<dyn MemeStore>,
     pub comments: Arc<dyn CommentStore>,
     pub users: Arc<dyn UserStore>,
-    pub subscriptions: Arc<dyn SubscriptionStore>,
     pub templates: Arc<dyn TemplateStore>,
+    pub profiles: Arc<dyn ProfileQuery>,
+}
+
+/// A creator's profile in one read: the account, its subscriber count and whether the viewer
+/// follows it (every signed-in portfolio view asks; three reads made it a fifth of the page).
+#[async_trait]
+pub trait ProfileQuery: Send + Sync {
+    async fn profile(&self, creator: &Username, viewer: Option<UserId>) -> StorageResult<Option<Profile>>;
 }
 
 #[async_trait]
@@ -27,21 +34,13 @@ impl PageViews for ComposedViews {
         viewer: Option<UserId>,
         page: PageRequest,
     ) -> StorageResult<Option<Portfolio>> {
-        let Some(creator) = self.users.find_by_username(creator).await? else { return Ok(None) };
-        let subscribed = async {
-            match viewer {
-                Some(viewer) if viewer != creator.id => {
-                    self.subscriptions.state(&creator, viewer).await.map(|s| s.is_subscribed())
-                }
-                _ => Ok(false),
-            }
-        };
-        let (memes, subscribers, viewer_subscribed) = tokio::try_join!(
-            self.memes.list_by_creator(&creator, page),
-            self.subscriptions.subscriber_count(&creator),
-            subscribed,
-        )?;
-        Ok(Some(Portfolio { creator, subscribers, viewer_subscribed, memes }))
+        let Some(profile) = self.profiles.profile(creator, viewer).await? else { return Ok(None) };
+        let memes = self.memes.list_by_creator(&profile.creator, page).await?;
+        Ok(Some(Portfolio { profile, memes }))
+    }
+
+    async fn profile(&self, creator: &Username, viewer: Option<UserId>) -> StorageResult<Option<Profile>> {
+        self.profiles.profile(creator, viewer).await
     }
 
     async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>> {

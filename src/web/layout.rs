@@ -6,6 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use bytes::Bytes;
 
 use super::csrf::{CsrfSecret, TokenMinter};
 use super::error::{AlreadyRendered, AppError};
@@ -67,6 +68,49 @@ pub fn render_with_status(status: StatusCode, template: &impl Template) -> Resul
         response.extensions_mut().insert(AlreadyRendered);
     }
     Ok(response)
+}
+
+/// Where a page template shows its kept fragment: `{{ fragment|safe }}` in the template, with
+/// this as the value. A comment can come from no escaped text, so it marks one place only.
+pub const FRAGMENT_SLOT: &str = "<!--skyhigh:fragment-->";
+
+/// A page made of a part rendered for this request around a kept fragment (a response
+/// extension): the compression layer splices the fragment's stored brotli or zstd between the
+/// two parts instead of compressing the whole page again.
+#[derive(Clone)]
+pub struct SplicedPage {
+    pub before: Bytes,
+    pub fragment: std::sync::Arc<super::page_cache::Fragment>,
+    pub after: Bytes,
+}
+
+/// Renders a page whose template holds `FRAGMENT_SLOT`, with `fragment` in that place.
+pub fn render_around(
+    template: &impl Template,
+    fragment: std::sync::Arc<super::page_cache::Fragment>,
+) -> Result<Response, AppError> {
+    let page = template.render().map_err(|e| AppError::Internal(anyhow::Error::new(e).context("rendering a page")))?;
+    let (before, after) = page
+        .split_once(FRAGMENT_SLOT)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a page template has no fragment slot")))?;
+    let mut whole = String::with_capacity(page.len() + fragment.html().len());
+    whole.push_str(before);
+    whole.push_str(fragment.html());
+    whole.push_str(after);
+    let spliced = SplicedPage {
+        before: Bytes::copy_from_slice(before.as_bytes()),
+        fragment,
+        after: Bytes::copy_from_slice(after.as_bytes()),
+    };
+    let mut response = Html(whole).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.extensions_mut().insert(spliced);
+    Ok(response)
+}
+
+/// Renders a fragment's template to its HTML (`PageCache::fragment` keeps it).
+pub fn render_fragment(template: &impl Template) -> Result<String, AppError> {
+    template.render().map_err(|e| AppError::Internal(anyhow::Error::new(e).context("rendering a page fragment")))
 }
 
 impl PageContext {

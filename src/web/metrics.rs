@@ -35,7 +35,7 @@ async fn scrape(State(scrape): State<Scrape>) -> Response {
     };
     let mut caches = app.renderer.engine.cache_reports().to_vec();
     caches.push(app.url_cache.report());
-    caches.push(app.page_cache.report());
+    caches.extend(app.page_cache.reports());
     metrics::record_levels(&Levels {
         render_slots: app.renderer.slots(),
         password_slots: app.passwords.slots(),

@@ -49,11 +49,42 @@ pub struct Personal;
 
 pub struct PageCache {
     pages: moka::future::Cache<String, Arc<CachedPage>>,
+    fragments: moka::future::Cache<String, Arc<Fragment>>,
     generation: AtomicU64,
     /// How long an entry may be served, when other instances write too.
     ttl: Option<Duration>,
     cache_control: HeaderValue,
     counts: HitCounts,
+    fragment_counts: HitCounts,
+}
+
+/// A rendered piece of a page that is the same for every visitor (a list of memes, in the
+/// signed-in pages that cannot be kept whole), with its brotli and zstd forms made once, the
+/// first time they are asked for, for `compression::splice`.
+pub struct Fragment {
+    generation: u64,
+    made: Instant,
+    html: String,
+    /// By `Encoding::index`: brotli and zstd.
+    encoded: [OnceLock<Option<Bytes>>; 4],
+}
+
+impl Fragment {
+    fn new(generation: u64, html: String) -> Self {
+        Self { generation, made: Instant::now(), html, encoded: Default::default() }
+    }
+
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+
+    /// The fragment compressed to be spliced into a page in `encoding` (None for gzip and
+    /// identity).
+    pub fn spliceable(&self, encoding: Encoding) -> Option<&Bytes> {
+        self.encoded[encoding.index()]
+            .get_or_init(|| compression::compress_spliceable(self.html.as_bytes(), encoding).map(Bytes::from))
+            .as_ref()
+    }
 }
 
 struct CachedPage {
@@ -140,6 +171,12 @@ impl PageCache {
                 u32::try_from(key.len() + page.identity().len() * 3 / 2 + 256).unwrap_or(u32::MAX)
             })
             .build();
+        let fragments = moka::future::Cache::builder()
+            .max_capacity(max_bytes / 2)
+            .weigher(|key: &String, fragment: &Arc<Fragment>| {
+                u32::try_from(key.len() + fragment.html.len() * 3 / 2 + 256).unwrap_or(u32::MAX)
+            })
+            .build();
         let cache_control = match shared_max_age {
             Some(seconds) => format!("public, max-age=0, s-maxage={seconds}"),
             // Browsers keep it and ask again each time, with the ETag.
@@ -147,10 +184,12 @@ impl PageCache {
         };
         Self {
             pages,
+            fragments,
             generation: AtomicU64::new(0),
             ttl,
             cache_control: HeaderValue::from_str(&cache_control).unwrap_or(HeaderValue::from_static("no-cache")),
             counts: HitCounts::default(),
+            fragment_counts: HitCounts::default(),
         }
     }
 
@@ -163,15 +202,38 @@ impl PageCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    async fn fresh(&self, key: &str) -> Option<Arc<CachedPage>> {
-        let page = self.pages.get(key).await?;
-        let current = page.generation == self.generation() && self.ttl.is_none_or(|ttl| page.made.elapsed() < ttl);
-        current.then_some(page)
+    fn is_current(&self, generation: u64, made: Instant) -> bool {
+        generation == self.generation() && self.ttl.is_none_or(|ttl| made.elapsed() < ttl)
     }
 
-    /// Lookups answered from the cache and not, since start-up.
-    pub fn report(&self) -> CacheReport {
-        self.counts.report("pages")
+    async fn fresh(&self, key: &str) -> Option<Arc<CachedPage>> {
+        let page = self.pages.get(key).await?;
+        self.is_current(page.generation, page.made).then_some(page)
+    }
+
+    /// The piece of a page that `key` names and every visitor sees alike (a list of memes),
+    /// kept under the same rules as whole pages: made by `render` when missing or stale.
+    pub async fn fragment<F, Fut, E>(&self, key: String, render: F) -> Result<Arc<Fragment>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<String, E>>,
+    {
+        if let Some(fragment) = self.fragments.get(&key).await
+            && self.is_current(fragment.generation, fragment.made)
+        {
+            self.fragment_counts.hit();
+            return Ok(fragment);
+        }
+        self.fragment_counts.miss();
+        let generation = self.generation();
+        let fragment = Arc::new(Fragment::new(generation, render().await?));
+        self.fragments.insert(key, fragment.clone()).await;
+        Ok(fragment)
+    }
+
+    /// Lookups answered from the cache and not, since start-up: whole pages, and fragments.
+    pub fn reports(&self) -> [CacheReport; 2] {
+        [self.counts.report("pages"), self.fragment_counts.report("page_fragments")]
     }
 }
 

@@ -165,6 +165,7 @@ macro_rules! every_backend {
                 a_meme_reads_with_its_first_comments_and_the_rest_follow,
                 a_comment_on_a_missing_meme_is_not_found,
                 subscribing_is_idempotent_and_counted,
+                a_profile_reads_alone_as_it_does_with_the_memes,
                 following_lists_creators_most_recent_first,
                 saving_a_meme_queues_its_published_job_once,
                 a_job_comes_back_until_completed,

@@ -267,6 +267,30 @@ pub async fn subscribing_is_idempotent_and_counted(storage: &Storage) {
     assert_eq!(storage.subscriptions.state(&ann, bob.id).await.unwrap(), SubscriptionState::NotSubscribed);
 }
 
+/// A portfolio's profile, with or without its memes, tells each viewer whether they follow the
+/// creator, and counts the subscribers.
+pub async fn a_profile_reads_alone_as_it_does_with_the_memes(storage: &Storage) {
+    let ann = user(storage, "ann").await;
+    let bob = user(storage, "bob").await;
+    let cat = user(storage, "cat").await;
+    storage.subscriptions.subscribe(&ann, &bob).await.unwrap();
+    saved(storage, &ann).await;
+
+    for viewer in [None, Some(bob.id), Some(cat.id), Some(ann.id)] {
+        let alone = storage.views.profile(&ann.username, viewer).await.unwrap().unwrap();
+        let with_memes = storage.views.portfolio(&ann.username, viewer, PageRequest::first(10)).await.unwrap().unwrap();
+        assert_eq!(with_memes.memes.items.len(), 1);
+        for profile in [&alone, &with_memes.profile] {
+            assert_eq!(profile.creator.id, ann.id);
+            assert_eq!(profile.subscribers, 1);
+            assert_eq!(profile.viewer_subscribed, viewer == Some(bob.id), "{viewer:?}");
+        }
+    }
+    let nobody = skyhigh::domain::Username::parse("nobody").unwrap();
+    assert!(storage.views.profile(&nobody, Some(bob.id)).await.unwrap().is_none());
+    assert!(storage.views.portfolio(&nobody, None, PageRequest::first(10)).await.unwrap().is_none());
+}
+
 pub async fn following_lists_creators_most_recent_first(storage: &Storage) {
     let me = user(storage, "reader").await;
     let mut creators = Vec::new();

@@ -76,6 +76,41 @@ async fn text_comes_in_the_encoding_asked_for_and_decodes_to_the_same_text() {
     }
 }
 
+/// A signed-in home page is its header, made for this request, around the list every visitor
+/// shares, which is kept compressed: in brotli and zstd the two are joined, not compressed
+/// again, and decode to the same page; the list changes with the next write.
+#[tokio::test]
+async fn a_signed_in_page_is_joined_around_its_kept_list_and_decodes_to_the_page() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let first = app.save_meme("chelsea", &["joined", "not squeezed twice"]).await;
+    // Each form's token is masked afresh: compare the pages without their tokens.
+    let tokenless = |html: &str| {
+        html.split("name=\"csrf_token\" value=\"")
+            .map(|part| part.split_once('"').map_or(part, |(_, rest)| rest))
+            .collect::<String>()
+    };
+    let ask = |encoding: &'static str| {
+        let request = app.client.get(app.url("/"));
+        let request = if encoding.is_empty() { request } else { request.header("accept-encoding", encoding) };
+        async move {
+            let response = request.send().await.unwrap();
+            let used = response.headers().get(CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_owned());
+            let body = response.bytes().await.unwrap();
+            String::from_utf8(decode(used.as_deref(), &body)).unwrap()
+        }
+    };
+    let plain = ask("").await;
+    assert!(plain.contains("Signed in as") && plain.contains(&first));
+    for encoding in ["br", "zstd", "gzip"] {
+        assert_eq!(tokenless(&ask(encoding).await), tokenless(&plain), "{encoding}");
+    }
+    let second = app.save_meme("chelsea", &["the list", "moves on"]).await;
+    for encoding in ["br", "zstd", ""] {
+        assert!(ask(encoding).await.contains(&second), "the kept list is made again after a write ({encoding})");
+    }
+}
+
 /// What goes over the wire for the home page in brotli is at most 30% of the page (the budget
 /// of the page-speed issue); static files likewise, compressed once at the best level.
 #[tokio::test]

@@ -15,12 +15,14 @@ use async_trait::async_trait;
 
 use super::Tables;
 use super::comments::latest_from_stats;
-use super::item::{find_item, find_key, key};
+use super::item::{Item, find_item, find_key, key};
 use super::memes::{BY_CREATOR, DynamoMemes, REMIXES, STATS_SK, meme_pk, snapshots_of, split_partition, with_stats};
 use super::subscriptions::{subscriber_count_of, subscription_key};
 use super::users::{user_from_item, username_claim_key};
 use crate::domain::{MemeId, UserId, Username};
-use crate::storage::{MemeOrder, MemeView, MemeWithComments, Page, PageRequest, PageViews, Portfolio, StorageResult};
+use crate::storage::{
+    MemeOrder, MemeView, MemeWithComments, Page, PageRequest, PageViews, Portfolio, Profile, StorageResult,
+};
 
 pub struct DynamoViews {
     tables: Tables,
@@ -31,6 +33,22 @@ impl DynamoViews {
     pub fn new(tables: Tables) -> Self {
         Self { memes: DynamoMemes::new(tables.clone()), tables }
     }
+}
+
+/// The creator (from their username claim, with its subscriber count) and whether the viewer
+/// follows them, from items read together.
+fn profile_from(
+    found: &[Item],
+    claim_key: &Item,
+    subscription: Option<&Item>,
+    viewer: Option<UserId>,
+) -> StorageResult<Option<Profile>> {
+    let Some(claim) = find_key(found, claim_key) else { return Ok(None) };
+    let creator = user_from_item(claim)?;
+    // Nobody is subscribed to themself.
+    let viewer_subscribed =
+        viewer != Some(creator.id) && subscription.is_some_and(|subscription| find_key(found, subscription).is_some());
+    Ok(Some(Profile { subscribers: subscriber_count_of(claim)?, creator, viewer_subscribed }))
 }
 
 #[async_trait]
@@ -48,11 +66,7 @@ impl PageViews for DynamoViews {
         keys.extend(subscription.clone());
         keys.extend(memes.items.iter().map(|m| key(meme_pk(m.id), STATS_SK)));
         let found = self.tables.batch_get(keys, "reading a portfolio").await?;
-        let Some(claim) = find_key(&found, &claim_key) else { return Ok(None) };
-        let account = user_from_item(claim)?;
-        // Nobody is subscribed to themself.
-        let viewer_subscribed = viewer != Some(account.id)
-            && subscription.is_some_and(|subscription| find_key(&found, &subscription).is_some());
+        let Some(profile) = profile_from(&found, &claim_key, subscription.as_ref(), viewer)? else { return Ok(None) };
         let items = memes
             .items
             .into_iter()
@@ -61,12 +75,17 @@ impl PageViews for DynamoViews {
                 with_stats(meme, stats)
             })
             .collect::<StorageResult<Vec<_>>>()?;
-        Ok(Some(Portfolio {
-            subscribers: subscriber_count_of(claim)?,
-            creator: account,
-            viewer_subscribed,
-            memes: crate::storage::Page { items, next: memes.next },
-        }))
+        Ok(Some(Portfolio { profile, memes: crate::storage::Page { items, next: memes.next } }))
+    }
+
+    /// One `BatchGetItem`: the username claim and the viewer's subscription item.
+    async fn profile(&self, creator: &Username, viewer: Option<UserId>) -> StorageResult<Option<Profile>> {
+        let claim_key = username_claim_key(creator);
+        let subscription = viewer.map(|viewer| subscription_key(creator, viewer));
+        let mut keys = vec![claim_key.clone()];
+        keys.extend(subscription.clone());
+        let found = self.tables.batch_get(keys, "reading a profile").await?;
+        profile_from(&found, &claim_key, subscription.as_ref(), viewer)
     }
 
     async fn meme(&self, id: MemeId, comments: PageRequest, remixes: usize) -> StorageResult<Option<MemeView>> {

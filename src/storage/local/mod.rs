@@ -38,7 +38,8 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data folder {}", data_dir.display()))?;
     let db = Db::open(&data_dir.join("skyhigh.db"))?;
     let delivery = Arc::new(delivery::SqliteDelivery::new(db.clone()));
-    let users: Arc<dyn crate::storage::UserStore> = Arc::new(SqliteUsers::new(db.clone()));
+    let sqlite_users = Arc::new(SqliteUsers::new(db.clone()));
+    let users: Arc<dyn crate::storage::UserStore> = sqlite_users.clone();
     let memes: Arc<dyn crate::storage::MemeStore> = Arc::new(SqliteMemes::new(db.clone()));
     let subscriptions: Arc<dyn crate::storage::SubscriptionStore> = Arc::new(SqliteSubscriptions::new(db.clone()));
     let templates: Arc<dyn crate::storage::TemplateStore> = Arc::new(SqliteTemplates::new(db.clone()));
@@ -47,8 +48,8 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
         memes: memes.clone(),
         comments: comments.clone(),
         users: users.clone(),
-        subscriptions: subscriptions.clone(),
         templates: templates.clone(),
+        profiles: sqlite_users,
     });
     let released = db.write_blocking(delivery::release_received_jobs).context("releasing the jobs of the last run")?;
     if released > 0 {

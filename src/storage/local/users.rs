@@ -4,7 +4,8 @@ use time::OffsetDateTime;
 
 use super::db::{Db, sql_error, unique_violation};
 use crate::domain::{Email, User, UserId, Username};
-use crate::storage::{StorageError, StorageResult, UserStore};
+use crate::storage::views::ProfileQuery;
+use crate::storage::{Profile, StorageError, StorageResult, UserStore};
 
 pub struct SqliteUsers {
     db: Db,
@@ -48,6 +49,34 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<StorageResult<User>> {
         })
     })();
     Ok(parsed.map_err(|e: anyhow::Error| StorageError::Other(e.context(format!("corrupt user row {id}")))))
+}
+
+#[async_trait]
+impl ProfileQuery for SqliteUsers {
+    async fn profile(&self, creator: &Username, viewer: Option<UserId>) -> StorageResult<Option<Profile>> {
+        let (creator, viewer) = (creator.as_str().to_owned(), viewer.map(|v| v.to_string()).unwrap_or_default());
+        self.db
+            .read(move |conn| {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, subscriber_count, \
+                     EXISTS (SELECT 1 FROM subscriptions WHERE creator_id = users.id AND subscriber_id = ?2) \
+                     FROM users WHERE username = ?1"
+                );
+                let profile = |row: &Row<'_>| {
+                    let (subscribers, subscribed): (i64, bool) = (row.get(7)?, row.get(8)?);
+                    Ok(user_from_row(row)?.map(|creator| Profile {
+                        creator,
+                        subscribers: subscribers.max(0) as u64,
+                        viewer_subscribed: subscribed,
+                    }))
+                };
+                conn.prepare_cached(&sql)
+                    .and_then(|mut stmt| stmt.query_row(params![creator, viewer], profile).optional())
+                    .map_err(sql_error)?
+                    .transpose()
+            })
+            .await
+    }
 }
 
 #[async_trait]

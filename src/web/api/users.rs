@@ -30,8 +30,8 @@ pub async fn show(
     _: Caller,
     Path(username): Path<String>,
 ) -> Result<Response, AppError> {
-    let portfolio = browse::portfolio(state.services(), &username, PageRequest::first(1)).await?;
-    Ok(json(StatusCode::OK, &UserJson::new(&Links::new(&state), &portfolio.creator, portfolio.subscribers)))
+    let profile = browse::profile(state.services(), &username, None).await?;
+    Ok(json(StatusCode::OK, &UserJson::new(&Links::new(&state), &profile.creator, profile.subscribers)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -63,7 +63,7 @@ pub async fn memes(
 ) -> Result<Response, AppError> {
     let limit = page_limit(q.limit)?;
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
-    let portfolio = browse::portfolio(state.services(), &username, PageRequest::after(after, limit)).await?;
+    let portfolio = browse::portfolio(state.services(), &username, None, PageRequest::after(after, limit)).await?;
     let links = Links::new(&state);
     let memes = portfolio.memes.items.iter().map(|m| MemeJson::new(&links, m)).collect();
     Ok(json(StatusCode::OK, &MemeList { memes, next_cursor: portfolio.memes.next.map(|c| state.cursors.sign(&c)) }))

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::storage::{MemeOrder, PageRequest};
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::layout::{PageContext, render};
+use crate::web::layout::{FRAGMENT_SLOT, PageContext, render_around, render_fragment};
 use crate::web::views::MemeCard;
 
 pub fn router() -> Router<AppState> {
@@ -21,6 +21,15 @@ pub const PAGE_SIZE: usize = 24;
 #[template(path = "home.html")]
 struct HomePage {
     page: PageContext,
+    first_page: bool,
+    /// `FRAGMENT_SLOT`, where the list goes.
+    feed: &'static str,
+}
+
+/// The list itself, the same for every visitor: kept until the next write.
+#[derive(Template)]
+#[template(path = "_feed.html")]
+struct Feed {
     top: bool,
     memes: Vec<MemeCard>,
     next: Option<String>,
@@ -49,12 +58,18 @@ async fn home(
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
     let first_page = after.is_none();
     let order = if top { MemeOrder::Top } else { MemeOrder::New };
-    let memes = state.storage.memes.list(order, PageRequest::after(after, PAGE_SIZE)).await?;
-    render(&HomePage {
-        page,
-        top,
-        memes: MemeCard::cards(&state, &memes.items),
-        next: memes.next.map(|c| state.cursors.sign(&c)),
-        first_page,
-    })
+    let key = format!("home?top={top}&cursor={}", q.cursor.as_deref().unwrap_or(""));
+    let feed = state
+        .page_cache
+        .fragment(key, || async {
+            let memes = state.storage.memes.list(order, PageRequest::after(after, PAGE_SIZE)).await?;
+            render_fragment(&Feed {
+                top,
+                memes: MemeCard::cards(&state, &memes.items),
+                next: memes.next.map(|c| state.cursors.sign(&c)),
+                first_page,
+            })
+        })
+        .await?;
+    render_around(&HomePage { page, first_page, feed: FRAGMENT_SLOT }, feed)
 }

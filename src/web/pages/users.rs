@@ -9,12 +9,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::domain::{User, Username};
-use crate::services::subscriptions;
-use crate::storage::{PageRequest, Portfolio};
+use crate::services::{browse, subscriptions};
+use crate::storage::{PageRequest, Portfolio, Profile};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::forms::{CsrfForm, NoFields};
-use crate::web::layout::{PageContext, render};
+use crate::web::layout::{FRAGMENT_SLOT, PageContext, render_around, render_fragment};
 use crate::web::session::{RequireUser, RequireVerified};
 use crate::web::views::{MemeCard, iso};
 
@@ -39,6 +39,17 @@ struct PortfolioPage {
     subscribers: u64,
     is_self: bool,
     subscribed: bool,
+    /// `FRAGMENT_SLOT`, where the memes go.
+    memes: &'static str,
+}
+
+/// The memes of a portfolio: the same for every visitor (the creator's own view aside, whose
+/// empty state asks them to make one), so they are kept until the next write.
+#[derive(Template)]
+#[template(path = "_portfolio_memes.html")]
+struct PortfolioMemes {
+    username: String,
+    is_self: bool,
     memes: Vec<MemeCard>,
     next: Option<String>,
 }
@@ -58,19 +69,41 @@ async fn portfolio(
     let name = Username::parse(&username).map_err(|_| AppError::NotFound)?;
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
     let viewer = page.user.as_ref().map(|u| u.id);
-    let request = PageRequest::after(after, super::home::PAGE_SIZE);
-    let portfolio = state.storage.views.portfolio(&name, viewer, request).await?.ok_or(AppError::NotFound)?;
-    let Portfolio { creator, subscribers, viewer_subscribed, memes } = portfolio;
-    render(&PortfolioPage {
-        username: creator.username.to_string(),
-        member_since: creator.created_at.date().to_string(),
-        subscribers,
-        is_self: viewer == Some(creator.id),
-        subscribed: viewer_subscribed,
-        memes: MemeCard::cards(&state, &memes.items),
-        next: memes.next.map(|c| state.cursors.sign(&c)),
-        page,
-    })
+    let is_self = page.user.as_ref().is_some_and(|u| u.username == name);
+    let key = format!("portfolio/{name}?self={is_self}&cursor={}", q.cursor.as_deref().unwrap_or(""));
+    // When the memes are made now, the same read brings the profile.
+    let mut read_with_memes = None;
+    let memes = state
+        .page_cache
+        .fragment(key, || async {
+            let request = PageRequest::after(after, super::home::PAGE_SIZE);
+            let Portfolio { profile, memes } =
+                browse::portfolio(state.services(), name.as_str(), viewer, request).await?;
+            read_with_memes = Some(profile);
+            render_fragment(&PortfolioMemes {
+                username: name.to_string(),
+                is_self,
+                memes: MemeCard::cards(&state, &memes.items),
+                next: memes.next.map(|c| state.cursors.sign(&c)),
+            })
+        })
+        .await?;
+    let Profile { creator, subscribers, viewer_subscribed } = match read_with_memes {
+        Some(profile) => profile,
+        None => browse::profile(state.services(), name.as_str(), viewer).await?,
+    };
+    render_around(
+        &PortfolioPage {
+            username: creator.username.to_string(),
+            member_since: creator.created_at.date().to_string(),
+            subscribers,
+            is_self,
+            subscribed: viewer_subscribed,
+            memes: FRAGMENT_SLOT,
+            page,
+        },
+        memes,
+    )
 }
 
 async fn subscribe(
