@@ -130,7 +130,11 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
-                .layer(session::layer(state.storage.sessions.clone(), secure))
+                .layer(session::layer(
+                    state.storage.sessions.clone(),
+                    secure,
+                    state.config.backend == crate::config::Backend::Local,
+                ))
                 .layer(middleware::from_fn(error::render_error_pages))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .layer(CatchPanicLayer::custom(panic_response))

@@ -28,8 +28,14 @@ pub const ABSOLUTE_EXPIRY: time::Duration = time::Duration::days(30);
 const TOUCH_AFTER: time::Duration = time::Duration::days(1);
 pub(crate) const AUTH_KEY: &str = "auth";
 
-pub fn layer(store: Arc<dyn storage::SessionStore>, secure: bool) -> SessionManagerLayer<SessionStoreAdapter> {
-    SessionManagerLayer::new(SessionStoreAdapter(store))
+/// `remember`: keep recently read sessions in memory (`SessionStoreAdapter`): only where every
+/// change to them passes through this process (the local backend).
+pub fn layer(
+    store: Arc<dyn storage::SessionStore>,
+    secure: bool,
+    remember: bool,
+) -> SessionManagerLayer<SessionStoreAdapter> {
+    SessionManagerLayer::new(SessionStoreAdapter::new(store, remember))
         .with_name(COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
@@ -38,10 +44,24 @@ pub fn layer(store: Arc<dyn storage::SessionStore>, secure: bool) -> SessionMana
         .with_expiry(Expiry::OnInactivity(IDLE_EXPIRY))
 }
 
+/// Sessions kept in memory at most, and for at most this long.
+const RECENT_SESSIONS: u64 = 10_000;
+const RECENT_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Adapts our backend-neutral `SessionStore` to tower-sessions. Session ids are stored only as
 /// SHA-256 hashes, so a copy of the sessions table does not hand out live cookies.
+///
+/// On the local backend every signed-in page read its session from SQLite: a fifth of the
+/// page's time. There every change to a session (sign-in, the daily touch, sign-out) passes
+/// through this adapter, which keeps what it read or wrote in memory, forgets a deleted
+/// session at once and still honours each record's expiry. Anything else that removes a
+/// session (the expiry sweep; a future "sign out everywhere" must go through the adapter) is
+/// seen within `RECENT_FOR`. On aws other instances change sessions too, so nothing is kept.
 #[derive(Clone)]
-pub struct SessionStoreAdapter(Arc<dyn storage::SessionStore>);
+pub struct SessionStoreAdapter {
+    store: Arc<dyn storage::SessionStore>,
+    recent: Option<moka::sync::Cache<Id, Record>>,
+}
 
 impl fmt::Debug for SessionStoreAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,30 +92,66 @@ impl session_store::SessionStore for SessionStoreAdapter {
         // A collision of 128 random bits is practically impossible, but a conditional insert
         // makes it impossible for one session to overwrite another.
         loop {
-            match self.0.insert(&to_stored(record)?).await {
+            match self.store.insert(&to_stored(record)?).await {
                 Err(StorageError::Conflict(_)) => record.id = Id::default(),
-                other => return other.map_err(backend_error),
+                other => {
+                    other.map_err(backend_error)?;
+                    self.remember(record);
+                    return Ok(());
+                }
             }
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.0.save(&to_stored(record)?).await.map_err(backend_error)
+        // Forgotten first: if the write fails, the next read asks the store.
+        self.forget(&record.id);
+        self.store.save(&to_stored(record)?).await.map_err(backend_error)?;
+        self.remember(record);
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some(stored) = self.0.load(&storage_key(id)).await.map_err(backend_error)? else {
+        if let Some(recent) = self.recent.as_ref().and_then(|r| r.get(id))
+            && recent.expiry_date > OffsetDateTime::now_utc()
+        {
+            return Ok(Some(recent));
+        }
+        let Some(stored) = self.store.load(&storage_key(id)).await.map_err(backend_error)? else {
             // Cookies expire with their records, so a live browser rarely sends an unknown
             // id: a forged, replayed or stolen-then-revoked one is the usual reason.
             tracing::warn!(event = "unknown_session", "a session cookie named no live session");
             return Ok(None);
         };
         let data = serde_json::from_slice(&stored.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record { id: *id, data, expiry_date: stored.expires_at }))
+        let record = Record { id: *id, data, expiry_date: stored.expires_at };
+        self.remember(&record);
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete(&storage_key(id)).await.map_err(backend_error)
+        self.forget(id);
+        self.store.delete(&storage_key(id)).await.map_err(backend_error)
+    }
+}
+
+impl SessionStoreAdapter {
+    pub fn new(store: Arc<dyn storage::SessionStore>, remember: bool) -> Self {
+        let recent = remember
+            .then(|| moka::sync::Cache::builder().max_capacity(RECENT_SESSIONS).time_to_live(RECENT_FOR).build());
+        Self { store, recent }
+    }
+
+    fn remember(&self, record: &Record) {
+        if let Some(recent) = &self.recent {
+            recent.insert(record.id, record.clone());
+        }
+    }
+
+    fn forget(&self, id: &Id) {
+        if let Some(recent) = &self.recent {
+            recent.invalidate(id);
+        }
     }
 }
 
@@ -304,7 +360,7 @@ mod tests {
     async fn stored_session(auth: AuthState) -> (Session, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let storage = crate::storage::local::open(dir.path()).unwrap();
-        let store = Arc::new(SessionStoreAdapter(storage.sessions));
+        let store = Arc::new(SessionStoreAdapter::new(storage.sessions, false));
         let expiry = Some(Expiry::OnInactivity(IDLE_EXPIRY));
         let first = Session::new(None, store.clone(), expiry);
         first.insert(AUTH_KEY, auth).await.unwrap();
@@ -344,6 +400,38 @@ mod tests {
         let user = signed_in(&session).await.unwrap().expect("still signed in");
         assert_eq!(user.username.as_str(), "ann");
         assert!(session.is_modified(), "marked for saving with a fresh expiry");
+    }
+
+    /// The remembered copy of a session is never more than the store says: gone when deleted,
+    /// refused once expired, replaced when saved.
+    #[tokio::test]
+    async fn a_remembered_session_is_forgotten_when_deleted_and_refused_when_expired() {
+        use tower_sessions::session_store::SessionStore as _;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::storage::local::open(dir.path()).unwrap();
+        let adapter = SessionStoreAdapter::new(storage.sessions.clone(), true);
+        let data = std::collections::HashMap::from([("k".to_owned(), serde_json::json!(1))]);
+        let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let mut record = Record { id: Id::default(), data, expiry_date: later };
+        adapter.create(&mut record).await.unwrap();
+        assert_eq!(adapter.load(&record.id).await.unwrap(), Some(record.clone()));
+
+        record.data.insert("k".into(), serde_json::json!(2));
+        adapter.save(&record).await.unwrap();
+        assert_eq!(adapter.load(&record.id).await.unwrap().unwrap().data["k"], 2, "the saved copy");
+
+        adapter.delete(&record.id).await.unwrap();
+        assert_eq!(adapter.load(&record.id).await.unwrap(), None, "forgotten with the stored one");
+
+        let mut expiring = Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: OffsetDateTime::now_utc() + time::Duration::milliseconds(300),
+        };
+        adapter.create(&mut expiring).await.unwrap();
+        assert!(adapter.load(&expiring.id).await.unwrap().is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert_eq!(adapter.load(&expiring.id).await.unwrap(), None, "its expiry holds in memory too");
     }
 
     #[test]
