@@ -1,9 +1,10 @@
 //! What compressing a page costs, per encoding and effort (`web/compression.rs`), on a real
-//! home page of 24 memes (`tests/fixtures/home-page.html`, as an anonymous visitor sees it).
-//! `cargo bench --bench compression`.
+//! home page of 24 memes (`tests/fixtures/home-page.html`, as an anonymous visitor sees it), and
+//! what a signed-in page costs instead: its kept list spliced between a header and a footer
+//! made for the request. `cargo bench --bench compression`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use skyhigh::web::compression::{Effort, Encoding, compress};
+use skyhigh::web::compression::{Effort, Encoding, compress, compress_spliceable, splice};
 use std::hint::black_box;
 
 fn page_compression(c: &mut Criterion) {
@@ -19,18 +20,19 @@ fn page_compression(c: &mut Criterion) {
             });
         }
     }
-    let head = &page[..page.len() / 10];
-    for (quality, lgwin) in [(0, 16), (1, 16), (2, 16), (4, 16), (2, 10), (4, 10), (1, 10)] {
-        let params = brotli::enc::BrotliEncoderParams { quality, lgwin, size_hint: head.len(), ..Default::default() };
-        let page = head;
-        let mut out = Vec::new();
-        brotli::BrotliCompress(&mut &page[..], &mut out, &params).unwrap();
-        group.bench_function(format!("probe_br_q{quality}_w{lgwin}_{}_of_{}", out.len(), page.len()), |b| {
-            b.iter(|| {
-                let mut out = Vec::with_capacity(4096);
-                brotli::BrotliCompress(&mut &black_box(page)[..], &mut out, &params).unwrap();
-                out
-            })
+    group.finish();
+
+    // The split of a signed-in home page: everything before the list, the list, the footer.
+    let text = std::str::from_utf8(page).unwrap();
+    let start = text.find("<section aria-labelledby=\"feed-title\">").unwrap();
+    let end = text.rfind("</main>").unwrap();
+    let (before, list, after) = (&page[..start], &page[start..end], &page[end..]);
+    let mut group = c.benchmark_group("splice_home_page");
+    for (name, encoding) in [("br", Encoding::Brotli), ("zstd", Encoding::Zstd)] {
+        let kept = compress_spliceable(list, encoding).unwrap();
+        let size = splice(encoding, before, &kept, after).unwrap().len();
+        group.bench_function(format!("{name}_{size}_of_{}_bytes", page.len()), |b| {
+            b.iter(|| splice(encoding, black_box(before), &kept, black_box(after)))
         });
     }
     group.finish();

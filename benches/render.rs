@@ -54,6 +54,10 @@ fn benches(c: &mut Criterion) {
     let spec = MemeSpec::classic(&["one does not simply", "render a meme in five milliseconds"]);
 
     let j600 = jpeg_600();
+    // `scripts/bench-floor` times Pillow on these very bytes.
+    if let Ok(path) = std::env::var("SKYHIGH_BENCH_JPEG_OUT") {
+        std::fs::write(path, &j600).unwrap();
+    }
     engine.register_template("bench-600", &j600).unwrap();
     c.bench_function("template_600x600_two_captions_to_jpeg", |b| {
         b.iter(|| engine.render(Source::Template("bench-600"), black_box(&spec), Outputs::DISPLAY).unwrap())

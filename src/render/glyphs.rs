@@ -154,29 +154,26 @@ fn rasterize_bitmap(
 
 /// Soft disk dilation: out(p) = max over offsets o within radius+1 of coverage(p+o) × w(|o|),
 /// w falling from 1 to 0 across the last pixel, so the outline edge is anti-aliased and round.
-/// Only edge pixels are stamped: a pixel inside the glyph (itself and its four neighbours fully
-/// covered) adds nothing its edge neighbours do not, so the cost is perimeter × r², not area × r².
+/// A pixel inside the glyph (itself and its four neighbours fully covered) adds nothing its edge
+/// neighbours do not: only edge pixels spread.
+///
+/// It runs a row at a time, so that each step is one pass over a row of bytes that the compiler
+/// turns into vector instructions. The disk's offsets of full weight form, per row offset dy, one
+/// run `-a..=a`: spreading over it is a flat dilation of the row (a max over a sliding window,
+/// made by growing a by one `a` times). The anti-aliased rim's few dozen offsets spread a scaled
+/// copy of the row each. The result is exactly the per-pixel stamping's (`tests`), at about a
+/// fifth of its instructions: a cold render spent a third of its time here.
 fn dilate(cov: &[u8], w: usize, h: usize, radius: u32) -> Vec<u8> {
-    let r = radius as f32;
-    let reach = radius as i32 + 1;
-    let mut kernel: Vec<(i32, i32, u16)> = Vec::new();
-    for dy in -reach..=reach {
-        for dx in -reach..=reach {
-            let d = ((dx * dx + dy * dy) as f32).sqrt();
-            let wgt = (r + 0.5 - d).clamp(0.0, 1.0);
-            if wgt > 0.0 {
-                kernel.push((dx, dy, (wgt * 256.0) as u16));
-            }
-        }
-    }
+    let kernel = DiskRows::new(radius);
     let mut out = vec![0u8; w * h];
+    // The row's spreading pixels, and its flat dilations by 0, 1, … the widest full run.
+    let mut spreading = vec![0u8; w];
+    let mut grown: Vec<Vec<u8>> = (0..=kernel.widest).map(|_| vec![0u8; w]).collect();
     let full = |x: usize, y: usize| cov[y * w + x] == 255;
     for y in 0..h {
-        for x in 0..w {
-            let c = cov[y * w + x];
-            if c == 0 {
-                continue;
-            }
+        let row = &cov[y * w..][..w];
+        let (mut first, mut last) = (usize::MAX, 0);
+        for (x, (&c, s)) in row.iter().zip(spreading.iter_mut()).enumerate() {
             let interior = c == 255
                 && x > 0
                 && y > 0
@@ -188,22 +185,101 @@ fn dilate(cov: &[u8], w: usize, h: usize, radius: u32) -> Vec<u8> {
                 && full(x, y + 1);
             if interior {
                 out[y * w + x] = 255;
-                continue;
+                *s = 0;
+            } else {
+                *s = c;
+                if c > 0 {
+                    first = first.min(x);
+                    last = x;
+                }
             }
-            for &(dx, dy, wgt) in &kernel {
-                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                if nx < 0 || ny < 0 || nx >= w as i32 || ny >= h as i32 {
+        }
+        if first == usize::MAX {
+            continue;
+        }
+        // Only the span that has spreading pixels, and as far as they reach, is worked on.
+        let span = first..last + 1;
+        grown[0][span.clone()].copy_from_slice(&spreading[span.clone()]);
+        for a in 1..=kernel.widest {
+            let (before, after) = grown.split_at_mut(a);
+            let (prev, next) = (&before[a - 1], &mut after[0]);
+            let (lo, hi) = (first.saturating_sub(a), (last + a + 1).min(w));
+            for x in lo..hi {
+                let left = if x > 0 && x - 1 >= first.saturating_sub(a - 1) { prev[x - 1] } else { 0 };
+                let mid = if x >= first.saturating_sub(a - 1) && x < (last + a).min(w) { prev[x] } else { 0 };
+                let right =
+                    if x + 1 < (last + a).min(w) && x + 1 >= first.saturating_sub(a - 1) { prev[x + 1] } else { 0 };
+                next[x] = left.max(mid).max(right);
+            }
+        }
+        for kernel_row in &kernel.rows {
+            let Some(ty) = y.checked_add_signed(kernel_row.dy).filter(|&ty| ty < h) else { continue };
+            let target = &mut out[ty * w..][..w];
+            if let Some(a) = kernel_row.full {
+                let (lo, hi) = (first.saturating_sub(a), (last + a + 1).min(w));
+                for (o, &g) in target[lo..hi].iter_mut().zip(&grown[a][lo..hi]) {
+                    *o = (*o).max(g);
+                }
+            }
+            for &(dx, weight) in &kernel_row.rim {
+                // Sources x in the span whose target x + dx is on the row.
+                let lo = first.max(dx.unsigned_abs() * usize::from(dx < 0));
+                let hi = (last + 1).min(if dx > 0 { w.saturating_sub(dx as usize) } else { w });
+                if lo >= hi {
                     continue;
                 }
-                let v = ((u16::from(c) * wgt) >> 8) as u8;
-                let o = &mut out[ny as usize * w + nx as usize];
-                if v > *o {
-                    *o = v;
+                let shifted = &mut target[lo.wrapping_add_signed(dx)..hi.wrapping_add_signed(dx)];
+                for (o, &c) in shifted.iter_mut().zip(&spreading[lo..hi]) {
+                    *o = (*o).max(((u16::from(c) * weight) >> 8) as u8);
                 }
             }
         }
     }
     out
+}
+
+/// The soft disk of `dilate`, by row offset: the run of full weight, and the rim's weights.
+struct DiskRows {
+    rows: Vec<DiskRow>,
+    /// The widest full run's half-width.
+    widest: usize,
+}
+
+struct DiskRow {
+    dy: isize,
+    /// Half-width `a` of the run `-a..=a` of full weight, if the row has one.
+    full: Option<usize>,
+    /// (dx, weight in 1/256) where the weight is partial.
+    rim: Vec<(isize, u16)>,
+}
+
+impl DiskRows {
+    fn new(radius: u32) -> Self {
+        let reach = radius as isize + 1;
+        let rows: Vec<DiskRow> = (-reach..=reach)
+            .map(|dy| {
+                let (mut full, mut rim) = (None, Vec::new());
+                for dx in -reach..=reach {
+                    let weight = disk_weight(radius, dx, dy);
+                    if weight == 256 {
+                        full = Some(dx.unsigned_abs().max(full.unwrap_or(0)));
+                    } else if weight > 0 {
+                        rim.push((dx, weight));
+                    }
+                }
+                DiskRow { dy, full, rim }
+            })
+            .collect();
+        let widest = rows.iter().filter_map(|r| r.full).max().unwrap_or(0);
+        Self { rows, widest }
+    }
+}
+
+/// The weight (in 1/256) of the offset (dx, dy) in a soft disk of `radius`.
+fn disk_weight(radius: u32, dx: isize, dy: isize) -> u16 {
+    let d = ((dx * dx + dy * dy) as f32).sqrt();
+    let weight = (radius as f32 + 0.5 - d).clamp(0.0, 1.0);
+    (weight * 256.0) as u16
 }
 
 #[cfg(test)]
@@ -212,6 +288,73 @@ mod tests {
 
     fn placed(font: FontIdx, id: GlyphId, scale_q: u32) -> PlacedGlyph {
         PlacedGlyph { font, id, x: 0, y: 0, phase: 0, scale_q }
+    }
+
+    /// The dilation as first written: every edge pixel stamps the whole soft disk.
+    fn dilate_by_stamping(cov: &[u8], w: usize, h: usize, radius: u32) -> Vec<u8> {
+        let reach = radius as isize + 1;
+        let mut out = vec![0u8; w * h];
+        let full = |x: usize, y: usize| cov[y * w + x] == 255;
+        for y in 0..h {
+            for x in 0..w {
+                let c = cov[y * w + x];
+                if c == 0 {
+                    continue;
+                }
+                let interior = c == 255
+                    && x > 0
+                    && y > 0
+                    && x + 1 < w
+                    && y + 1 < h
+                    && full(x - 1, y)
+                    && full(x + 1, y)
+                    && full(x, y - 1)
+                    && full(x, y + 1);
+                if interior {
+                    out[y * w + x] = 255;
+                    continue;
+                }
+                for dy in -reach..=reach {
+                    for dx in -reach..=reach {
+                        let weight = disk_weight(radius, dx, dy);
+                        let (nx, ny) = (x as isize + dx, y as isize + dy);
+                        if weight == 0 || nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                            continue;
+                        }
+                        let v = ((u16::from(c) * weight) >> 8) as u8;
+                        let o = &mut out[ny as usize * w + nx as usize];
+                        *o = (*o).max(v);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_row_dilation_is_exactly_the_stamping_one() {
+        use rand::{Rng, SeedableRng};
+        let fonts = FontSet::embedded().unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for radius in [1, 2, 3, 5, 8] {
+            // Real glyphs, with their padding …
+            for ch in ['A', 'g', 'W', '.'] {
+                let id = fonts.font(0).glyph_id(ch);
+                let g = rasterize(&fonts, 0, id, 90.0, 0.25, radius).unwrap();
+                assert_eq!(g.outline, dilate_by_stamping(&g.fill, g.w, g.h, radius), "{ch} at radius {radius}");
+            }
+            // … and noise touching every border.
+            for (w, h) in [(1, 1), (3, 17), (40, 9), (33, 33)] {
+                let cov: Vec<u8> = (0..w * h)
+                    .map(|_| match rng.gen_range(0..4) {
+                        0 => 0,
+                        1 => 255,
+                        _ => rng.r#gen(),
+                    })
+                    .collect();
+                assert_eq!(dilate(&cov, w, h, radius), dilate_by_stamping(&cov, w, h, radius), "{w}×{h}, r {radius}");
+            }
+        }
     }
 
     #[test]
