@@ -203,13 +203,13 @@ fn dilate(cov: &[u8], w: usize, h: usize, radius: u32) -> Vec<u8> {
         for a in 1..=kernel.widest {
             let (before, after) = grown.split_at_mut(a);
             let (prev, next) = (&before[a - 1], &mut after[0]);
-            let (lo, hi) = (first.saturating_sub(a), (last + a + 1).min(w));
-            for x in lo..hi {
-                let left = if x > 0 && x - 1 >= first.saturating_sub(a - 1) { prev[x - 1] } else { 0 };
-                let mid = if x >= first.saturating_sub(a - 1) && x < (last + a).min(w) { prev[x] } else { 0 };
-                let right =
-                    if x + 1 < (last + a).min(w) && x + 1 >= first.saturating_sub(a - 1) { prev[x + 1] } else { 0 };
-                next[x] = left.max(mid).max(right);
+            // The last dilation holds this row's values on its span only; past it, zero.
+            let valid = first.saturating_sub(a - 1)..(last + a).min(w);
+            let at = |x: usize| if valid.contains(&x) { prev[x] } else { 0 };
+            let lo = first.saturating_sub(a);
+            for (x, value) in next.iter_mut().enumerate().take((last + a + 1).min(w)).skip(lo) {
+                let left = if x > 0 { at(x - 1) } else { 0 };
+                *value = left.max(at(x)).max(at(x + 1));
             }
         }
         for kernel_row in &kernel.rows {
