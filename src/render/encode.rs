@@ -58,17 +58,15 @@ pub fn resize_rgb(src: &[u8], sw: u32, sh: u32, dw: u32, dh: u32) -> Result<Vec<
     Ok(dst.into_vec())
 }
 
-/// Encodes packed RGB8 pixels as a baseline JPEG (4:2:0).
+/// Encodes packed RGB8 pixels as a baseline JPEG (4:2:0), with the engine's own encoder.
 pub fn encode_jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Result<Encoded, RenderError> {
-    let (w16, h16) = match (u16::try_from(w), u16::try_from(h)) {
-        (Ok(a), Ok(b)) => (a, b),
-        _ => return Err(RenderError::Internal(format!("JPEG cannot hold {w}×{h}"))),
-    };
-    // Compressed size is rarely above a third of the raw size at these qualities.
-    let mut bytes = Vec::with_capacity(rgb.len() / 6);
-    jpeg_encoder::Encoder::new(&mut bytes, quality)
-        .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| RenderError::Internal(format!("JPEG encoding: {e}")))?;
+    if w == 0 || h == 0 || w > 65_535 || h > 65_535 {
+        return Err(RenderError::Internal(format!("JPEG cannot hold {w}×{h}")));
+    }
+    if rgb.len() < w as usize * h as usize * 3 {
+        return Err(RenderError::Internal(format!("{} bytes are no {w}×{h} RGB picture", rgb.len())));
+    }
+    let bytes = super::jpeg::encode(rgb, w as usize, h as usize, quality);
     Ok(Encoded { bytes, mime: "image/jpeg", width: w, height: h })
 }
 

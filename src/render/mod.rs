@@ -34,6 +34,7 @@ mod gif;
 mod gif_scan;
 mod glyphs;
 mod hits;
+mod jpeg;
 mod layout;
 mod limits;
 mod sized;
@@ -42,7 +43,7 @@ pub mod templates;
 mod text;
 
 pub use decode::{Format, ProbeInfo};
-pub use encode::{Encoded, fit_within};
+pub use encode::{Encoded, encode_jpeg, fit_within};
 pub use error::RenderError;
 pub use hits::{CacheReport, HitCounts};
 pub use layout::{MIN_SIZE, PxRect, TextLayout};
