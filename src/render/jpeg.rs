@@ -15,6 +15,9 @@
 //!   that it empties 32 bits at a time, stuffing a zero after any 0xFF byte only when the word
 //!   has one.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// Zigzag position → natural (row-major) index of the coefficient.
 const ZIGZAG: [usize; 64] = [
     0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
@@ -64,54 +67,142 @@ const CHROMA_AC_VALUES: [u8; 162] = [
 ];
 
 /// Encodes packed RGB8 pixels (`width` × `height`, both at least 1) at `quality` (1–100).
-pub fn encode(rgb: &[u8], width: usize, height: usize, quality: u8) -> Vec<u8> {
+#[cfg(test)]
+fn encode(rgb: &[u8], width: usize, height: usize, quality: u8) -> Vec<u8> {
+    encode_reusing(rgb, width, height, quality, None)
+}
+
+/// The entropy-coded MCU rows of one reference picture at one quality, kept as renders meet
+/// them unchanged.
+///
+/// Every JPEG this encoder writes has a restart marker after each MCU row, so a row's bytes
+/// depend on its sixteen rows of pixels alone (the DC prediction starts again from zero and
+/// the row ends on a byte boundary). A cached template's render changes only the rows the
+/// captions touch; every other row is the template's, and its bytes are copied, not encoded
+/// again. That is what puts a cached template's render below the cost of decoding and
+/// re-encoding the picture (SPEC §7).
+pub struct RowCache {
+    width: usize,
+    height: usize,
+    quality: u8,
+    rows: Vec<OnceLock<Box<[u8]>>>,
+    bytes: AtomicUsize,
+}
+
+impl RowCache {
+    /// An empty cache for a `width` × `height` reference picture encoded at `quality`.
+    pub fn new(width: usize, height: usize, quality: u8) -> Self {
+        let rows = (0..height.div_ceil(16)).map(|_| OnceLock::new()).collect();
+        Self { width, height, quality, rows, bytes: AtomicUsize::new(0) }
+    }
+
+    /// The bytes of the rows kept so far.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn keep(&self, row: usize, bytes: &[u8]) {
+        if self.rows[row].set(bytes.into()).is_ok() {
+            self.bytes.fetch_add(bytes.len(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Encodes like [`encode`], but an MCU row whose pixels are those of `reference`'s picture
+/// (the pixels, and the cache of their encoding) is copied from the cache, and an unchanged
+/// row not cached yet is kept there. A reference of another size or quality is not used.
+pub fn encode_reusing(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    quality: u8,
+    reference: Option<(&[u8], &RowCache)>,
+) -> Vec<u8> {
     debug_assert!(width > 0 && height > 0 && rgb.len() >= width * height * 3);
-    let luma = Component::new(&LUMA_QUANT, quality, &LUMA_DC_BITS, &LUMA_AC_BITS, &LUMA_AC_VALUES);
-    let chroma = Component::new(&CHROMA_QUANT, quality, &CHROMA_DC_BITS, &CHROMA_AC_BITS, &CHROMA_AC_VALUES);
+    let reference = reference.filter(|(pixels, cache)| {
+        (cache.width, cache.height, cache.quality) == (width, height, quality) && pixels.len() == rgb.len()
+    });
+    let picture = Picture { rgb, width, height };
+    let tables = Tables {
+        luma: Component::new(&LUMA_QUANT, quality, &LUMA_DC_BITS, &LUMA_AC_BITS, &LUMA_AC_VALUES),
+        chroma: Component::new(&CHROMA_QUANT, quality, &CHROMA_DC_BITS, &CHROMA_AC_BITS, &CHROMA_AC_VALUES),
+    };
     // Rarely more than a tenth of the raw size at the qualities the engine uses.
     let mut out = Vec::with_capacity(width * height / 3 + 1024);
-    write_headers(&mut out, width, height, &luma, &chroma);
+    write_headers(&mut out, width, height, &tables.luma, &tables.chroma);
     let mut bits = BitWriter { out, acc: 0, used: 0 };
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, all that `scan_avx2` was compiled to use.
-        unsafe { scan_avx2(&mut bits, rgb, width, height, &luma, &chroma) };
-        let mut out = bits.finish();
-        out.extend_from_slice(&[0xFF, 0xD9]);
-        return out;
+    let rows = height.div_ceil(16);
+    for row in 0..rows {
+        let start = bits.out.len();
+        // The pixels this row of MCUs reads (the last repeats its last row of pixels).
+        let pixels = row * 16 * width * 3..(row * 16 + 16).min(height) * width * 3;
+        let unchanged = reference.filter(|(original, _)| original[pixels.clone()] == rgb[pixels.clone()]);
+        match unchanged.and_then(|(_, cache)| cache.rows[row].get()) {
+            Some(kept) => bits.out.extend_from_slice(kept),
+            None => {
+                encode_row(&mut bits, &picture, &tables, row * 16);
+                bits.align();
+                if let Some((_, cache)) = unchanged {
+                    cache.keep(row, &bits.out[start..]);
+                }
+            }
+        }
+        if row + 1 < rows {
+            bits.out.extend_from_slice(&[0xFF, 0xD0 + (row % 8) as u8]);
+        }
     }
-    scan(&mut bits, rgb, width, height, &luma, &chroma);
     let mut out = bits.finish();
     out.extend_from_slice(&[0xFF, 0xD9]);
     out
 }
 
-/// The entropy-coded data: every MCU, left to right, top to bottom.
+/// Packed RGB8 pixels, `width` × `height`.
+struct Picture<'a> {
+    rgb: &'a [u8],
+    width: usize,
+    height: usize,
+}
+
+struct Tables {
+    luma: Component,
+    chroma: Component,
+}
+
+/// One row of MCUs (the picture's rows from `my`), left to right: the entropy-coded data
+/// between two restart markers.
+fn encode_row(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Tables, my: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, all that `encode_row_avx2` was compiled to use.
+        return unsafe { encode_row_avx2(bits, picture, tables, my) };
+    }
+    encode_row_inline(bits, picture, tables, my);
+}
+
 #[inline(always)]
-fn scan(bits: &mut BitWriter, rgb: &[u8], width: usize, height: usize, luma: &Component, chroma: &Component) {
-    let (mut dc_y, mut dc_cb, mut dc_cr) = (0i32, 0i32, 0i32);
+fn encode_row_inline(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Tables, my: usize) {
+    let Tables { luma, chroma } = tables;
     let mut mcu = Mcu::default();
-    for my in (0..height).step_by(16) {
-        for mx in (0..width).step_by(16) {
-            mcu.load(rgb, width, height, mx, my);
-            for block in &mut mcu.y {
-                let coefficients = luma.quantize(block);
-                bits.block(&coefficients, &mut dc_y, luma);
-            }
-            let coefficients = chroma.quantize(&mut mcu.cb);
-            bits.block(&coefficients, &mut dc_cb, chroma);
-            let coefficients = chroma.quantize(&mut mcu.cr);
-            bits.block(&coefficients, &mut dc_cr, chroma);
+    let (mut dc_y, mut dc_cb, mut dc_cr) = (0i32, 0i32, 0i32);
+    for mx in (0..picture.width).step_by(16) {
+        mcu.load(picture.rgb, picture.width, picture.height, mx, my);
+        for block in &mut mcu.y {
+            let coefficients = luma.quantize(block);
+            bits.block(&coefficients, &mut dc_y, luma);
         }
+        let coefficients = chroma.quantize(&mut mcu.cb);
+        bits.block(&coefficients, &mut dc_cb, chroma);
+        let coefficients = chroma.quantize(&mut mcu.cr);
+        bits.block(&coefficients, &mut dc_cr, chroma);
     }
 }
 
-/// `scan` compiled for AVX2: eight-lane arithmetic for the colour conversion, the DCT and the
-/// quantization (about a third faster than SSE2's four lanes).
+/// `encode_row` compiled for AVX2: eight-lane arithmetic for the colour conversion, the DCT
+/// and the quantization (about a third faster than SSE2's four lanes).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn scan_avx2(bits: &mut BitWriter, rgb: &[u8], width: usize, height: usize, luma: &Component, chroma: &Component) {
-    scan(bits, rgb, width, height, luma, chroma);
+fn encode_row_avx2(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Tables, my: usize) {
+    encode_row_inline(bits, picture, tables, my);
 }
 
 /// What encoding one component takes: its quantization table (as written, zigzag order) and
@@ -160,22 +251,72 @@ impl Component {
         }
     }
 
-    /// The block's quantized coefficients in zigzag order (the block is transformed in place).
+    /// The block's quantized coefficients (the block is transformed in place).
     #[inline(always)]
-    fn quantize(&self, block: &mut Block) -> [i32; 64] {
+    fn quantize(&self, block: &mut Block) -> Quantized {
         fdct(block);
-        // Scaled and rounded (half away from zero: add ±0.5, truncate) in storage order, all 64
-        // at once; then read out in zigzag order.
-        let mut rounded = [0i32; 64];
-        for ((r, &c), &m) in rounded.iter_mut().zip(block.as_flattened()).zip(&self.multipliers) {
+        // Scaled and rounded in storage order, all 64 at once (vector instructions).
+        let mut values = [0i32; 64];
+        for ((r, &c), &m) in values.iter_mut().zip(block.as_flattened()).zip(&self.multipliers) {
             // ±1023 is what 8-bit samples reach; at quality 100 a rounding could make 1024,
             // whose size (11 bits) the AC tables have no code for.
             let scaled = (c * m).clamp(-1023.0, 1023.0);
-            *r = (scaled + 0.5f32.copysign(scaled)) as i32;
+            // Rounded to nearest (ties to even) by adding 1.5·2²³: the float's low mantissa
+            // bits are then the integer. A float-to-int cast would saturate, which costs
+            // compares in every lane.
+            *r = ((scaled + 12_582_912.0).to_bits() as i32) - 0x4B40_0000;
         }
-        self.order.map(|at| rounded[at])
+        // Which coefficients are nonzero, eight at a time as bytes, then through a table to
+        // their zigzag positions: the entropy coder visits only those.
+        let mut nonzero = 0u64;
+        for (k, eight) in values.chunks_exact(8).enumerate() {
+            let byte = eight.iter().enumerate().fold(0usize, |acc, (j, &v)| acc | (usize::from(v != 0) << j));
+            nonzero |= ZIGZAG_BITS[2 * k][byte & 15] | ZIGZAG_BITS[2 * k + 1][byte >> 4];
+        }
+        Quantized { values, nonzero }
     }
 }
+
+/// A block's quantized coefficients in storage order (the transposed DCT output), and the
+/// zigzag positions of the nonzero ones as bits.
+struct Quantized {
+    values: [i32; 64],
+    nonzero: u64,
+}
+
+/// Storage position → zigzag position (storage is the transposed natural order).
+const ZIGZAG_OF_STORED: [u32; 64] = {
+    let mut table = [0u32; 64];
+    let mut z = 0;
+    while z < 64 {
+        let (u, v) = (ZIGZAG[z] / 8, ZIGZAG[z] % 8);
+        table[v * 8 + u] = z as u32;
+        z += 1;
+    }
+    table
+};
+
+/// For each group of four storage positions and each pattern of them being nonzero: those
+/// positions' bits in zigzag order.
+const ZIGZAG_BITS: [[u64; 16]; 16] = {
+    let mut table = [[0u64; 16]; 16];
+    let mut group = 0;
+    while group < 16 {
+        let mut pattern = 0;
+        while pattern < 16 {
+            let mut bit = 0;
+            while bit < 4 {
+                if pattern & (1 << bit) != 0 {
+                    table[group][pattern] |= 1 << ZIGZAG_OF_STORED[group * 4 + bit];
+                }
+                bit += 1;
+            }
+            pattern += 1;
+        }
+        group += 1;
+    }
+    table
+};
 
 /// Canonical Huffman codes by symbol: (code, length).
 struct Codes([(u32, u32); 256]);
@@ -298,7 +439,43 @@ fn columns(d: &mut Block) {
     }
 }
 
+/// Transposes the block: four 4×4 transposes of SSE registers (every x86-64 has SSE), which
+/// the compiler would not make of an element-by-element copy.
 #[inline(always)]
+#[cfg(target_arch = "x86_64")]
+fn transpose(d: &mut Block) {
+    use std::arch::x86_64::{__m128, _mm_movehl_ps, _mm_movelh_ps, _mm_unpackhi_ps, _mm_unpacklo_ps};
+    // SAFETY: `[f32; 4]` and `__m128` have the same size, and every bit pattern is valid for
+    // both.
+    let quad = |row: usize, col: usize| -> [__m128; 4] {
+        std::array::from_fn(|k| unsafe {
+            std::mem::transmute::<[f32; 4], __m128>(d[row + k][col..col + 4].try_into().unwrap())
+        })
+    };
+    let flip = |[a, b, c, e]: [__m128; 4]| -> [[f32; 4]; 4] {
+        // SAFETY: SSE is part of the x86-64 baseline; the transmute is as above.
+        unsafe {
+            let (ab_lo, ab_hi) = (_mm_unpacklo_ps(a, b), _mm_unpackhi_ps(a, b));
+            let (ce_lo, ce_hi) = (_mm_unpacklo_ps(c, e), _mm_unpackhi_ps(c, e));
+            [
+                _mm_movelh_ps(ab_lo, ce_lo),
+                _mm_movehl_ps(ce_lo, ab_lo),
+                _mm_movelh_ps(ab_hi, ce_hi),
+                _mm_movehl_ps(ce_hi, ab_hi),
+            ]
+            .map(|v| std::mem::transmute::<__m128, [f32; 4]>(v))
+        }
+    };
+    let (top_left, top_right, bottom_left, bottom_right) = (quad(0, 0), quad(0, 4), quad(4, 0), quad(4, 4));
+    for (quads, row, col) in [(top_left, 0, 0), (bottom_left, 0, 4), (top_right, 4, 0), (bottom_right, 4, 4)] {
+        for (k, values) in flip(quads).into_iter().enumerate() {
+            d[row + k][col..col + 4].copy_from_slice(&values);
+        }
+    }
+}
+
+#[inline(always)]
+#[cfg(not(target_arch = "x86_64"))]
 fn transpose(d: &mut Block) {
     *d = std::array::from_fn(|i| std::array::from_fn(|j| d[j][i]));
 }
@@ -342,17 +519,15 @@ impl BitWriter {
 
     /// One block: the DC difference, then the AC run-lengths, as T.81 F.1.2 codes them.
     #[inline(always)]
-    fn block(&mut self, zz: &[i32; 64], previous_dc: &mut i32, component: &Component) {
-        let diff = zz[0] - *previous_dc;
-        *previous_dc = zz[0];
+    fn block(&mut self, block: &Quantized, previous_dc: &mut i32, component: &Component) {
+        let dc = block.values[0];
+        let diff = dc - *previous_dc;
+        *previous_dc = dc;
         let (size, value) = magnitude(diff);
         let (code, len) = component.dc.0[size as usize];
         self.put((code << size) | value, len + size);
 
-        let mut nonzero = 0u64;
-        for (i, &c) in zz.iter().enumerate().skip(1) {
-            nonzero |= u64::from(c != 0) << i;
-        }
+        let mut nonzero = block.nonzero & !1;
         let (zrl_code, zrl_len) = component.ac.0[0xF0];
         let mut last = 0u32;
         while nonzero != 0 {
@@ -363,7 +538,7 @@ impl BitWriter {
                 self.put(zrl_code, zrl_len);
                 run -= 16;
             }
-            let (size, value) = magnitude(zz[at as usize]);
+            let (size, value) = magnitude(block.values[component.order[at as usize]]);
             let (code, len) = component.ac.0[((run << 4) | size) as usize];
             self.put((code << size) | value, len + size);
             last = at;
@@ -374,8 +549,9 @@ impl BitWriter {
         }
     }
 
-    /// Pads the last byte with one bits and hands the bytes back.
-    fn finish(mut self) -> Vec<u8> {
+    /// Pads the last byte with one bits and writes every bit held: the segment ends on a byte
+    /// boundary, as it must before a restart marker.
+    fn align(&mut self) {
         let pad = (8 - self.used % 8) % 8;
         self.acc = (self.acc << pad) | ((1 << pad) - 1);
         self.used += pad;
@@ -387,6 +563,11 @@ impl BitWriter {
                 self.out.push(0);
             }
         }
+    }
+
+    /// Pads the last byte with one bits and hands the bytes back.
+    fn finish(mut self) -> Vec<u8> {
+        self.align();
         self.out
     }
 }
@@ -430,6 +611,8 @@ fn write_headers(out: &mut Vec<u8>, width: usize, height: usize, luma: &Componen
         huffman.extend_from_slice(values);
     }
     segment(out, 0xC4, &huffman);
+    // A restart interval of one row of MCUs (`RowCache`).
+    segment(out, 0xDD, &(width.div_ceil(16) as u16).to_be_bytes());
     // Components 1, 2, 3 with tables 0/0, 1/1, 1/1; spectral selection 0–63; no approximation.
     segment(out, 0xDA, &[3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
 }
@@ -508,6 +691,56 @@ mod tests {
                 if quality == 100 {
                     assert!(psnr(rgb, decoded.as_raw()) > 30.0);
                 }
+            }
+        }
+    }
+
+    /// The rows copied from a reference make exactly the bytes that encoding them would, so a
+    /// render that reuses a template's rows is the render that does not; only rows whose
+    /// pixels are the reference's are copied or kept.
+    #[test]
+    fn rows_kept_from_a_reference_are_the_bytes_encoding_would_make() {
+        let (width, height) = (129, 77); // five rows of MCUs, the last one partial
+        let reference = picture(width, height);
+        let cache = RowCache::new(width, height, 85);
+        // Pixel rows 20 and 76 (in the second and the last MCU rows) changed, as captions do.
+        let mut drawn = reference.clone();
+        for y in [20, 76] {
+            drawn[y * width * 3..(y + 1) * width * 3].fill(255);
+        }
+        let plain = encode(&drawn, width, height, 85);
+        let cold = encode_reusing(&drawn, width, height, 85, Some((&reference, &cache)));
+        assert_eq!(cold, plain);
+        let kept: Vec<bool> = cache.rows.iter().map(|row| row.get().is_some()).collect();
+        assert_eq!(kept, [true, false, true, true, false]);
+        // Now copied, not encoded: poison the kept rows' bytes to see that they are used.
+        let warm = encode_reusing(&drawn, width, height, 85, Some((&reference, &cache)));
+        assert_eq!(warm, plain);
+        let mut poisoned = RowCache::new(width, height, 85);
+        for (row, kept) in poisoned.rows.iter_mut().zip(&cache.rows) {
+            if let Some(bytes) = kept.get() {
+                *row = OnceLock::from(bytes.iter().map(|b| b ^ 1).collect::<Box<[u8]>>());
+            }
+        }
+        assert_ne!(encode_reusing(&drawn, width, height, 85, Some((&reference, &poisoned))), plain);
+        // Another quality or size is not this cache's: encoded afresh, nothing kept.
+        let other = RowCache::new(width, height, 80);
+        assert_eq!(encode_reusing(&drawn, width, height, 85, Some((&reference, &other))), plain);
+        assert_eq!(other.bytes(), 0);
+        assert!(cache.bytes() > 0);
+        // What the decoders read: one restart interval per MCU row.
+        assert_eq!(decode(&plain).dimensions(), (width as u32, height as u32));
+        let markers = plain.windows(2).filter(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1])).count();
+        assert_eq!(markers, 4);
+    }
+
+    #[test]
+    fn a_block_is_transposed() {
+        let mut block: Block = std::array::from_fn(|i| std::array::from_fn(|j| (i * 8 + j) as f32));
+        transpose(&mut block);
+        for (i, row) in block.iter().enumerate() {
+            for (j, &value) in row.iter().enumerate() {
+                assert_eq!(value, (j * 8 + i) as f32);
             }
         }
     }

@@ -153,7 +153,7 @@ impl Rendered {
 #[derive(Clone)]
 enum Cached {
     /// Decoded, upright, flattened and already reduced to display size.
-    Still(Arc<RgbImage>),
+    Still(Arc<StillTemplate>),
     /// Animations are streamed, so their bytes are what is kept.
     Animated(Arc<[u8]>),
 }
@@ -161,9 +161,24 @@ enum Cached {
 impl Cached {
     fn bytes(&self) -> usize {
         match self {
-            Cached::Still(img) => img.as_raw().len(),
+            Cached::Still(still) => still.image.as_raw().len() + still.display_rows.bytes(),
             Cached::Animated(b) => b.len(),
         }
+    }
+}
+
+/// A still template as renders use it: its pixels, and the rows of its display JPEG that
+/// renders found untouched by their captions (copied into later renders, not encoded again).
+struct StillTemplate {
+    image: RgbImage,
+    display_rows: jpeg::RowCache,
+}
+
+impl StillTemplate {
+    fn new(image: RgbImage) -> Self {
+        let (w, h) = image.dimensions();
+        let display_rows = jpeg::RowCache::new(w as usize, h as usize, encode::DISPLAY_QUALITY);
+        Self { image, display_rows }
     }
 }
 
@@ -251,7 +266,9 @@ impl Engine {
         };
         match source {
             Source::Template(id) => match self.cached_template(id)? {
-                Cached::Still(img) => self.render_still(&img, spec, outputs, largest),
+                Cached::Still(still) => {
+                    self.render_still(&still.image, Some(&still.display_rows), spec, outputs, largest)
+                }
                 Cached::Animated(bytes) => {
                     self.render_decoded(decode::decode(&bytes, &self.limits, largest)?, spec, outputs, largest)
                 }
@@ -282,14 +299,16 @@ impl Engine {
         largest: u32,
     ) -> Result<Rendered, RenderError> {
         match decoded {
-            decode::Decoded::Still(img) => self.render_still(&img, spec, outputs, largest),
+            decode::Decoded::Still(img) => self.render_still(&img, None, spec, outputs, largest),
             decode::Decoded::Animated(anim) => self.render_animated(anim, spec, outputs, largest),
         }
     }
 
+    /// `kept_rows`: for a cached template, the rows of its display JPEG kept so far.
     fn render_still(
         &self,
         src: &RgbImage,
+        kept_rows: Option<&jpeg::RowCache>,
         spec: &MemeSpec,
         outputs: Outputs,
         largest: u32,
@@ -312,7 +331,10 @@ impl Engine {
                 (cur_w, cur_h) = (ow, oh);
             }
             let quality = if kind == Kind::Thumbnail { encode::THUMBNAIL_QUALITY } else { encode::DISPLAY_QUALITY };
-            out.put(kind, encode::encode_jpeg(&cur, ow, oh, quality)?);
+            // The template's own rows only where this output is the template's picture, drawn
+            // on in place (no band above it, no resize); the encoder checks the rest.
+            let reference = kept_rows.filter(|_| plan.band == 0).map(|rows| (src.as_raw().as_slice(), rows));
+            out.put(kind, encode::encode_jpeg_reusing(&cur, ow, oh, quality, reference)?);
         }
         Ok(out)
     }
@@ -469,7 +491,7 @@ impl Engine {
                     let px = encode::resize_rgb(img.as_raw(), w, h, dw, dh)?;
                     RgbImage::from_raw(dw, dh, px).ok_or_else(|| RenderError::Internal("resized buffer size".into()))?
                 };
-                Ok(Cached::Still(Arc::new(img)))
+                Ok(Cached::Still(Arc::new(StillTemplate::new(img))))
             }
             decode::Decoded::Animated(_) => Ok(Cached::Animated(Arc::from(bytes))),
         }
@@ -558,6 +580,26 @@ mod tests {
         assert!(engine.render(Source::Template("user-1"), &spec, Outputs::THUMBNAIL).is_ok());
         engine.forget_template("user-1");
         assert!(engine.render(Source::Template("user-1"), &spec, Outputs::THUMBNAIL).is_err());
+    }
+
+    /// A cached template's render copies the rows of its JPEG that earlier renders found
+    /// untouched: what comes out is, byte for byte, what a fresh engine renders.
+    #[test]
+    fn a_template_render_reusing_kept_rows_is_the_render_from_scratch() {
+        let warm = Engine::new().unwrap();
+        let first = MemeSpec::classic(&["one does not simply", "cache a template"]);
+        let second = MemeSpec::classic(&["", "only the bottom changes"]);
+        for spec in [&first, &second, &first] {
+            let reused = warm.render(Source::Template("chelsea"), spec, Outputs::DISPLAY).unwrap();
+            let fresh = Engine::new().unwrap().render(Source::Template("chelsea"), spec, Outputs::DISPLAY).unwrap();
+            assert_eq!(reused.display.unwrap().bytes, fresh.display.unwrap().bytes);
+        }
+        let Cached::Still(still) = warm.cached_template("chelsea").unwrap() else { panic!("a still") };
+        let kept = still.display_rows.bytes();
+        assert!(kept > 0, "rows the captions did not touch are kept");
+        // The Modern layout's band moves every row: nothing of the template's is used.
+        warm.render(Source::Template("chelsea"), &MemeSpec::modern(&["a band"]), Outputs::DISPLAY).unwrap();
+        assert_eq!(still.display_rows.bytes(), kept);
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Engine {
         let largest = max_w.max(max_h);
         let decoded = match source {
             Source::Template(id) => match self.cached_template(id)? {
-                Cached::Still(img) => return self.still_sized(&img, spec, (max_w, max_h), format),
+                Cached::Still(still) => return self.still_sized(&still.image, spec, (max_w, max_h), format),
                 Cached::Animated(bytes) => {
                     return self.decoded_sized(
                         decode::decode(&bytes, &self.limits, largest)?,
