@@ -67,6 +67,11 @@ fn benches(c: &mut Criterion) {
     c.bench_function("upload_600x600_jpeg_two_captions_to_jpeg", |b| {
         b.iter(|| engine.render(Source::Upload(black_box(&j600)), &spec, Outputs::DISPLAY).unwrap())
     });
+    // The encoder alone on the decoded picture: what of the renders above is encoding.
+    let pixels = image::load_from_memory(&j600).unwrap().to_rgb8();
+    c.bench_function("encode_600x600_jpeg", |b| {
+        b.iter(|| skyhigh::render::encode_jpeg(black_box(pixels.as_raw()), 600, 600, 85).unwrap())
+    });
     c.bench_function("template_600x600_two_captions_display_and_thumbnail", |b| {
         b.iter(|| engine.render(Source::Template("bench-600"), black_box(&spec), Outputs::SAVE).unwrap())
     });

@@ -172,20 +172,24 @@ struct Tables {
 /// between two restart markers.
 fn encode_row(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Tables, my: usize) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, all that `encode_row_avx2` was compiled to use.
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("bmi2")
+        && std::arch::is_x86_feature_detected!("lzcnt")
+    {
+        // SAFETY: the CPU has AVX2, BMI2 and LZCNT, all that `encode_row_avx2` was compiled to
+        // use (every x86-64 CPU with AVX2 has the other two).
         return unsafe { encode_row_avx2(bits, picture, tables, my) };
     }
-    encode_row_inline(bits, picture, tables, my);
+    encode_row_inline::<Bytewise>(bits, picture, tables, my);
 }
 
 #[inline(always)]
-fn encode_row_inline(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Tables, my: usize) {
+fn encode_row_inline<D: Deinterleave>(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Tables, my: usize) {
     let Tables { luma, chroma } = tables;
     let mut mcu = Mcu::default();
     let (mut dc_y, mut dc_cb, mut dc_cr) = (0i32, 0i32, 0i32);
     for mx in (0..picture.width).step_by(16) {
-        mcu.load(picture.rgb, picture.width, picture.height, mx, my);
+        mcu.load::<D>(picture.rgb, picture.width, picture.height, mx, my);
         for block in &mut mcu.y {
             let coefficients = luma.quantize(block);
             bits.block(&coefficients, &mut dc_y, luma);
@@ -198,11 +202,12 @@ fn encode_row_inline(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Table
 }
 
 /// `encode_row` compiled for AVX2: eight-lane arithmetic for the colour conversion, the DCT
-/// and the quantization (about a third faster than SSE2's four lanes).
+/// and the quantization (about a third faster than SSE2's four lanes); and BMI2's shifts by
+/// any register and LZCNT for the entropy coder.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,bmi2,lzcnt")]
 fn encode_row_avx2(bits: &mut BitWriter, picture: &Picture<'_>, tables: &Tables, my: usize) {
-    encode_row_inline(bits, picture, tables, my);
+    encode_row_inline::<Shuffled>(bits, picture, tables, my);
 }
 
 /// What encoding one component takes: its quantization table (as written, zigzag order) and
@@ -255,26 +260,53 @@ impl Component {
     #[inline(always)]
     fn quantize(&self, block: &mut Block) -> Quantized {
         fdct(block);
-        // Scaled and rounded in storage order, all 64 at once (vector instructions).
-        let mut values = [0i32; 64];
-        for ((r, &c), &m) in values.iter_mut().zip(block.as_flattened()).zip(&self.multipliers) {
-            // ±1023 is what 8-bit samples reach; at quality 100 a rounding could make 1024,
-            // whose size (11 bits) the AC tables have no code for.
-            let scaled = (c * m).clamp(-1023.0, 1023.0);
-            // Rounded to nearest (ties to even) by adding 1.5·2²³: the float's low mantissa
-            // bits are then the integer. A float-to-int cast would saturate, which costs
-            // compares in every lane.
-            *r = ((scaled + 12_582_912.0).to_bits() as i32) - 0x4B40_0000;
-        }
-        // Which coefficients are nonzero, eight at a time as bytes, then through a table to
-        // their zigzag positions: the entropy coder visits only those.
-        let mut nonzero = 0u64;
-        for (k, eight) in values.chunks_exact(8).enumerate() {
-            let byte = eight.iter().enumerate().fold(0usize, |acc, (j, &v)| acc | (usize::from(v != 0) << j));
-            nonzero |= ZIGZAG_BITS[2 * k][byte & 15] | ZIGZAG_BITS[2 * k + 1][byte >> 4];
-        }
+        let (values, nonzero) = scale_and_round(block.as_flattened(), &self.multipliers);
         Quantized { values, nonzero }
     }
+}
+
+/// The DCT output times the multipliers, rounded, in storage order; and which are nonzero, as
+/// bits in zigzag order (the entropy coder visits only those). Four lanes at a time in SSE2,
+/// which every x86-64 has: the compiler makes no mask of compares from portable code.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn scale_and_round(coefficients: &[f32], multipliers: &[f32; 64]) -> ([i32; 64], u64) {
+    use std::arch::x86_64::*;
+    let (mut values, mut nonzero) = ([0i32; 64], 0u64);
+    // SAFETY: SSE2 is part of the x86-64 baseline; every load and store is of four lanes
+    // inside arrays of 64.
+    unsafe {
+        let (low, high) = (_mm_set1_ps(-1023.0), _mm_set1_ps(1023.0));
+        let (magic, magic_bits) = (_mm_set1_ps(12_582_912.0), _mm_set1_epi32(0x4B40_0000));
+        for group in 0..16 {
+            let c = _mm_loadu_ps(coefficients[group * 4..].as_ptr());
+            let m = _mm_loadu_ps(multipliers[group * 4..].as_ptr());
+            // ±1023 is what 8-bit samples reach; at quality 100 a rounding could make 1024,
+            // whose size (11 bits) the AC tables have no code for.
+            let scaled = _mm_min_ps(_mm_max_ps(_mm_mul_ps(c, m), low), high);
+            // Rounded to nearest (ties to even) by adding 1.5·2²³: the float's low mantissa
+            // bits are then the integer.
+            let rounded = _mm_sub_epi32(_mm_castps_si128(_mm_add_ps(scaled, magic)), magic_bits);
+            _mm_storeu_si128(values[group * 4..].as_mut_ptr().cast(), rounded);
+            let zeros = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(rounded, _mm_setzero_si128())));
+            nonzero |= ZIGZAG_BITS[group][(!zeros & 15) as usize];
+        }
+    }
+    (values, nonzero)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn scale_and_round(coefficients: &[f32], multipliers: &[f32; 64]) -> ([i32; 64], u64) {
+    let (mut values, mut nonzero) = ([0i32; 64], 0u64);
+    for (at, (&c, &m)) in coefficients.iter().zip(multipliers).enumerate() {
+        let scaled = (c * m).clamp(-1023.0, 1023.0);
+        values[at] = ((scaled + 12_582_912.0).to_bits() as i32) - 0x4B40_0000;
+        if values[at] != 0 {
+            nonzero |= ZIGZAG_BITS[at / 4][1 << (at % 4)];
+        }
+    }
+    (values, nonzero)
 }
 
 /// A block's quantized coefficients in storage order (the transposed DCT output), and the
@@ -353,46 +385,106 @@ impl Mcu {
     /// Each row of 16 is first split into its three channels, so that the arithmetic runs on
     /// whole arrays (vector instructions) rather than on interleaved bytes.
     #[inline(always)]
-    fn load(&mut self, rgb: &[u8], width: usize, height: usize, x0: usize, y0: usize) {
+    fn load<D: Deinterleave>(&mut self, rgb: &[u8], width: usize, height: usize, x0: usize, y0: usize) {
         let inside = x0 + 16 <= width;
-        let mut chroma_rows = [[[0f32; 8]; 3]; 8];
+        // Each chroma sample's 2×2 sum of red, green and blue (whole numbers: exact).
+        let mut chroma_sums = [[[0u16; 8]; 3]; 8];
         for dy in 0..16 {
             let y = (y0 + dy).min(height - 1);
             let row = &rgb[y * width * 3..(y + 1) * width * 3];
-            let (mut r, mut g, mut b) = ([0f32; 16], [0f32; 16], [0f32; 16]);
+            // Bytes first, then floats.
+            let [mut r, mut g, mut b] = [[0u8; 16]; 3];
             if inside {
-                for (dx, px) in row[x0 * 3..x0 * 3 + 48].chunks_exact(3).enumerate() {
-                    (r[dx], g[dx], b[dx]) = (f32::from(px[0]), f32::from(px[1]), f32::from(px[2]));
-                }
+                [r, g, b] = D::split(row[x0 * 3..x0 * 3 + 48].try_into().expect("16 pixels"));
             } else {
                 for dx in 0..16 {
                     let x = (x0 + dx).min(width - 1);
-                    (r[dx], g[dx], b[dx]) =
-                        (f32::from(row[x * 3]), f32::from(row[x * 3 + 1]), f32::from(row[x * 3 + 2]));
+                    (r[dx], g[dx], b[dx]) = (row[x * 3], row[x * 3 + 1], row[x * 3 + 2]);
                 }
             }
             let mut luma = [0f32; 16];
             for dx in 0..16 {
-                luma[dx] = 0.299 * r[dx] + 0.587 * g[dx] + 0.114 * b[dx] - 128.0;
+                let (r, g, b) = (f32::from(r[dx]), f32::from(g[dx]), f32::from(b[dx]));
+                luma[dx] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
             }
             let blocks = &mut self.y[(dy / 8) * 2..(dy / 8) * 2 + 2];
             blocks[0][dy % 8].copy_from_slice(&luma[..8]);
             blocks[1][dy % 8].copy_from_slice(&luma[8..]);
-            // Horizontal pairs now, vertical pairs below: each chroma sample is the mean of 2×2.
-            let sums = &mut chroma_rows[dy / 2];
+            let sums = &mut chroma_sums[dy / 2];
             for (channel, values) in [&r, &g, &b].into_iter().enumerate() {
                 for cx in 0..8 {
-                    sums[channel][cx] += values[2 * cx] + values[2 * cx + 1];
+                    sums[channel][cx] += u16::from(values[2 * cx]) + u16::from(values[2 * cx + 1]);
                 }
             }
         }
-        for (cy, [r, g, b]) in chroma_rows.iter().enumerate() {
+        for (cy, [r, g, b]) in chroma_sums.iter().enumerate() {
             for cx in 0..8 {
-                let (r, g, b) = (r[cx] * 0.25, g[cx] * 0.25, b[cx] * 0.25);
+                let (r, g, b) = (f32::from(r[cx]) * 0.25, f32::from(g[cx]) * 0.25, f32::from(b[cx]) * 0.25);
                 self.cb[cy][cx] = -0.168_736 * r - 0.331_264 * g + 0.5 * b;
                 self.cr[cy][cx] = 0.5 * r - 0.418_688 * g - 0.081_312 * b;
             }
         }
+    }
+}
+
+/// Splits sixteen RGB pixels into their red, green and blue bytes.
+trait Deinterleave {
+    fn split(pixels: &[u8; 48]) -> [[u8; 16]; 3];
+}
+
+/// Byte by byte. Compiled so, the bytes are stored one at a time and read back as vectors,
+/// which stalls the reads (the stores cannot be forwarded to them).
+struct Bytewise;
+
+impl Deinterleave for Bytewise {
+    #[inline(always)]
+    fn split(pixels: &[u8; 48]) -> [[u8; 16]; 3] {
+        std::array::from_fn(|channel| std::array::from_fn(|dx| pixels[dx * 3 + channel]))
+    }
+}
+
+/// With byte shuffles (SSSE3): each channel gathered from the three 16-byte thirds and OR-ed.
+/// Only for code compiled with AVX2 (`encode_row_avx2`), which runs only where the CPU has it.
+#[cfg(target_arch = "x86_64")]
+struct Shuffled;
+
+#[cfg(target_arch = "x86_64")]
+impl Deinterleave for Shuffled {
+    #[inline(always)]
+    fn split(pixels: &[u8; 48]) -> [[u8; 16]; 3] {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_or_si128, _mm_shuffle_epi8, _mm_storeu_si128};
+        /// For third `k` and channel `c`: which byte of the third goes to each lane (0x80: none).
+        const MASKS: [[[u8; 16]; 3]; 3] = {
+            let mut masks = [[[0x80u8; 16]; 3]; 3];
+            let mut k = 0;
+            while k < 3 {
+                let mut c = 0;
+                while c < 3 {
+                    let mut lane = 0;
+                    while lane < 16 {
+                        let at = lane * 3 + c;
+                        if at >= k * 16 && at < k * 16 + 16 {
+                            masks[k][c][lane] = (at - k * 16) as u8;
+                        }
+                        lane += 1;
+                    }
+                    c += 1;
+                }
+                k += 1;
+            }
+            masks
+        };
+        let mut out = [[0u8; 16]; 3];
+        // SAFETY: the loads and stores are of 16 bytes inside arrays of 48 and 16; SSSE3 is
+        // there because only `encode_row_avx2` uses this, after AVX2 was detected.
+        unsafe {
+            let thirds: [__m128i; 3] = std::array::from_fn(|k| _mm_loadu_si128(pixels[k * 16..].as_ptr().cast()));
+            for (c, channel) in out.iter_mut().enumerate() {
+                let part = |k: usize| _mm_shuffle_epi8(thirds[k], _mm_loadu_si128(MASKS[k][c].as_ptr().cast()));
+                _mm_storeu_si128(channel.as_mut_ptr().cast(), _mm_or_si128(_mm_or_si128(part(0), part(1)), part(2)));
+            }
+        }
+        out
     }
 }
 
@@ -490,6 +582,59 @@ struct BitWriter {
 
 impl BitWriter {
     /// Appends the `len` low bits of `bits` (at most 32).
+    #[cfg(test)]
+    fn put(&mut self, bits: u32, len: u32) {
+        self.sink(|sink| sink.put(bits, len));
+    }
+
+    /// Works on the bits held through a `Sink`: its accumulator is a local the compiler keeps
+    /// in registers, where the writer's own fields would be written back to memory after
+    /// every code (the output's bytes might alias them, for all it knows).
+    #[inline(always)]
+    fn sink(&mut self, work: impl FnOnce(&mut Sink<'_>)) {
+        let mut sink = Sink { out: &mut self.out, acc: self.acc, used: self.used };
+        work(&mut sink);
+        (self.acc, self.used) = (sink.acc, sink.used);
+    }
+
+    /// One block: the DC difference, then the AC run-lengths, as T.81 F.1.2 codes them.
+    #[inline(always)]
+    fn block(&mut self, block: &Quantized, previous_dc: &mut i32, component: &Component) {
+        self.sink(|sink| sink.block(block, previous_dc, component));
+    }
+
+    /// Pads the last byte with one bits and writes every bit held: the segment ends on a byte
+    /// boundary, as it must before a restart marker.
+    fn align(&mut self) {
+        let pad = (8 - self.used % 8) % 8;
+        self.acc = (self.acc << pad) | ((1 << pad) - 1);
+        self.used += pad;
+        while self.used >= 8 {
+            self.used -= 8;
+            let byte = (self.acc >> self.used) as u8;
+            self.out.push(byte);
+            if byte == 0xFF {
+                self.out.push(0);
+            }
+        }
+    }
+
+    /// Pads the last byte with one bits and hands the bytes back.
+    fn finish(mut self) -> Vec<u8> {
+        self.align();
+        self.out
+    }
+}
+
+/// The bits held, and the bytes they go to (`BitWriter::sink`).
+struct Sink<'a> {
+    out: &'a mut Vec<u8>,
+    acc: u64,
+    used: u32,
+}
+
+impl Sink<'_> {
+    /// Appends the `len` low bits of `bits` (at most 32).
     #[inline(always)]
     fn put(&mut self, bits: u32, len: u32) {
         self.acc = (self.acc << len) | u64::from(bits);
@@ -547,28 +692,6 @@ impl BitWriter {
             let (eob_code, eob_len) = component.ac.0[0x00];
             self.put(eob_code, eob_len);
         }
-    }
-
-    /// Pads the last byte with one bits and writes every bit held: the segment ends on a byte
-    /// boundary, as it must before a restart marker.
-    fn align(&mut self) {
-        let pad = (8 - self.used % 8) % 8;
-        self.acc = (self.acc << pad) | ((1 << pad) - 1);
-        self.used += pad;
-        while self.used >= 8 {
-            self.used -= 8;
-            let byte = (self.acc >> self.used) as u8;
-            self.out.push(byte);
-            if byte == 0xFF {
-                self.out.push(0);
-            }
-        }
-    }
-
-    /// Pads the last byte with one bits and hands the bytes back.
-    fn finish(mut self) -> Vec<u8> {
-        self.align();
-        self.out
     }
 }
 
@@ -732,6 +855,15 @@ mod tests {
         assert_eq!(decode(&plain).dimensions(), (width as u32, height as u32));
         let markers = plain.windows(2).filter(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1])).count();
         assert_eq!(markers, 4);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn pixels_split_by_shuffles_are_those_split_bytewise() {
+        assert!(std::arch::is_x86_feature_detected!("avx2"), "the machine the encoder is tuned for");
+        let pixels: [u8; 48] = std::array::from_fn(|i| (i * 7 + 3) as u8);
+        assert_eq!(Shuffled::split(&pixels), Bytewise::split(&pixels));
+        assert_eq!(Bytewise::split(&pixels)[1][5], pixels[16]);
     }
 
     #[test]
