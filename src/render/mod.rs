@@ -57,6 +57,7 @@ use fonts::FontSet;
 use glyphs::GlyphCache;
 use image::RgbImage;
 use layout::{LayoutCache, LayoutRequest, TextTools};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -267,7 +268,7 @@ impl Engine {
         match source {
             Source::Template(id) => match self.cached_template(id)? {
                 Cached::Still(still) => {
-                    self.render_still(&still.image, Some(&still.display_rows), spec, outputs, largest)
+                    self.render_still(Cow::Borrowed(&still.image), Some(&still.display_rows), spec, outputs, largest)
                 }
                 Cached::Animated(bytes) => {
                     self.render_decoded(decode::decode(&bytes, &self.limits, largest)?, spec, outputs, largest)
@@ -299,15 +300,17 @@ impl Engine {
         largest: u32,
     ) -> Result<Rendered, RenderError> {
         match decoded {
-            decode::Decoded::Still(img) => self.render_still(&img, None, spec, outputs, largest),
+            decode::Decoded::Still(img) => self.render_still(Cow::Owned(img), None, spec, outputs, largest),
             decode::Decoded::Animated(anim) => self.render_animated(anim, spec, outputs, largest),
         }
     }
 
     /// `kept_rows`: for a cached template, the rows of its display JPEG kept so far.
+    /// `src`: owned when decoded for this render alone, so that captions are drawn on it
+    /// in place rather than on a copy.
     fn render_still(
         &self,
-        src: &RgbImage,
+        src: Cow<'_, RgbImage>,
         kept_rows: Option<&jpeg::RowCache>,
         spec: &MemeSpec,
         outputs: Outputs,
@@ -317,7 +320,15 @@ impl Engine {
         let (bw, bh) = fit_within(sw, sh, largest, largest);
         // Text is drawn at the largest output size (cheaper than drawing on a 12 MP original,
         // and crisper than drawing small and upscaling); smaller outputs are downscaled from it.
-        let base = encode::resize_rgb(src.as_raw(), sw, sh, bw, bh)?;
+        // A cached template's pixels, to compare the drawn rows with (borrowed from the cache).
+        let template: Option<(&[u8], &jpeg::RowCache)> = match (&src, kept_rows) {
+            (Cow::Borrowed(image), Some(rows)) => Some((image.as_raw().as_slice(), rows)),
+            _ => None,
+        };
+        let base = match src {
+            Cow::Owned(img) if (bw, bh) == (sw, sh) => img.into_raw(),
+            src => encode::resize_rgb(src.as_raw(), sw, sh, bw, bh)?,
+        };
         let plan = self.plan(spec, bw, bh);
         let (canvas, cw, ch) = self.apply(&plan, base, bw, bh);
         let mut out = Rendered { frames: 1, ..Rendered::default() };
@@ -333,7 +344,7 @@ impl Engine {
             let quality = if kind == Kind::Thumbnail { encode::THUMBNAIL_QUALITY } else { encode::DISPLAY_QUALITY };
             // The template's own rows only where this output is the template's picture, drawn
             // on in place (no band above it, no resize); the encoder checks the rest.
-            let reference = kept_rows.filter(|_| plan.band == 0).map(|rows| (src.as_raw().as_slice(), rows));
+            let reference = template.filter(|_| plan.band == 0);
             out.put(kind, encode::encode_jpeg_reusing(&cur, ow, oh, quality, reference)?);
         }
         Ok(out)
