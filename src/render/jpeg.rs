@@ -8,12 +8,17 @@
 //! (BENCHMARKS.md, SPEC §7). What makes this one fast:
 //! - the forward DCT is the AAN float one (as libjpeg's `jfdctflt`), run on eight columns at
 //!   once so the compiler turns each step into vector instructions, and left transposed: the
-//!   zigzag table reads it that way, so no second transpose is needed;
+//!   zigzag table reads it that way, so no second transpose is needed (the one transpose
+//!   between the passes is SSE shuffles);
 //! - its scale factors are folded into the quantization multipliers;
 //! - the entropy coder walks only the nonzero coefficients (a bit mask of them, then
 //!   `trailing_zeros`), emits a code and its value bits in one write, and fills a 64-bit buffer
 //!   that it empties 32 bits at a time, stuffing a zero after any 0xFF byte only when the word
-//!   has one.
+//!   has one;
+//! - rounding, the nonzero mask and the RGB split are SSE2/SSSE3 where the compiler made
+//!   scalar code of the portable version;
+//! - every row of MCUs ends in a restart marker, so a cached template's untouched rows are
+//!   copied, not encoded (`RowCache`).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
