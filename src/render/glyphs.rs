@@ -169,21 +169,11 @@ fn dilate(cov: &[u8], w: usize, h: usize, radius: u32) -> Vec<u8> {
     // The row's spreading pixels, and its flat dilations by 0, 1, … the widest full run.
     let mut spreading = vec![0u8; w];
     let mut grown: Vec<Vec<u8>> = (0..=kernel.widest).map(|_| vec![0u8; w]).collect();
-    let full = |x: usize, y: usize| cov[y * w + x] == 255;
     for y in 0..h {
         let row = &cov[y * w..][..w];
         let (mut first, mut last) = (usize::MAX, 0);
         for (x, (&c, s)) in row.iter().zip(spreading.iter_mut()).enumerate() {
-            let interior = c == 255
-                && x > 0
-                && y > 0
-                && x + 1 < w
-                && y + 1 < h
-                && full(x - 1, y)
-                && full(x + 1, y)
-                && full(x, y - 1)
-                && full(x, y + 1);
-            if interior {
+            if interior(cov, w, h, x, y) {
                 out[y * w + x] = 255;
                 *s = 0;
             } else {
@@ -275,6 +265,22 @@ impl DiskRows {
     }
 }
 
+/// Whether the pixel at (`x`, `y`) is inside the glyph: itself and its four neighbours fully
+/// covered. Such a pixel spreads nothing its edge neighbours do not.
+#[inline(always)]
+fn interior(cov: &[u8], w: usize, h: usize, x: usize, y: usize) -> bool {
+    let full = |x: usize, y: usize| cov[y * w + x] == 255;
+    full(x, y)
+        && x > 0
+        && y > 0
+        && x + 1 < w
+        && y + 1 < h
+        && full(x - 1, y)
+        && full(x + 1, y)
+        && full(x, y - 1)
+        && full(x, y + 1)
+}
+
 /// The weight (in 1/256) of the offset (dx, dy) in a soft disk of `radius`.
 fn disk_weight(radius: u32, dx: isize, dy: isize) -> u16 {
     let d = ((dx * dx + dy * dy) as f32).sqrt();
@@ -294,23 +300,13 @@ mod tests {
     fn dilate_by_stamping(cov: &[u8], w: usize, h: usize, radius: u32) -> Vec<u8> {
         let reach = radius as isize + 1;
         let mut out = vec![0u8; w * h];
-        let full = |x: usize, y: usize| cov[y * w + x] == 255;
         for y in 0..h {
             for x in 0..w {
                 let c = cov[y * w + x];
                 if c == 0 {
                     continue;
                 }
-                let interior = c == 255
-                    && x > 0
-                    && y > 0
-                    && x + 1 < w
-                    && y + 1 < h
-                    && full(x - 1, y)
-                    && full(x + 1, y)
-                    && full(x, y - 1)
-                    && full(x, y + 1);
-                if interior {
+                if interior(cov, w, h, x, y) {
                     out[y * w + x] = 255;
                     continue;
                 }

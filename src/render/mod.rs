@@ -57,7 +57,6 @@ use fonts::FontSet;
 use glyphs::GlyphCache;
 use image::RgbImage;
 use layout::{LayoutCache, LayoutRequest, TextTools};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -183,6 +182,23 @@ impl StillTemplate {
     }
 }
 
+/// The picture a still render starts from.
+enum Still<'a> {
+    /// A cached template: copied before captions are drawn (the cache keeps it).
+    Cached(&'a StillTemplate),
+    /// Decoded for this render alone: captions are drawn on it in place.
+    Decoded(RgbImage),
+}
+
+impl Still<'_> {
+    fn image(&self) -> &RgbImage {
+        match self {
+            Still::Cached(still) => &still.image,
+            Still::Decoded(image) => image,
+        }
+    }
+}
+
 struct CacheEntry {
     value: Cached,
     last_used: AtomicU64,
@@ -267,9 +283,7 @@ impl Engine {
         };
         match source {
             Source::Template(id) => match self.cached_template(id)? {
-                Cached::Still(still) => {
-                    self.render_still(Cow::Borrowed(&still.image), Some(&still.display_rows), spec, outputs, largest)
-                }
+                Cached::Still(still) => self.render_still(Still::Cached(&still), spec, outputs, largest),
                 Cached::Animated(bytes) => {
                     self.render_decoded(decode::decode(&bytes, &self.limits, largest)?, spec, outputs, largest)
                 }
@@ -300,34 +314,30 @@ impl Engine {
         largest: u32,
     ) -> Result<Rendered, RenderError> {
         match decoded {
-            decode::Decoded::Still(img) => self.render_still(Cow::Owned(img), None, spec, outputs, largest),
+            decode::Decoded::Still(img) => self.render_still(Still::Decoded(img), spec, outputs, largest),
             decode::Decoded::Animated(anim) => self.render_animated(anim, spec, outputs, largest),
         }
     }
 
-    /// `kept_rows`: for a cached template, the rows of its display JPEG kept so far.
-    /// `src`: owned when decoded for this render alone, so that captions are drawn on it
-    /// in place rather than on a copy.
     fn render_still(
         &self,
-        src: Cow<'_, RgbImage>,
-        kept_rows: Option<&jpeg::RowCache>,
+        src: Still<'_>,
         spec: &MemeSpec,
         outputs: Outputs,
         largest: u32,
     ) -> Result<Rendered, RenderError> {
-        let (sw, sh) = src.dimensions();
+        let (sw, sh) = src.image().dimensions();
         let (bw, bh) = fit_within(sw, sh, largest, largest);
         // Text is drawn at the largest output size (cheaper than drawing on a 12 MP original,
         // and crisper than drawing small and upscaling); smaller outputs are downscaled from it.
-        // A cached template's pixels, to compare the drawn rows with (borrowed from the cache).
-        let template: Option<(&[u8], &jpeg::RowCache)> = match (&src, kept_rows) {
-            (Cow::Borrowed(image), Some(rows)) => Some((image.as_raw().as_slice(), rows)),
-            _ => None,
+        // A cached template's pixels and kept rows, to compare the drawn rows with.
+        let template = match src {
+            Still::Cached(still) => Some((still.image.as_raw().as_slice(), &still.display_rows)),
+            Still::Decoded(_) => None,
         };
         let base = match src {
-            Cow::Owned(img) if (bw, bh) == (sw, sh) => img.into_raw(),
-            src => encode::resize_rgb(src.as_raw(), sw, sh, bw, bh)?,
+            Still::Decoded(img) if (bw, bh) == (sw, sh) => img.into_raw(),
+            src => encode::resize_rgb(src.image().as_raw(), sw, sh, bw, bh)?,
         };
         let plan = self.plan(spec, bw, bh);
         let (canvas, cw, ch) = self.apply(&plan, base, bw, bh);
