@@ -17,6 +17,8 @@ use super::session::{CurrentUser, SignedIn};
 pub struct PageContext {
     pub user: Option<SignedIn>,
     tokens: Option<TokenMinter>,
+    /// What the action that led here had to say, shown once.
+    pub flash: Option<super::flash::Flash>,
 }
 
 impl PageContext {
@@ -30,7 +32,7 @@ impl PageContext {
             Some(csrf) => Some(csrf.minter_for(session).await),
             None => None,
         };
-        Self { user, tokens }
+        Self { user, tokens, flash: None }
     }
 
     /// A freshly masked token for one of the page's forms (hidden field `csrf_token`), minted
@@ -49,7 +51,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             Some(csrf) => Some(csrf.minter().await),
             None => None,
         };
-        Ok(Self { user, tokens })
+        // Only signed-in actions leave messages: a visitor's page reads nothing more.
+        let flash = match (&user, parts.extensions.get::<tower_sessions::Session>()) {
+            (Some(_), Some(session)) => super::flash::take(session).await,
+            _ => None,
+        };
+        Ok(Self { user, tokens, flash })
     }
 }
 

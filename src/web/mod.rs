@@ -8,6 +8,7 @@ pub mod compression;
 pub mod csrf;
 pub mod cursor;
 pub mod error;
+pub mod flash;
 pub mod forms;
 pub mod layout;
 pub mod meme_form;

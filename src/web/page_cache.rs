@@ -29,6 +29,7 @@ use bytes::Bytes;
 
 use super::AppState;
 use super::compression::{self, Effort, Encoding};
+use super::views::ShareImage;
 use crate::render::{CacheReport, HitCounts};
 
 /// The routes whose anonymous views are kept (route templates, as the router names them).
@@ -65,17 +66,36 @@ pub struct Fragment {
     generation: u64,
     made: Instant,
     html: String,
+    /// The picture a link to the page shows (a portfolio's newest meme), found with the list.
+    lead: Option<ShareImage>,
     /// By `Encoding::index`: brotli and zstd.
     encoded: [OnceLock<Option<Bytes>>; 4],
 }
 
+/// What a fragment's render makes: its HTML, and the picture of the page it is part of.
+pub struct FragmentContent {
+    pub html: String,
+    pub lead: Option<ShareImage>,
+}
+
+impl From<String> for FragmentContent {
+    fn from(html: String) -> Self {
+        Self { html, lead: None }
+    }
+}
+
 impl Fragment {
-    fn new(generation: u64, html: String) -> Self {
-        Self { generation, made: Instant::now(), html, encoded: Default::default() }
+    fn new(generation: u64, content: FragmentContent) -> Self {
+        let FragmentContent { html, lead } = content;
+        Self { generation, made: Instant::now(), html, lead, encoded: Default::default() }
     }
 
     pub fn html(&self) -> &str {
         &self.html
+    }
+
+    pub fn lead(&self) -> Option<&ShareImage> {
+        self.lead.as_ref()
     }
 
     /// The fragment compressed to be spliced into a page in `encoding` (None for gzip and
@@ -213,10 +233,11 @@ impl PageCache {
 
     /// The piece of a page that `key` names and every visitor sees alike (a list of memes),
     /// kept under the same rules as whole pages: made by `render` when missing or stale.
-    pub async fn fragment<F, Fut, E>(&self, key: String, render: F) -> Result<Arc<Fragment>, E>
+    pub async fn fragment<F, Fut, C, E>(&self, key: String, render: F) -> Result<Arc<Fragment>, E>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<String, E>>,
+        Fut: std::future::Future<Output = Result<C, E>>,
+        C: Into<FragmentContent>,
     {
         if let Some(fragment) = self.fragments.get(&key).await
             && self.is_current(fragment.generation, fragment.made)
@@ -226,7 +247,7 @@ impl PageCache {
         }
         self.fragment_counts.miss();
         let generation = self.generation();
-        let fragment = Arc::new(Fragment::new(generation, render().await?));
+        let fragment = Arc::new(Fragment::new(generation, render().await?.into()));
         self.fragments.insert(key, fragment.clone()).await;
         Ok(fragment)
     }

@@ -19,6 +19,7 @@ pub struct MemeCard {
     pub thumb_width: u32,
     pub thumb_height: u32,
     pub display_width: u32,
+    pub display_height: u32,
     pub alt: String,
     pub comment_count: u32,
     pub remix_count: u32,
@@ -38,6 +39,7 @@ impl MemeCard {
             thumb_width: meme.media.thumb_width,
             thumb_height: meme.media.thumb_height,
             display_width: meme.media.width,
+            display_height: meme.media.height,
             alt: meme.alt_text(),
             comment_count: meme.comment_count,
             remix_count: meme.remix_count,
@@ -77,6 +79,83 @@ impl CommentView {
             can_delete,
         }
     }
+}
+
+/// What a link to a page shows where it is pasted (chats, social networks): Open Graph and
+/// Twitter card tags, rendered by `_share_meta.html`.
+#[derive(Debug, Clone)]
+pub struct ShareMeta {
+    pub title: String,
+    pub description: String,
+    /// The page's own absolute URL.
+    pub url: String,
+    pub image: Option<ShareImage>,
+}
+
+/// A picture for a shared link: absolute (a crawler has no page to resolve it against), with
+/// its size, so previews lay out before the image arrives.
+#[derive(Debug, Clone)]
+pub struct ShareImage {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+}
+
+impl AppState {
+    /// `url` as crawlers and chat apps need it: a path gets the site's public address in front
+    /// (media on a CDN are absolute already).
+    pub fn absolute_url(&self, url: &str) -> String {
+        if url.starts_with('/') { format!("{}{url}", self.config.base_url()) } else { url.to_owned() }
+    }
+}
+
+/// Most characters of a download's name before its extension.
+const MAX_FILE_STEM: usize = 60;
+
+/// A download's file name made from its captions: "one-does-not-simply-walk.jpg", bounded,
+/// with only letters and digits (any script) between hyphens. `None` without any caption text.
+pub fn caption_file_stem<S: AsRef<str>>(captions: &[S]) -> Option<String> {
+    let mut stem = String::new();
+    let mut pending_hyphen = false;
+    // Each caption starts a new word (a space between them, as it were).
+    for c in captions.iter().flat_map(|c| std::iter::once(' ').chain(c.as_ref().chars())) {
+        if c.is_alphanumeric() {
+            if pending_hyphen && !stem.is_empty() {
+                stem.push('-');
+            }
+            pending_hyphen = false;
+            stem.extend(c.to_lowercase());
+        } else {
+            pending_hyphen = true;
+        }
+        if stem.chars().count() >= MAX_FILE_STEM {
+            break;
+        }
+    }
+    let stem: String = stem.chars().take(MAX_FILE_STEM).collect();
+    let stem = stem.trim_end_matches('-').to_owned();
+    (!stem.is_empty()).then_some(stem)
+}
+
+/// The `Content-Disposition` of a download named after its captions: an ASCII `filename` for
+/// old clients and the UTF-8 `filename*` (RFC 6266) when the name has other characters.
+pub fn attachment_disposition<S: AsRef<str>>(captions: &[S], extension: &str) -> String {
+    let stem = caption_file_stem(captions).unwrap_or_else(|| "sky-high-meme".to_owned());
+    if stem.is_ascii() {
+        return format!("attachment; filename=\"{stem}.{extension}\"");
+    }
+    let encoded: String = format!("{stem}.{extension}")
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"sky-high-meme.{extension}\"; filename*=UTF-8''{encoded}")
 }
 
 /// "22 Nov 2026, 14:05 UTC"
@@ -134,6 +213,24 @@ pub fn caption_changes(parent: &[String], child: &[String]) -> Vec<CaptionChange
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_download_is_named_after_its_captions_bounded_and_without_punctuation() {
+        assert_eq!(
+            caption_file_stem(&["One does NOT simply", "walk… into Mordor!"]).as_deref(),
+            Some("one-does-not-simply-walk-into-mordor")
+        );
+        assert_eq!(caption_file_stem(&["", "  ?! "]), None);
+        assert_eq!(caption_file_stem(&["猫が 好き"]).as_deref(), Some("猫が-好き"));
+        let long = caption_file_stem(&["word ".repeat(40)]).unwrap();
+        assert!(long.chars().count() <= MAX_FILE_STEM && !long.ends_with('-'), "{long}");
+        assert_eq!(attachment_disposition(&["Hi there"], "jpg"), "attachment; filename=\"hi-there.jpg\"");
+        assert_eq!(attachment_disposition::<&str>(&[], "gif"), "attachment; filename=\"sky-high-meme.gif\"");
+        assert_eq!(
+            attachment_disposition(&["猫"], "jpg"),
+            "attachment; filename=\"sky-high-meme.jpg\"; filename*=UTF-8''%E7%8C%AB.jpg"
+        );
+    }
 
     #[test]
     fn caption_changes_name_what_was_added_removed_and_edited() {

@@ -467,3 +467,32 @@ async fn the_editor_shows_the_i_link_of_what_it_holds() {
     assert!(html.contains("href=\"/i/astronaut/why~q/and~sor/_.jpg\""), "{html}");
     assert_eq!(app.get("/i/astronaut/why~q/and~sor/_.jpg").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn deleting_a_meme_is_confirmed_on_a_page_of_its_own_that_only_its_creator_may_see() {
+    let app = TestApp::spawn().await;
+    app.signed_up("ann").await;
+    let id = app.save_meme("chelsea", &["keep me?"]).await;
+
+    let meme_page = app.get_html(&format!("/memes/{id}")).await;
+    assert!(meme_page.contains(&format!(r#"href="/memes/{id}/delete""#)), "the button leads to the confirmation");
+    assert!(meme_page.contains("<dialog id=\"delete-dialog\""), "and, with JavaScript, a dialog");
+    let confirm = app.get_html(&format!("/memes/{id}/delete")).await;
+    assert!(confirm.contains("Delete this meme?") && confirm.contains(&format!(r#"action="/memes/{id}/delete""#)));
+    assert_eq!(app.get(&format!("/memes/{id}")).await.status(), StatusCode::OK, "looking deletes nothing");
+
+    let bob = app.new_browser();
+    bob.signed_up("bob").await;
+    assert_eq!(bob.get(&format!("/memes/{id}/delete")).await.status(), StatusCode::FORBIDDEN);
+    assert!(!bob.get_html(&format!("/memes/{id}")).await.contains("delete-dialog"));
+    let anonymous = app.new_browser().client.get(app.url(&format!("/memes/{id}/delete"))).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert!(
+        anonymous.headers()["location"].to_str().unwrap().starts_with("/login"),
+        "anonymous visitors sign in first"
+    );
+
+    let response = app.act(&format!("/memes/{id}/delete"), &format!("/memes/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/memes/{id}")).await.status(), StatusCode::NOT_FOUND);
+}

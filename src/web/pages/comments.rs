@@ -6,12 +6,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use serde::Deserialize;
+use tower_sessions::Session;
 
 use super::meme::{load_view, meme_page, parse_meme_id};
 use crate::domain::{CommentBody, CommentId};
 use crate::services::comments as comment_service;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::flash;
 use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render_with_status};
 use crate::web::session::{RequireUser, RequireVerified};
@@ -32,6 +34,7 @@ struct CommentForm {
 async fn add(
     State(state): State<AppState>,
     RequireVerified(user): RequireVerified,
+    session: Session,
     page: PageContext,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<CommentForm>,
@@ -48,6 +51,7 @@ async fn add(
         }
     };
     let comment = comment_service::add(state.services(), &user.actor(), meme_id, body).await?;
+    flash::say(&session, "Your comment is posted.").await?;
     Ok(Redirect::to(&format!("/memes/{}#comment-{}", comment.meme_id, comment.id)).into_response())
 }
 
@@ -55,11 +59,13 @@ async fn add(
 async fn delete(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
+    session: Session,
     Path((id, comment_id)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let meme_id = parse_meme_id(&id)?;
     let comment_id = CommentId::parse(&comment_id).map_err(|_| AppError::NotFound)?;
     comment_service::delete(state.services(), &user.actor(), meme_id, comment_id).await?;
+    flash::say(&session, "The comment is deleted.").await?;
     Ok(Redirect::to(&format!("/memes/{meme_id}#comments")).into_response())
 }

@@ -19,10 +19,11 @@ use crate::services::requests::{Intent, MemeRequest};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfSecret;
 use crate::web::error::AppError;
+use crate::web::flash;
 use crate::web::layout::{PageContext, render};
 use crate::web::meme_form::MemeForm;
 use crate::web::session::CurrentUser;
-use crate::web::views::MemeCard;
+use crate::web::views::{MemeCard, attachment_disposition};
 use crate::web::{AppState, body_limit};
 
 /// The editor's routes, whose multipart bodies carry an image: the file may have
@@ -208,19 +209,19 @@ fn header_token(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
 }
 
-/// An image made for this request only: never cached.
-pub fn image_response(encoded: render::Encoded, download: bool) -> Response {
+/// An image made for this request only: never cached. A download (`Some` captions) is named
+/// after its captions.
+fn image_response(encoded: render::Encoded, download: Option<&[String]>) -> Response {
     let mut response = (StatusCode::OK, encoded.bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(encoded.mime));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if download {
-        let disposition = if encoded.mime == "image/gif" {
-            "attachment; filename=\"sky-high-meme.gif\""
-        } else {
-            "attachment; filename=\"sky-high-meme.jpg\""
-        };
-        headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
+    if let Some(captions) = download {
+        let extension = if encoded.mime == "image/gif" { "gif" } else { "jpg" };
+        // Only ASCII goes in (the name is percent-encoded), so the value is always valid.
+        if let Ok(value) = HeaderValue::from_str(&attachment_disposition(captions, extension)) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
     }
     response
 }
@@ -257,7 +258,7 @@ async fn preview(
     let request = MemeRequest { intent: Intent::Preview, ..read_request(&state, &csrf, &headers, multipart).await? };
     limit_renders(&state, client)?;
     match meme_service::make(state.services(), None, request).await? {
-        Made::Image(image) => Ok(image_response(image, false)),
+        Made::Image(image) => Ok(image_response(image, None)),
         Made::Saved(_) => Err(AppError::Internal(anyhow::anyhow!("a preview saved a meme"))),
     }
 }
@@ -286,8 +287,12 @@ async fn create(
             None
         }
     };
+    let captions = request.captions();
     match meme_service::make(state.services(), actor.as_ref(), request).await? {
-        Made::Saved(meme) => Ok(Redirect::to(&format!("/memes/{}", meme.id)).into_response()),
-        Made::Image(image) => Ok(image_response(image, true)),
+        Made::Saved(meme) => {
+            flash::say(&session, "Your meme is saved to your portfolio.").await?;
+            Ok(Redirect::to(&format!("/memes/{}", meme.id)).into_response())
+        }
+        Made::Image(image) => Ok(image_response(image, Some(&captions))),
     }
 }

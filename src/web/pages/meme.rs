@@ -5,7 +5,8 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
+use tower_sessions::Session;
 
 use crate::domain::MemeId;
 use crate::services::memes as meme_service;
@@ -13,13 +14,17 @@ use crate::services::memes_by_url;
 use crate::storage::{MemeView, PageRequest};
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::flash;
 use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{PageContext, render};
 use crate::web::session::RequireUser;
-use crate::web::views::{CaptionChange, CommentView, MemeCard, builtin_template_name, caption_changes};
+use crate::web::views::{
+    CaptionChange, CommentView, MemeCard, ShareImage, ShareMeta, builtin_template_name, caption_changes,
+    caption_file_stem,
+};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/memes/{id}", get(show)).route("/memes/{id}/delete", post(delete))
+    Router::new().route("/memes/{id}", get(show)).route("/memes/{id}/delete", get(confirm_delete).post(delete))
 }
 
 /// A meme id from a path: one that cannot be an id is a page that does not exist.
@@ -46,6 +51,17 @@ pub struct MemePage {
     is_owner: bool,
     comment_body: String,
     comment_error: Option<String>,
+    share: ShareMeta,
+    /// The Download link's file name, from the captions.
+    download_name: String,
+}
+
+/// "Delete this meme?" without JavaScript (with it, the meme's page asks in a dialog).
+#[derive(Template)]
+#[template(path = "memes/delete.html")]
+struct ConfirmDeletePage {
+    page: PageContext,
+    meme: MemeCard,
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(meme = %id))]
@@ -84,8 +100,26 @@ pub fn meme_page(
         let name = builtin_template_name(id).map(str::to_owned).or(shared_template_name)?;
         Some((id.to_owned(), name))
     });
+    let card = MemeCard::new(state, &meme);
+    let share = ShareMeta {
+        title: card.alt.clone(),
+        description: format!("A meme by {} on Sky-High Memes.", meme.creator),
+        url: state.absolute_url(&format!("/memes/{}", meme.id)),
+        image: Some(ShareImage {
+            url: state.absolute_url(&card.display_url),
+            width: card.display_width,
+            height: card.display_height,
+            alt: card.alt.clone(),
+        }),
+    };
+    let extension = if meme.media.display_key.as_str().ends_with(".gif") { "gif" } else { "jpg" };
     MemePage {
-        meme: MemeCard::new(state, &meme),
+        download_name: format!(
+            "{}.{extension}",
+            caption_file_stem(&meme.captions).unwrap_or_else(|| "sky-high-meme".into())
+        ),
+        share,
+        meme: card,
         captions: meme.captions.iter().filter(|c| !c.trim().is_empty()).cloned().collect(),
         template,
         share_url: memes_by_url::url_of_meme(&meme),
@@ -100,13 +134,28 @@ pub fn meme_page(
     }
 }
 
+async fn confirm_delete(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    page: PageContext,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let meme = meme_service::get(state.services(), parse_meme_id(&id)?).await?;
+    if meme.creator_id != user.id {
+        return Err(AppError::Forbidden("Only the meme's creator can delete it.".into()));
+    }
+    render(&ConfirmDeletePage { page, meme: MemeCard::new(&state, &meme) })
+}
+
 #[tracing::instrument(skip_all, fields(meme = %id))]
 async fn delete(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
+    session: Session,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     meme_service::delete(state.services(), &user.actor(), parse_meme_id(&id)?).await?;
+    flash::say(&session, "The meme is deleted, with its comments.").await?;
     Ok(Redirect::to(&format!("/u/{}", user.username)).into_response())
 }

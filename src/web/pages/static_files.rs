@@ -29,6 +29,11 @@ const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../../static/site.css"),
     },
     Asset {
+        name: "site.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../../static/site.js"),
+    },
+    Asset {
         name: "editor.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../../static/editor.js"),

@@ -19,6 +19,7 @@ use crate::storage::PageRequest;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::layout::{PageContext, render};
+use crate::web::views::{ShareImage, ShareMeta};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -106,6 +107,7 @@ struct TemplatePage {
     bars: Vec<Bar>,
     chart_days: u16,
     recent_total: u64,
+    share: ShareMeta,
 }
 
 const CHART_DAYS: u16 = 30;
@@ -134,7 +136,19 @@ async fn show(State(state): State<AppState>, page: PageContext, Path(id): Path<S
             Bar { x: i as u32 * 10, y: CHART_HEIGHT - height, height, label: day.to_string(), count: *count }
         })
         .collect();
+    let share = ShareMeta {
+        title: format!("{name} meme template"),
+        description: format!("Make a {name} meme on Sky-High Memes: {} memes so far.", stats.memes),
+        url: state.absolute_url(&format!("/templates/{id}")),
+        image: Some(ShareImage {
+            url: state.absolute_url(&image_url),
+            width,
+            height,
+            alt: format!("The {name} template"),
+        }),
+    };
     render(&TemplatePage {
+        share,
         page,
         id,
         name,

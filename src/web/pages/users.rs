@@ -7,16 +7,19 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use tower_sessions::Session;
 
 use crate::domain::{User, Username};
 use crate::services::{browse, subscriptions};
 use crate::storage::{PageRequest, Portfolio, Profile};
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::flash;
 use crate::web::forms::{CsrfForm, NoFields};
 use crate::web::layout::{FRAGMENT_SLOT, PageContext, render_around, render_fragment};
+use crate::web::page_cache::FragmentContent;
 use crate::web::session::{RequireUser, RequireVerified};
-use crate::web::views::{MemeCard, iso};
+use crate::web::views::{MemeCard, ShareImage, ShareMeta, iso};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,6 +44,7 @@ struct PortfolioPage {
     subscribed: bool,
     /// `FRAGMENT_SLOT`, where the memes go.
     memes: &'static str,
+    share: ShareMeta,
 }
 
 /// The memes of a portfolio: the same for every visitor (the creator's own view aside, whose
@@ -80,20 +84,35 @@ async fn portfolio(
             let Portfolio { profile, memes } =
                 browse::portfolio(state.services(), name.as_str(), viewer, request).await?;
             read_with_memes = Some(profile);
-            render_fragment(&PortfolioMemes {
+            let cards = MemeCard::cards(&state, &memes.items);
+            let lead = cards.first().map(|newest| ShareImage {
+                url: state.absolute_url(&newest.display_url),
+                width: newest.display_width,
+                height: newest.display_height,
+                alt: newest.alt.clone(),
+            });
+            let html = render_fragment(&PortfolioMemes {
                 username: name.to_string(),
                 is_self,
-                memes: MemeCard::cards(&state, &memes.items),
+                memes: cards,
                 next: memes.next.map(|c| state.cursors.sign(&c)),
-            })
+            })?;
+            Ok::<_, AppError>(FragmentContent { html, lead })
         })
         .await?;
     let Profile { creator, subscribers, viewer_subscribed } = match read_with_memes {
         Some(profile) => profile,
         None => browse::profile(state.services(), name.as_str(), viewer).await?,
     };
+    let share = ShareMeta {
+        title: format!("{} on Sky-High Memes", creator.username),
+        description: format!("Memes by {}, {subscribers} subscribers.", creator.username),
+        url: state.absolute_url(&format!("/u/{}", creator.username)),
+        image: memes.lead().cloned(),
+    };
     render_around(
         &PortfolioPage {
+            share,
             username: creator.username.to_string(),
             member_since: creator.created_at.date().to_string(),
             subscribers,
@@ -109,20 +128,25 @@ async fn portfolio(
 async fn subscribe(
     State(state): State<AppState>,
     RequireVerified(user): RequireVerified,
+    session: Session,
     Path(username): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let creator = subscriptions::subscribe(state.services(), &user.actor(), &username).await?;
+    flash::say(&session, format!("You follow {} now: each new meme of theirs reaches you by email.", creator.username))
+        .await?;
     Ok(Redirect::to(&format!("/u/{}", creator.username)).into_response())
 }
 
 async fn unsubscribe(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
+    session: Session,
     Path(username): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     let creator = subscriptions::unsubscribe(state.services(), &user.actor(), &username).await?;
+    flash::say(&session, format!("You no longer follow {}.", creator.username)).await?;
     Ok(Redirect::to(&format!("/u/{}", creator.username)).into_response())
 }
 
