@@ -102,6 +102,56 @@ impl Placement {
     }
 }
 
+/// A box's place as the editor shows it: every number known (a [`Placement`] may leave some
+/// to the template).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoxGeometry {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+impl From<&TextBox> for BoxGeometry {
+    fn from(b: &TextBox) -> Self {
+        Self { x: b.x, y: b.y, w: b.w, h: b.h }
+    }
+}
+
+/// Where the editor puts a box added beyond the picture's own: a band across the middle of the
+/// picture, at the first of these heights no other box starts at. Adding a box never moves the
+/// others (they keep their numbers), and it does not land exactly on one of them either.
+pub const ADDED_BOX: AddedBox = AddedBox { x: 0.1, w: 0.8, h: 0.16, tops: [0.42, 0.3, 0.54, 0.18, 0.66] };
+
+/// The rule for [`ADDED_BOX`] (the editor's script gets the same numbers from the page).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AddedBox {
+    pub x: f32,
+    pub w: f32,
+    pub h: f32,
+    pub tops: [f32; 5],
+}
+
+impl AddedBox {
+    /// The place of a box added to `existing`.
+    pub fn after(&self, existing: &[BoxGeometry]) -> BoxGeometry {
+        let taken = |top: f32| existing.iter().any(|b| (b.y - top).abs() < 0.04);
+        let y = self.tops.iter().copied().find(|&top| !taken(top)).unwrap_or(self.tops[0]);
+        BoxGeometry { x: self.x, y, w: self.w, h: self.h }
+    }
+}
+
+/// The places of `count` boxes on a picture whose own boxes are `own` (a template's slots, a
+/// remixed meme's boxes, or the classic top and bottom): those first, added ones after them.
+pub fn editor_geometry(own: &[BoxGeometry], count: usize) -> Vec<BoxGeometry> {
+    let mut boxes: Vec<BoxGeometry> = own.iter().take(count).copied().collect();
+    while boxes.len() < count {
+        let next = ADDED_BOX.after(&boxes);
+        boxes.push(next);
+    }
+    boxes
+}
+
 /// What to do with the drawing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
@@ -183,6 +233,20 @@ fn apply(b: &mut TextBox, asked: &BoxRequest) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_added_box_moves_no_other_and_lands_on_none() {
+        let own =
+            [BoxGeometry { x: 0.02, y: 0.02, w: 0.96, h: 0.22 }, BoxGeometry { x: 0.02, y: 0.76, w: 0.96, h: 0.22 }];
+        let three = editor_geometry(&own, 3);
+        assert_eq!(&three[..2], &own, "the template's boxes stay where they are");
+        assert_eq!(three[2].y, ADDED_BOX.tops[0]);
+        let seven = editor_geometry(&own, 7);
+        assert_eq!(&seven[..3], &three[..], "adding more moves none of the earlier ones");
+        let tops: Vec<f32> = seven[2..].iter().map(|b| b.y).collect();
+        assert_eq!(tops, ADDED_BOX.tops.to_vec(), "each added box starts at a height of its own");
+        assert_eq!(editor_geometry(&own, 1), own[..1].to_vec());
+    }
 
     #[test]
     fn numbers_that_are_no_fraction_of_the_picture_are_refused() {

@@ -2,7 +2,10 @@
 //!
 //! `template` (id) or `image` (file) or `remix` (meme id); `caption` repeated, one per box in
 //! order; optional per-box `font`, `fill`, `outline` (repeated in the same order); `layout`
-//! (`classic`/`modern`); `save` = `1` to keep it; `csrf_token`.
+//! (`classic`/`modern`); `save` = `1` to keep it; `csrf_token`. Beyond SPEC §3, the editor
+//! sends each box's place: `x`, `y`, `w`, `h` (repeated in box order), in percent of the
+//! picture (the left and top edges, the width and height); a box without them stays where the
+//! template (or layout) puts it.
 
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
@@ -13,7 +16,7 @@ use super::error::AppError;
 use crate::config::Config;
 use crate::domain::{Caption, MemeId};
 use crate::render::{FontChoice, Layout, MAX_BOXES};
-use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, ProbedUpload, colour};
+use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, Placement, ProbedUpload, colour};
 use crate::services::uploads::{UploadWriter, WriteError};
 
 #[derive(Debug, Default)]
@@ -26,6 +29,8 @@ pub struct MemeForm {
     pub fonts: Vec<String>,
     pub fills: Vec<String>,
     pub outlines: Vec<String>,
+    /// Each box's left edge, top edge, width and height, in percent (as typed).
+    pub geometry: [Vec<String>; 4],
     pub layout: Option<String>,
     pub save: bool,
     /// Also share an uploaded image as a public template, under this name.
@@ -138,6 +143,10 @@ impl MemeForm {
                 "font" => form.fonts.push(value),
                 "fill" => form.fills.push(value),
                 "outline" => form.outlines.push(value),
+                "x" => form.geometry[0].push(value),
+                "y" => form.geometry[1].push(value),
+                "w" => form.geometry[2].push(value),
+                "h" => form.geometry[3].push(value),
                 "layout" => form.layout = Some(value),
                 "save" => form.save = value == "1",
                 "share_template" => form.share_template = value == "1",
@@ -145,10 +154,8 @@ impl MemeForm {
                 "edit" => form.edit = Some(value),
                 _ => {}
             }
-            if [form.captions.len(), form.fonts.len(), form.fills.len(), form.outlines.len()]
-                .iter()
-                .any(|&n| n > MAX_BOXES)
-            {
+            let counts = [form.captions.len(), form.fonts.len(), form.fills.len(), form.outlines.len()];
+            if counts.into_iter().chain(form.geometry.iter().map(Vec::len)).any(|n| n > MAX_BOXES) {
                 return Err(AppError::Unprocessable(format!("A meme can have at most {MAX_BOXES} text boxes.")));
             }
             if strict {
@@ -207,7 +214,7 @@ impl TryFrom<MemeForm> for MemeRequest {
                     font,
                     fill: colour(&form.fills, "#ffffff")?,
                     outline: colour(&form.outlines, "#000000")?,
-                    placement: None,
+                    placement: placement(&form.geometry, i)?,
                 })
             })
             .collect::<Result<Vec<_>, String>>()
@@ -225,6 +232,20 @@ impl TryFrom<MemeForm> for MemeRequest {
         };
         Ok(MemeRequest { picture, boxes, layout, intent })
     }
+}
+
+/// Box `i`'s place from the percent fields, or `None` when the form gave none for it.
+fn placement(geometry: &[Vec<String>; 4], i: usize) -> Result<Option<Placement>, String> {
+    let [x, y, w, h] = geometry.each_ref().map(|list| list.get(i).map(|v| v.trim()).filter(|v| !v.is_empty()));
+    if [x, y, w, h].iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let refused =
+        || format!("Text box {}: its position and size are percentages of the picture, from 0 to 100.", i + 1);
+    let fraction = |v: Option<&str>| -> Result<Option<f32>, String> {
+        v.map(|v| v.parse::<f32>().map(|p| p / 100.0).map_err(|_| refused())).transpose()
+    };
+    Placement::new(fraction(x)?, fraction(y)?, fraction(w)?, fraction(h)?).map(Some).map_err(|_| refused())
 }
 
 #[cfg(test)]

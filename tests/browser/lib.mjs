@@ -288,8 +288,15 @@ export async function signIn(page, { login, password }) {
   return response;
 }
 
+/** Unfolds the header's menu where it is folded (on a phone, with JavaScript). */
+export async function openMenu(page) {
+  const toggle = page.locator('[data-nav-toggle]');
+  if ((await toggle.isVisible()) && (await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+}
+
 /** Clicks "Sign out" in the header and waits for the next page. */
 export async function signOut(page) {
+  await openMenu(page);
   const response = await clickAndWaitForPage(page, page.getByRole('button', { name: 'Sign out' }));
   assert.equal(response.status(), 200, `sign-out ended on ${response.status()}`);
   return response;
@@ -297,6 +304,7 @@ export async function signOut(page) {
 
 /** The header names the user ("Signed in as" is dropped on phones) and offers "Sign out". */
 export async function expectSignedInAs(page, username) {
+  await openMenu(page);
   const header = page.locator('header.site-header');
   const who = header.locator('.nav-user');
   await who.waitFor({ state: 'visible' });
@@ -307,6 +315,7 @@ export async function expectSignedInAs(page, username) {
 
 /** The header offers "Sign in" (and "Sign up") and names nobody. */
 export async function expectSignedOut(page) {
+  await openMenu(page);
   const header = page.locator('header.site-header');
   await header.getByRole('link', { name: 'Sign in', exact: true }).waitFor({ state: 'visible' });
   await header.getByRole('link', { name: 'Sign up', exact: true }).waitFor({ state: 'visible' });
@@ -469,13 +478,28 @@ export async function renderPreview(page, action) {
 }
 
 /**
+ * Picks a template in the editor's picker by id ('' for "Upload your own"), unfolding the
+ * picture choice first when it is folded away (on a phone, once a picture is chosen).
+ */
+export async function chooseTemplate(page, id) {
+  const fold = page.locator('[data-picture-choice]');
+  if (!(await fold.evaluate((details) => details.open))) await fold.locator('summary').click();
+  await page.locator(`label.picker-option:has(input[name=template][value="${id}"])`).click();
+}
+
+/** The template the editor's picker has chosen ('' for an upload). */
+export async function chosenTemplate(page) {
+  return page.locator('input[name=template]:checked').inputValue();
+}
+
+/**
  * Opens /memes/new (or `path`), chooses the template (unless `template` is null) and types the
  * captions into the first boxes (the editor must already have that many). Works with and
  * without JavaScript.
  */
 export async function fillEditor(page, { template = 'chelsea', captions = [], path: editorPath = '/memes/new' } = {}) {
   await visit(page, editorPath);
-  if (template !== null) await page.locator('#template').selectOption(template);
+  if (template !== null) await chooseTemplate(page, template);
   for (const [i, text] of captions.entries()) {
     await page.locator(`#caption-${i + 1}`).fill(text);
   }

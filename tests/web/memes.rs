@@ -377,8 +377,13 @@ async fn the_editor_preselects_the_template_named_in_the_link() {
 
     let editor = app.get_html("/memes/new?template=rocket").await;
 
-    assert!(editor.contains("<option value=\"rocket\" selected>"), "{editor}");
-    assert!(!editor.contains("<option value=\"chelsea\" selected>"));
+    let chosen = |id: &str| {
+        editor.split("<input type=\"radio\" name=\"template\" ").any(|radio| {
+            radio.starts_with(&format!("value=\"{id}\"")) && radio.split('>').next().unwrap().contains(" checked")
+        })
+    };
+    assert!(chosen("rocket"), "{editor}");
+    assert!(!chosen("chelsea"));
 }
 
 #[tokio::test]

@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::domain::{Meme, MemeId};
+use crate::domain::{Meme, MemeId, SharedTemplate};
 use crate::render::{self, FontChoice};
+use crate::services::editor as editor_service;
 use crate::services::memes::{self as meme_service, Made};
 use crate::services::memes_by_url;
-use crate::services::requests::{Intent, MemeRequest};
+use crate::services::requests::{ADDED_BOX, BoxGeometry, Intent, MemeRequest, editor_geometry};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfSecret;
 use crate::web::error::AppError;
@@ -51,16 +52,53 @@ struct EditorQuery {
 /// One caption box in the editor.
 struct BoxField {
     number: usize,
+    /// "Top text", "Bottom text" for a picture's own two boxes; empty for "Text N".
+    name: &'static str,
     text: String,
     font: &'static str,
     fill: String,
     outline: String,
+    /// Left edge, top edge, width and height in percent of the picture.
+    geometry: [String; 4],
+}
+
+impl BoxField {
+    fn label(&self) -> String {
+        if self.name.is_empty() { format!("Text {}", self.number) } else { self.name.to_owned() }
+    }
 }
 
 struct TemplateChoice {
     id: String,
     name: String,
+    thumb_url: String,
+    /// "yours", "by ann".
+    detail: Option<String>,
     selected: bool,
+    /// Its own boxes, for the editor's script: "x y w h" in percent, boxes joined by "|".
+    boxes: String,
+}
+
+/// A fraction of the picture as the editor's percent fields show it ("2", "42.5").
+fn percent(fraction: f32) -> String {
+    format!("{}", (fraction * 1000.0).round() / 10.0)
+}
+
+/// Boxes as `TemplateChoice::boxes` writes them.
+fn boxes_attribute(boxes: &[BoxGeometry]) -> String {
+    boxes.iter().map(|b| [b.x, b.y, b.w, b.h].map(percent).join(" ")).collect::<Vec<_>>().join("|")
+}
+
+/// The boxes a picture has of its own: a remixed meme's, a builtin template's slots, or the
+/// classic top and bottom (uploads and shared templates).
+fn own_boxes(template: Option<&str>, remix: Option<&Meme>) -> Vec<BoxGeometry> {
+    if let Some(parent) = remix {
+        return parent.spec.boxes.iter().map(BoxGeometry::from).collect();
+    }
+    match template.and_then(render::templates::find) {
+        Some(t) => t.slots.iter().map(|s| BoxGeometry { x: s.x, y: s.y, w: s.w, h: s.h }).collect(),
+        None => render::MemeSpec::classic(&["", ""]).boxes.iter().map(BoxGeometry::from).collect(),
+    }
 }
 
 #[derive(Template)]
@@ -68,6 +106,9 @@ struct TemplateChoice {
 struct EditorPage {
     page: PageContext,
     templates: Vec<TemplateChoice>,
+    shared: Vec<TemplateChoice>,
+    /// The chosen picture's name, on the picker's fold.
+    selected_name: String,
     boxes: Vec<BoxField>,
     fonts: Vec<(&'static str, &'static str)>,
     remix: Option<MemeCard>,
@@ -79,6 +120,10 @@ struct EditorPage {
     share_url: Option<String>,
     /// The template that link draws on (for the script that keeps it in step).
     share_template: String,
+    /// Where an added box goes (`requests::ADDED_BOX` in percent, for the script).
+    added_box: String,
+    /// The classic top and bottom boxes of an upload (for the script).
+    upload_boxes: String,
 }
 
 /// What the editor shows: the picture choice and the boxes with their text and style.
@@ -86,11 +131,14 @@ struct EditorPage {
 struct EditorState {
     template: Option<String>,
     remix: Option<Meme>,
+    shared: Vec<SharedTemplate>,
     layout: Option<String>,
     captions: Vec<String>,
     fonts: Vec<String>,
     fills: Vec<String>,
     outlines: Vec<String>,
+    /// Each box's place as the form sent it (percent).
+    geometry: [Vec<String>; 4],
     boxes: Option<usize>,
 }
 
@@ -99,13 +147,16 @@ async fn editor(
     page: PageContext,
     Query(q): Query<EditorQuery>,
 ) -> Result<Response, AppError> {
-    let remix = match q.remix.as_deref() {
-        Some(id) => {
-            Some(meme_service::get(state.services(), MemeId::parse(id).map_err(|_| AppError::NotFound)?).await?)
-        }
-        None => None,
+    let remix = q.remix.as_deref().map(|id| MemeId::parse(id).map_err(|_| AppError::NotFound)).transpose()?;
+    let viewer = page.user.as_ref().map(|u| u.id);
+    let start = editor_service::start(state.services(), viewer, remix, q.template.as_deref()).await?;
+    let editor = EditorState {
+        template: q.template,
+        remix: start.remix,
+        shared: start.shared,
+        boxes: q.boxes,
+        ..Default::default()
     };
-    let editor = EditorState { template: q.template, remix, boxes: q.boxes, ..Default::default() };
     render(&editor_page(&state, page, editor))
 }
 
@@ -119,24 +170,26 @@ async fn edit_in_place(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let form = MemeForm::read(multipart, Some((&csrf, header_token(&headers))), &state.config).await?;
-    let remix = match form.remix.as_deref() {
-        Some(id) => {
-            let id = MemeId::parse(id).map_err(|_| AppError::Unprocessable("That meme id is not valid.".into()))?;
-            Some(meme_service::get(state.services(), id).await?)
-        }
-        None => None,
-    };
+    let remix = form
+        .remix
+        .as_deref()
+        .map(|id| MemeId::parse(id).map_err(|_| AppError::Unprocessable("That meme id is not valid.".into())))
+        .transpose()?;
+    let viewer = page.user.as_ref().map(|u| u.id);
+    let start = editor_service::start(state.services(), viewer, remix, form.template.as_deref()).await?;
     let captions = form.captions();
     let extra = usize::from(form.edit.as_deref() == Some("add-box"));
     let editor = EditorState {
         boxes: Some(captions.len() + extra),
         template: form.template,
-        remix,
+        remix: start.remix,
+        shared: start.shared,
         layout: form.layout,
         captions,
         fonts: form.fonts,
         fills: form.fills,
         outlines: form.outlines,
+        geometry: form.geometry,
     };
     render(&editor_page(&state, page, editor))
 }
@@ -155,6 +208,22 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     }
     let count = editor.boxes.unwrap_or(captions.len().max(2)).clamp(1, render::MAX_BOXES);
     captions.resize(count, String::new());
+    let own = own_boxes(selected.as_deref(), editor.remix.as_ref());
+    // Boxes the form placed stay where they were; the rest go where the picture wants them.
+    let placed: Vec<BoxGeometry> = editor_geometry(&own, count)
+        .into_iter()
+        .enumerate()
+        .map(|(i, default)| {
+            let typed =
+                |n: usize| editor.geometry[n].get(i).and_then(|v| v.trim().parse::<f32>().ok()).map(|p| p / 100.0);
+            BoxGeometry {
+                x: typed(0).unwrap_or(default.x),
+                y: typed(1).unwrap_or(default.y),
+                w: typed(2).unwrap_or(default.w),
+                h: typed(3).unwrap_or(default.h),
+            }
+        })
+        .collect();
     let typed = captions.clone();
     let pick = |list: &[String], i: usize| list.get(i).filter(|v| !v.is_empty()).cloned();
     let boxes = captions
@@ -166,8 +235,16 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
                 .and_then(|f| f.parse::<FontChoice>().ok())
                 .or(styled.map(|b| b.font))
                 .unwrap_or_default();
+            let name = match (count, i) {
+                (2, 0) if own.len() == 2 => "Top text",
+                (2, 1) if own.len() == 2 => "Bottom text",
+                _ => "",
+            };
+            let at = placed[i];
             BoxField {
                 number: i + 1,
+                name,
+                geometry: [at.x, at.y, at.w, at.h].map(percent),
                 text,
                 font: font.id(),
                 fill: pick(&editor.fills, i).or(styled.map(|b| b.fill.to_string())).unwrap_or_else(|| "#ffffff".into()),
@@ -184,8 +261,37 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     let share_url = (!share_template.is_empty()).then(|| memes_by_url::url_of(&share_template, &typed));
     let templates = render::templates::catalog()
         .iter()
-        .map(|t| TemplateChoice { id: t.id.to_owned(), name: t.name.to_owned(), selected: t.id == selected_id })
-        .collect();
+        .map(|t| TemplateChoice {
+            id: t.id.to_owned(),
+            name: t.name.to_owned(),
+            thumb_url: format!("/templates/{}/thumb.jpg", t.id),
+            detail: None,
+            selected: t.id == selected_id,
+            boxes: boxes_attribute(&own_boxes(Some(t.id), None)),
+        })
+        .collect::<Vec<_>>();
+    let viewer = page.user.as_ref().map(|u| u.id);
+    let shared = editor
+        .shared
+        .iter()
+        .map(|t| TemplateChoice {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            thumb_url: state.media_url(&t.thumb_key),
+            detail: Some(if Some(t.owner_id) == viewer { "yours".to_owned() } else { format!("by {}", t.owner) }),
+            selected: t.id == selected_id,
+            boxes: String::new(),
+        })
+        .collect::<Vec<_>>();
+    let selected_name = templates
+        .iter()
+        .chain(&shared)
+        .find(|t| t.selected)
+        .map(|t| t.name.clone())
+        .unwrap_or_else(|| "your upload".to_owned());
+    let added = ADDED_BOX;
+    let added_box =
+        format!("{} {} {} {}", percent(added.x), percent(added.w), percent(added.h), added.tops.map(percent).join(","));
     let preview_url = match &remix {
         Some(card) => card.display_url.clone(),
         None => format!("/templates/{selected_id}/image"),
@@ -193,6 +299,8 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     EditorPage {
         page,
         templates,
+        shared,
+        selected_name,
         boxes,
         fonts: FontChoice::ALL.iter().map(|f| (f.id(), f.display_name())).collect(),
         remix,
@@ -202,6 +310,8 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
         selected_template: selected_id,
         share_url,
         share_template,
+        added_box,
+        upload_boxes: boxes_attribute(&own_boxes(None, None)),
     }
 }
 
