@@ -2,7 +2,7 @@
 //! helper that turns an askama template into an HTML response.
 
 use askama::Template;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -17,6 +17,8 @@ use super::session::{CurrentUser, SignedIn};
 pub struct PageContext {
     pub user: Option<SignedIn>,
     tokens: Option<TokenMinter>,
+    /// The header's unread badge ("3", "99+"), for a signed-in user with unread notifications.
+    pub unread_badge: Option<String>,
 }
 
 impl PageContext {
@@ -30,7 +32,7 @@ impl PageContext {
             Some(csrf) => Some(csrf.minter_for(session).await),
             None => None,
         };
-        Self { user, tokens }
+        Self { user, tokens, unread_badge: None }
     }
 
     /// A freshly masked token for one of the page's forms (hidden field `csrf_token`), minted
@@ -40,7 +42,11 @@ impl PageContext {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+impl<S> FromRequestParts<S> for PageContext
+where
+    S: Send + Sync,
+    super::AppState: FromRef<S>,
+{
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -49,7 +55,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             Some(csrf) => Some(csrf.minter().await),
             None => None,
         };
-        Ok(Self { user, tokens })
+        // See `UnreadBadges` for what this costs on each backend.
+        let unread_badge = match &user {
+            Some(user) => {
+                let app = super::AppState::from_ref(state);
+                crate::services::notifications::unread_badge(app.services(), user.id).await
+            }
+            None => None,
+        };
+        Ok(Self { user, tokens, unread_badge })
     }
 }
 
