@@ -26,6 +26,7 @@ use crate::notify::{DeliveryWorker, EmailSender, FileSender, Mailer, SesSender, 
 use crate::render::Engine;
 use crate::services::memes::Renderer;
 use crate::services::memes_by_url::UrlCache;
+use crate::services::notifications::UnreadBadges;
 use crate::storage::{self, Storage};
 use crate::web::cursor::CursorSigner;
 use crate::web::page_cache::PageCache;
@@ -42,6 +43,9 @@ const PAGE_CACHE_BYTES: u64 = 24 * 1024 * 1024;
 /// On aws, other instances' writes do not reach this one's page cache: its pages (and
 /// CloudFront's copies of them) are at most this old.
 const SHARED_PAGE_TTL: Duration = Duration::from_secs(1);
+/// On aws, how old an instance's copy of a user's unread count may be before a page view reads
+/// it again in the background (`UnreadBadges`).
+const UNREAD_REFRESH_AFTER: Duration = Duration::from_secs(15);
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 /// Crash debris is looked for at start-up, then this often, judging only what is at least
 /// this old (a save in flight writes its media moments before its record).
@@ -98,6 +102,10 @@ impl Application {
         let render_limit = RenderLimit::new(config.renders_per_minute);
         let api_writes = ApiWriteLimit::new(storage.counters.clone(), config.api_writes_per_minute);
         let page_cache = page_cache(&config);
+        let badges = match config.backend {
+            crate::config::Backend::Local => UnreadBadges::read_each_time(),
+            crate::config::Backend::Aws => UnreadBadges::remembered(UNREAD_REFRESH_AFTER),
+        };
         let state = AppState::new(App {
             config: Arc::new(config),
             storage,
@@ -111,6 +119,7 @@ impl Application {
             page_cache,
             render_limit,
             api_writes,
+            badges,
         });
         Ok(Self { listener, metrics, state, mailer, sender })
     }

@@ -191,3 +191,8 @@ typed_id!(
     /// Identifies a personal API token (not its secret: this id is shown on the account page).
     TokenId
 );
+
+typed_id!(
+    /// Places a creator's "new subscriber" notice in their inbox (time-ordered like the rest).
+    NotificationId
+);

@@ -134,17 +134,6 @@ pub struct Comment {
     pub created_at: OffsetDateTime,
 }
 
-/// An in-app notification: a creator someone follows saved a meme.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub recipient_id: UserId,
-    pub meme_id: MemeId,
-    pub creator: Username,
-    pub thumb_key: String,
-    pub created_at: OffsetDateTime,
-    pub read: bool,
-}
-
 /// A template shared by a user (starter templates live in the render engine's catalog).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedTemplate {

@@ -6,6 +6,7 @@ mod email;
 mod id;
 mod jobs;
 mod meme;
+mod notification;
 mod password;
 pub mod text;
 mod user;
@@ -13,11 +14,12 @@ mod username;
 
 pub use blob_key::BlobKey;
 pub use email::Email;
-pub use id::{CommentId, IdError, MemeId, TokenId, UserId};
+pub use id::{CommentId, IdError, MemeId, NotificationId, TokenId, UserId};
 pub use jobs::{
     AccountEmail, AccountEmailKind, Digest, EmailFeedback, EmailSent, FeedbackKind, Job, MemeDeleted, MemePublished,
 };
-pub use meme::{Comment, CommentBody, Meme, MemeMedia, MemeSource, Notification, SharedTemplate, TemplateStats};
+pub use meme::{Comment, CommentBody, Meme, MemeMedia, MemeSource, SharedTemplate, TemplateStats};
+pub use notification::{Notice, Notification, NotificationKind, is_inbox_position};
 pub use password::Password;
 pub use text::Caption;
 pub use user::User;

@@ -3,21 +3,31 @@
 use super::Context;
 use super::ServiceError;
 use super::requests::Actor;
-use crate::domain::{Comment, CommentBody, CommentId, MemeId};
+use crate::domain::{Comment, CommentBody, CommentId, MemeId, Notice};
 use crate::storage::StorageError;
 
+/// Adds the comment and, in the same transaction, the meme's creator's notice of it (unless
+/// they wrote it).
 pub async fn add(cx: Context<'_>, actor: &Actor, meme: MemeId, body: CommentBody) -> Result<Comment, ServiceError> {
+    // Whose meme it is (that never changes); the add checks again that it still exists.
+    let meme = cx.storage.memes.get(meme).await?.ok_or(ServiceError::NotFound)?;
     let comment = Comment {
         id: CommentId::new(),
-        meme_id: meme,
+        meme_id: meme.id,
         author_id: actor.id,
         author: actor.username.clone(),
         body,
         created_at: super::now_to_the_second(),
     };
     // The store checks that the meme exists in the same write (its count goes up with it).
-    match cx.storage.comments.add(&comment).await {
-        Ok(()) => Ok(comment),
+    let notice = Notice::comment(&meme, &comment);
+    match cx.storage.comments.add_with_notice(&comment, notice.as_ref()).await {
+        Ok(()) => {
+            if let Some(notice) = notice {
+                cx.badges.told(notice.recipient_id);
+            }
+            Ok(comment)
+        }
         Err(StorageError::NotFound) => Err(ServiceError::NotFound),
         Err(e) => Err(e.into()),
     }

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use super::pictures::{self, Resolved};
 use super::requests::{Actor, Intent, MemeRequest, ProbedUpload};
 use super::{Context, ServiceError};
-use crate::domain::{Meme, MemeId, MemeMedia, MemeSource};
+use crate::domain::{Meme, MemeId, MemeMedia, MemeSource, Notice};
 use crate::render::{Encoded, Engine, Format, MemeSpec, OutputFormat, Outputs, RenderError, Rendered, Source};
 use crate::storage::BlobKey;
 use crate::telemetry::metrics;
@@ -226,12 +226,14 @@ async fn save(
         parent_snapshot: resolved.parent.map(Box::new),
         template_name: resolved.shared_template_name,
     };
+    // A remix tells its parent's creator, in the meme's transaction.
+    let notice = meme.parent_snapshot.as_deref().and_then(|parent| Notice::remix(parent, &meme));
     let stored = async {
         cx.storage.blobs.put(&display_key, Bytes::from(display.bytes), display.mime).await?;
         written.push(display_key.clone());
         cx.storage.blobs.put(&thumb_key, Bytes::from(thumb.bytes), thumb.mime).await?;
         written.push(thumb_key.clone());
-        cx.storage.memes.create(&meme).await
+        cx.storage.memes.create_with_notice(&meme, notice.as_ref()).await
     }
     .await;
     if let Err(e) = stored {
@@ -241,6 +243,9 @@ async fn save(
         return Err(e.into());
     }
     tracing::info!(meme = %meme.id, creator = %meme.creator, "meme saved");
+    if let Some(notice) = notice {
+        cx.badges.told(notice.recipient_id);
+    }
     // Its subscribers hear now rather than at the worker's next poll.
     cx.wake.now();
     Ok(meme)

@@ -9,6 +9,7 @@ pub mod editor;
 mod error;
 pub mod memes;
 pub mod memes_by_url;
+pub mod notifications;
 pub mod pictures;
 pub mod requests;
 pub mod subscriptions;
@@ -32,6 +33,8 @@ pub struct Context<'a> {
     pub renderer: &'a Renderer,
     /// Wakes the delivery worker after a change it has a job for.
     pub wake: &'a Wake,
+    /// The header's unread counts, told of the notices written here.
+    pub badges: &'a notifications::UnreadBadges,
 }
 
 /// Now, to the whole second: records keep seconds, so what is returned equals what is read back.

@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 
 pub use crate::domain::BlobKey;
 use crate::domain::{
-    Comment, CommentId, Email, Job, Meme, MemeId, MemePublished, Notification, SharedTemplate, TemplateStats, TokenId,
-    User, UserId, Username,
+    Comment, CommentId, Email, Job, Meme, MemeId, MemePublished, Notice, Notification, SharedTemplate, TemplateStats,
+    TokenId, User, UserId, Username,
 };
 
 /// The one error type handlers see. Backends translate their SQL/SDK errors into it, so no
@@ -217,7 +217,12 @@ pub trait MemeStore: Send + Sync {
     /// Stores the meme and, in the same transaction: the use counters of its template and
     /// parent, and its "meme published" job (`Meme::published`) for the delivery worker, which
     /// tells each subscriber. A crash after this returns loses no notification.
-    async fn create(&self, meme: &Meme) -> StorageResult<()>;
+    async fn create(&self, meme: &Meme) -> StorageResult<()> {
+        self.create_with_notice(meme, None).await
+    }
+    /// `create`, and `notice` (a remix's, for its parent's creator) in the same transaction,
+    /// unless its event was told already or its recipient is gone.
+    async fn create_with_notice(&self, meme: &Meme, notice: Option<&Notice>) -> StorageResult<()>;
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>>;
     /// The meme with the first page of its comments (oldest first): the meme page's main read,
     /// one Query on DynamoDB, where the comments share the meme's partition.
@@ -310,7 +315,12 @@ pub struct MemeWithComments {
 pub trait CommentStore: Send + Sync {
     /// Adds the comment and increments the meme's count atomically; `NotFound` if the meme is
     /// gone.
-    async fn add(&self, comment: &Comment) -> StorageResult<()>;
+    async fn add(&self, comment: &Comment) -> StorageResult<()> {
+        self.add_with_notice(comment, None).await
+    }
+    /// `add`, and `notice` (for the meme's creator) in the same transaction, unless its event
+    /// was told already or its recipient is gone.
+    async fn add_with_notice(&self, comment: &Comment, notice: Option<&Notice>) -> StorageResult<()>;
     async fn get(&self, meme: MemeId, id: CommentId) -> StorageResult<Option<Comment>>;
     /// Removes it and decrements the count atomically; `NotFound` if it did not exist.
     async fn delete(&self, meme: MemeId, id: CommentId) -> StorageResult<()>;
@@ -370,7 +380,17 @@ pub struct SubscriberRef {
 pub trait SubscriptionStore: Send + Sync {
     /// Idempotent; returns whether a new subscription was made. The creator's subscriber count
     /// changes in the same transaction, only when something changed.
-    async fn subscribe(&self, creator: &User, subscriber: &User) -> StorageResult<bool>;
+    async fn subscribe(&self, creator: &User, subscriber: &User) -> StorageResult<bool> {
+        self.subscribe_with_notice(creator, subscriber, None).await
+    }
+    /// `subscribe`, and, when it made a new subscription, `notice` (for the creator) in the
+    /// same transaction, unless its event was told already (a subscriber who comes back).
+    async fn subscribe_with_notice(
+        &self,
+        creator: &User,
+        subscriber: &User,
+        notice: Option<&Notice>,
+    ) -> StorageResult<bool>;
     async fn unsubscribe(&self, creator: &User, subscriber: UserId) -> StorageResult<bool>;
     /// The one-click link from an email; returns the creator unfollowed, if the token was live.
     async fn unsubscribe_by_token(&self, token: &str) -> StorageResult<Option<Username>>;
@@ -383,10 +403,14 @@ pub trait SubscriptionStore: Send + Sync {
     async fn subscribers(&self, creator: &User, page: PageRequest) -> StorageResult<Page<SubscriberRef>>;
 }
 
+/// Inboxes: the new memes of creators one follows, and what others did to one's memes and
+/// following ([`Notice`]s, written by the stores of those actions).
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
     /// Newest first, each marked read or not.
     async fn list(&self, recipient: UserId, page: PageRequest) -> StorageResult<Page<Notification>>;
+    /// How many are unread: exact up to [`UNREAD_SHOWN`], which a backend may stop counting
+    /// at (the header's badge reads it on every signed-in page).
     async fn unread_count(&self, recipient: UserId) -> StorageResult<u64>;
     /// `list` and `unread_count` together, for the notifications page (a backend may read what
     /// both need once).
@@ -399,10 +423,17 @@ pub trait NotificationStore: Send + Sync {
         self.list(recipient, page).await
     }
     async fn mark_all_read(&self, recipient: UserId) -> StorageResult<()>;
+    /// What the notifications page shows when it is opened: a page of the inbox, each marked
+    /// read or not as it was, with the unread count before; and then every notification is
+    /// read (one write, and on DynamoDB its old values replace the read of `inbox`).
+    async fn open_inbox(&self, recipient: UserId, page: PageRequest) -> StorageResult<(Page<Notification>, u64)>;
     /// Gives each of `recipients` the in-app notification of `meme`. Idempotent: a fan-out
     /// retried after a crash adds nothing twice.
     async fn deliver(&self, meme: &MemePublished, recipients: &[UserId]) -> StorageResult<()>;
 }
+
+/// The unread count the header shows in full; more is "99+".
+pub const UNREAD_SHOWN: u64 = 99;
 
 /// A job taken from the queue, hidden from other workers until completed or its time runs out.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! helper that turns an askama template into an HTML response.
 
 use askama::Template;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -19,6 +19,8 @@ pub struct PageContext {
     tokens: Option<TokenMinter>,
     /// What the action that led here had to say, shown once.
     pub flash: Option<super::flash::Flash>,
+    /// The header's unread badge ("3", "99+"), for a signed-in user with unread notifications.
+    pub unread_badge: Option<String>,
 }
 
 impl PageContext {
@@ -32,7 +34,7 @@ impl PageContext {
             Some(csrf) => Some(csrf.minter_for(session).await),
             None => None,
         };
-        Self { user, tokens, flash: None }
+        Self { user, tokens, flash: None, unread_badge: None }
     }
 
     /// A freshly masked token for one of the page's forms (hidden field `csrf_token`), minted
@@ -42,7 +44,11 @@ impl PageContext {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+impl<S> FromRequestParts<S> for PageContext
+where
+    S: Send + Sync,
+    super::AppState: FromRef<S>,
+{
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -56,7 +62,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             (Some(_), Some(session)) => super::flash::take(session).await,
             _ => None,
         };
-        Ok(Self { user, tokens, flash })
+        // See `UnreadBadges` for what this costs on each backend.
+        let unread_badge = match &user {
+            Some(user) => {
+                let app = super::AppState::from_ref(state);
+                crate::services::notifications::unread_badge(app.services(), user.id).await
+            }
+            None => None,
+        };
+        Ok(Self { user, tokens, flash, unread_badge })
     }
 }
 

@@ -81,12 +81,19 @@ pub struct App {
     pub api_writes: ApiWriteLimit,
     /// Anonymous views of the busiest pages, rendered and compressed.
     pub page_cache: page_cache::PageCache,
+    /// The unread counts on the header's Notifications link.
+    pub badges: crate::services::notifications::UnreadBadges,
 }
 
 impl App {
     /// What the use cases in `services` work with.
     pub fn services(&self) -> crate::services::Context<'_> {
-        crate::services::Context { storage: &self.storage, renderer: &self.renderer, wake: &self.wake }
+        crate::services::Context {
+            storage: &self.storage,
+            renderer: &self.renderer,
+            wake: &self.wake,
+            badges: &self.badges,
+        }
     }
 
     /// The public URL of a stored media object: the CDN when configured, else our `/media`.

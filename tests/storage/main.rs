@@ -3,11 +3,13 @@
 
 mod contract;
 mod delivery;
+mod notices;
 mod site_contract;
 
 use skyhigh::storage::Storage;
 
 use contract::*;
+use notices::*;
 use site_contract::*;
 
 /// A backend under test, with whatever keeps it alive (a temp folder, an emulator).
@@ -183,6 +185,11 @@ macro_rules! every_backend {
                 a_setting_keeps_its_first_value,
                 api_tokens_are_found_by_secret_listed_newest_first_and_revoked_only_by_their_owner,
                 the_feed_carries_each_memes_two_newest_comments_and_drops_deleted_ones,
+                a_comment_a_remix_and_a_subscriber_each_tell_the_creator_once,
+                nobody_is_told_of_what_they_did_themself,
+                a_comment_on_a_missing_meme_tells_nobody,
+                opening_the_inbox_shows_what_was_unread_then_reads_everything,
+                notices_and_new_memes_page_through_one_inbox_newest_first_each_once,
                 $($extra,)*
             ]
         );

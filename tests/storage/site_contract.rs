@@ -193,7 +193,7 @@ pub async fn deleting_a_meme_takes_its_comments_and_notifications_and_counts(sto
     assert_eq!(storage.comments.get(remix.id, comment.id).await.unwrap(), None);
     assert_eq!(storage.memes.get(original.id).await.unwrap().unwrap().remix_count, 0);
     let notes = storage.notifications.list(bob.id, PageRequest::first(10)).await.unwrap();
-    assert_eq!(notes.items.iter().map(|n| n.meme_id).collect::<Vec<_>>(), vec![original.id]);
+    assert_eq!(notes.items.iter().map(|n| n.meme_id()).collect::<Vec<_>>(), vec![Some(original.id)]);
     assert_eq!(storage.memes.delete(remix.id).await.unwrap(), None, "deleting twice is harmless");
 }
 
@@ -413,14 +413,14 @@ pub async fn in_app_notifications_are_delivered_once_however_often_asked(storage
     for reader in [&bob, &cat] {
         let notes = storage.notifications.list(reader.id, PageRequest::first(10)).await.unwrap();
         assert_eq!(notes.items.len(), 1);
-        assert_eq!(notes.items[0].meme_id, meme.id);
-        assert_eq!(notes.items[0].creator, ann.username);
+        assert_eq!(notes.items[0].meme_id(), Some(meme.id));
+        assert_eq!(notes.items[0].actor, ann.username);
         assert!(!notes.items[0].read);
         assert_eq!(storage.notifications.unread_count(reader.id).await.unwrap(), 1);
         let (inbox, unread) = storage.notifications.inbox(reader.id, PageRequest::first(10)).await.unwrap();
         assert_eq!((inbox.items, unread), (notes.items, 1), "the inbox is the list and the count");
         let recent = storage.notifications.recent(reader.id, PageRequest::first(10)).await.unwrap();
-        assert_eq!(recent.items.iter().map(|n| n.meme_id).collect::<Vec<_>>(), vec![meme.id]);
+        assert_eq!(recent.items.iter().map(|n| n.meme_id()).collect::<Vec<_>>(), vec![Some(meme.id)]);
     }
     assert_eq!(storage.notifications.unread_count(ann.id).await.unwrap(), 0, "no notification for yourself");
     storage.notifications.mark_all_read(bob.id).await.unwrap();

@@ -84,6 +84,8 @@ async fn a_signed_in_page_is_joined_around_its_kept_list_and_decodes_to_the_page
     let app = TestApp::spawn().await;
     app.signed_up("ann").await;
     let first = app.save_meme("chelsea", &["joined", "not squeezed twice"]).await;
+    // The "saved" message shows on the next page only: seen here, so the pages compared are alike.
+    app.get_html(&format!("/memes/{first}")).await;
     // Each form's token is masked afresh: compare the pages without their tokens.
     let tokenless = |html: &str| {
         html.split("name=\"csrf_token\" value=\"")

@@ -61,12 +61,11 @@ async fn a_new_meme_sends_each_subscriber_exactly_one_email_and_one_notification
 
     let notes = bob.get_html("/notifications").await;
     assert_eq!(notes.matches(&format!("href=\"/memes/{id}\"><img")).count(), 1, "{notes}");
-    assert!(notes.contains("Mark all 1 as read"));
+    assert!(notes.contains("1 new since your last visit"), "{notes}");
     assert!(bob.get_html("/subscriptions").await.contains(&format!("/memes/{id}")));
     assert!(!app.get_html("/notifications").await.contains(&id), "the creator is not notified");
 
-    bob.act("/notifications", "/notifications/read", &[]).await;
-    assert!(!bob.get_html("/notifications").await.contains("Mark all"));
+    assert!(!bob.get_html("/notifications").await.contains("new since your last visit"), "opening them read them");
 }
 
 /// The one-click unsubscribe link of the emails, on both backends.
@@ -196,4 +195,141 @@ async fn start_binary(data: &std::path::Path, port: u16, workers: bool) -> std::
     let _ = child.kill();
     let _ = child.wait();
     panic!("skyhigh did not become healthy");
+}
+
+/// Creators hear when someone comments on, remixes or subscribes to them: each event once, never
+/// their own doing, with an unread badge on the header's Notifications link.
+mod creator_notifications {
+    use super::*;
+
+    /// The header's unread badge on `html`: its visible number, whose accessible text (the number
+    /// itself is hidden from screen readers) must say the same.
+    fn badge(html: &str) -> Option<String> {
+        let number = html.split("<span class=\"nav-badge\" aria-hidden=\"true\">").nth(1)?.split('<').next()?;
+        let spoken = format!("<span class=\"visually-hidden\">, {number} unread</span>");
+        assert!(html.contains(&spoken), "the badge {number} has no accessible text: {html}");
+        Some(number.to_owned())
+    }
+
+    /// Waits until `browser`'s home page shows `expected` as its badge (at once locally; on aws
+    /// an instance may show a count it keeps until its background read is back).
+    async fn badge_becomes(browser: &Browser, expected: Option<&str>) {
+        let what = format!("the badge to say {expected:?}");
+        eventually_async(&what, || async { badge(&browser.get_html("/").await).as_deref() == expected }).await;
+    }
+
+    /// The notification items on a notifications page.
+    fn items(html: &str) -> Vec<&str> {
+        html.split("<li class=\"notification").skip(1).map(|item| item.split("</li>").next().unwrap()).collect()
+    }
+
+    /// ann with a meme, and bob signed up; returns ann's meme id.
+    async fn ann_with_a_meme_and_bob() -> (TestApp, Browser, String) {
+        let app = TestApp::spawn().await;
+        app.signed_up("ann").await;
+        let meme = app.save_meme("chelsea", &["ann's", "meme"]).await;
+        let bob = app.new_browser();
+        bob.signed_up("bob").await;
+        (app, bob, meme)
+    }
+
+    async fn comment(browser: &Browser, meme: &str, body: &str) {
+        let page = format!("/memes/{meme}");
+        let response = browser.act(&page, &format!("{page}/comments"), &[("body", body)]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+
+    #[tokio::test]
+    async fn a_comment_notifies_the_memes_creator_once_with_a_link_to_it() {
+        let (app, bob, meme) = ann_with_a_meme_and_bob().await;
+
+        comment(&bob, &meme, "great one").await;
+        comment(&bob, &meme, "still laughing").await;
+
+        badge_becomes(&app.browser, Some("2")).await;
+        let notes = app.get_html("/notifications").await;
+        let items = items(&notes);
+        assert_eq!(items.len(), 2, "one per comment: {notes}");
+        for item in &items {
+            assert!(item.starts_with(" unread"), "{item}");
+            assert!(item.contains("<a href=\"/u/bob\">bob</a> commented on"), "{item}");
+            assert!(item.contains(&format!("href=\"/memes/{meme}#comment-")), "{item}");
+        }
+        assert_eq!(badge(&bob.get_html("/").await), None, "the commenter hears nothing");
+    }
+
+    #[tokio::test]
+    async fn a_remix_notifies_the_original_creator_once_with_links_to_both() {
+        let (app, bob, meme) = ann_with_a_meme_and_bob().await;
+
+        let remix = bob.save_meme_remix(&meme, &["bob's", "take"]).await;
+
+        badge_becomes(&app.browser, Some("1")).await;
+        let notes = app.get_html("/notifications").await;
+        let items = items(&notes);
+        assert_eq!(items.len(), 1, "{notes}");
+        assert!(items[0].contains("<a href=\"/u/bob\">bob</a> remixed"), "{}", items[0]);
+        assert!(items[0].contains(&format!("<a href=\"/memes/{meme}\">your meme</a>")), "{}", items[0]);
+        assert!(items[0].contains(&format!("<a href=\"/memes/{remix}\">see the remix</a>")), "{}", items[0]);
+        assert!(items[0].contains("alt=\"bob&#39;s remix\""), "the remix's thumbnail: {}", items[0]);
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_notifies_the_creator_once_even_after_unsubscribing_and_coming_back() {
+        let (app, bob, _) = ann_with_a_meme_and_bob().await;
+
+        subscribe(&bob, "ann").await;
+        subscribe(&bob, "ann").await;
+        bob.act("/u/ann", "/u/ann/unsubscribe", &[]).await;
+        subscribe(&bob, "ann").await;
+
+        badge_becomes(&app.browser, Some("1")).await;
+        let notes = app.get_html("/notifications").await;
+        let items = items(&notes);
+        assert_eq!(items.len(), 1, "{notes}");
+        assert!(items[0].contains("<a href=\"/u/bob\">bob</a> subscribed to you"), "{}", items[0]);
+    }
+
+    #[tokio::test]
+    async fn nobody_is_notified_of_their_own_comment_or_remix() {
+        let app = TestApp::spawn().await;
+        app.signed_up("ann").await;
+        let meme = app.save_meme("chelsea", &["ann's", "meme"]).await;
+
+        comment(&app.browser, &meme, "talking to myself").await;
+        app.save_meme_remix(&meme, &["ann's", "own remix"]).await;
+
+        let notes = app.get_html("/notifications").await;
+        assert!(items(&notes).is_empty(), "{notes}");
+        assert_eq!(badge(&app.get_html("/").await), None);
+    }
+
+    #[tokio::test]
+    async fn the_badge_counts_unread_notifications_on_every_signed_in_page_until_they_are_viewed() {
+        let (app, bob, meme) = ann_with_a_meme_and_bob().await;
+        assert_eq!(badge(&app.get_html("/").await), None, "nothing unread, no badge");
+
+        comment(&bob, &meme, "nice").await;
+        bob.save_meme_remix(&meme, &["a", "remix"]).await;
+        subscribe(&bob, "ann").await;
+
+        badge_becomes(&app.browser, Some("3")).await;
+        for page in ["/", "/u/ann", &format!("/memes/{meme}"), "/templates", "/subscriptions", "/memes/new"] {
+            assert_eq!(badge(&app.get_html(page).await).as_deref(), Some("3"), "on {page}");
+        }
+        let anonymous = app.new_browser();
+        assert!(!anonymous.get_html("/").await.contains("nav-badge"), "no badge without an account");
+
+        let notes = app.get_html("/notifications").await;
+        assert_eq!(badge(&notes), None, "the page that shows them has read them");
+        assert!(notes.contains("3 new since your last visit"), "{notes}");
+        assert_eq!(items(&notes).iter().filter(|item| item.starts_with(" unread")).count(), 3);
+        assert_eq!(badge(&app.get_html("/").await), None, "gone once viewed");
+        let again = app.get_html("/notifications").await;
+        assert_eq!(items(&again).len(), 3, "still listed");
+        assert!(items(&again).iter().all(|item| !item.starts_with(" unread")), "now read: {again}");
+
+        comment(&bob, &meme, "one more").await;
+        badge_becomes(&app.browser, Some("1")).await;
+    }
 }

@@ -48,7 +48,7 @@ async fn saving_a_meme_shows_its_page_with_captions_as_alt_text_and_serves_its_m
     assert!(html.contains(r#"alt="Meme: when the build / finally passes""#), "{html}");
     assert!(html.contains(r#"href="/u/ann""#));
     assert!(html.contains("Remix"));
-    let display = html.split("src=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let display = html.split("<img src=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let media = app.get(&display).await;
     assert_eq!(media.status(), StatusCode::OK);
     assert_eq!(media.headers()["content-type"], "image/jpeg");

@@ -18,8 +18,9 @@ use super::item::{
     Item, PK, SK, conditional_failed, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error,
 };
 use super::memes::{STATS_SK, activity_put, build_error, meme_exists, meme_pk};
+use super::notifications::{notice_refused, notice_writes};
 use super::query::{self, TABLE};
-use crate::domain::{Comment, CommentBody, CommentId, MemeId, UserId, Username};
+use crate::domain::{Comment, CommentBody, CommentId, MemeId, Notice, UserId, Username};
 use crate::storage::{CommentStore, Page, PageRequest, StorageError, StorageResult};
 
 const PREFIX: &str = "COMMENT#";
@@ -221,16 +222,27 @@ impl DynamoComments {
 
 #[async_trait]
 impl CommentStore for DynamoComments {
-    async fn add(&self, comment: &Comment) -> StorageResult<()> {
+    async fn add_with_notice(&self, comment: &Comment, mut notice: Option<&Notice>) -> StorageResult<()> {
         let table = &self.tables.main;
-        let items = comment_change(table, put_if_new(table, comment_item(comment))?, comment.meme_id, Some(comment))?;
-        match self.tables.transact(items, "adding a comment").await {
-            Ok(()) => Ok(()),
-            Err(e) => match e.failed_conditions().as_slice() {
-                [_, _, true, ..] => Err(StorageError::NotFound),
-                [true, ..] => Err(StorageError::Conflict("comment id")),
-                _ => Err(e.into_storage_error()),
-            },
+        loop {
+            let mut items =
+                comment_change(table, put_if_new(table, comment_item(comment))?, comment.meme_id, Some(comment))?;
+            let notice_at = items.len();
+            if let Some(notice) = notice {
+                items.extend(notice_writes(table, notice)?);
+            }
+            return match self.tables.transact(items, "adding a comment").await {
+                Ok(()) => Ok(()),
+                Err(e) => match e.failed_conditions().as_slice() {
+                    [_, _, true, ..] => Err(StorageError::NotFound),
+                    [true, ..] => Err(StorageError::Conflict("comment id")),
+                    failed if notice.is_some() && notice_refused(failed, notice_at) => {
+                        notice = None;
+                        continue;
+                    }
+                    _ => Err(e.into_storage_error()),
+                },
+            };
         }
     }
 

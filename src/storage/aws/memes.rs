@@ -22,7 +22,7 @@ use super::item::{
     Item, PK, SK, corrupt, find_item, get_key, get_n, get_s, get_time, key, n, parse_s, put_if_new, s, sdk_error,
 };
 use super::query::{self, Access};
-use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, User, UserId, Username};
+use crate::domain::{Comment, Meme, MemeId, MemeMedia, MemeSource, Notice, User, UserId, Username};
 use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult, parse_spec};
 
 /// "#MEME" sorts before "#STATS", and both before "COMMENT#": one Query on the meme's partition
@@ -284,7 +284,7 @@ impl DynamoMemes {
     /// Writes the meme (or removes it, `delta` -1) with its counters, its event and its
     /// activity marker in one transaction. If the parent of a remix is gone, its counter is
     /// left out and the rest tried again.
-    async fn write(&self, meme: &Meme, delta: i64) -> StorageResult<bool> {
+    async fn write(&self, meme: &Meme, delta: i64, mut notice: Option<&Notice>) -> StorageResult<bool> {
         let table = &self.tables.main;
         let mut with_parent = meme.parent_id.is_some();
         loop {
@@ -308,6 +308,11 @@ impl DynamoMemes {
                 ]
             };
             items.push(activity_put(table, meme.id, OffsetDateTime::now_utc())?);
+            let notice_at = items.len();
+            if let Some(notice) = notice {
+                items.extend(super::notifications::notice_writes(table, notice)?);
+            }
+            // The parent's counter last (see below).
             items.extend(counter_updates(table, meme, delta, with_parent)?);
             let result =
                 self.tables.transact(items.clone(), if delta > 0 { "saving a meme" } else { "deleting a meme" }).await;
@@ -319,6 +324,11 @@ impl DynamoMemes {
             if failed.first() == Some(&true) {
                 // The meme itself: already there (create) or already gone (delete).
                 return if delta > 0 { Err(StorageError::Conflict("meme id")) } else { Ok(false) };
+            }
+            if notice.is_some() && super::notifications::notice_refused(&failed, notice_at) {
+                // Told already (a retried save), or the parent's creator is gone.
+                notice = None;
+                continue;
             }
             if with_parent && failed.last() == Some(&true) {
                 with_parent = false;
@@ -437,8 +447,8 @@ impl DynamoMemes {
 #[async_trait]
 impl MemeStore for DynamoMemes {
     #[tracing::instrument(skip_all, fields(meme = %meme.id))]
-    async fn create(&self, meme: &Meme) -> StorageResult<()> {
-        self.write(meme, 1).await.map(|_| ())
+    async fn create_with_notice(&self, meme: &Meme, notice: Option<&Notice>) -> StorageResult<()> {
+        self.write(meme, 1, notice).await.map(|_| ())
     }
 
     async fn get(&self, id: MemeId) -> StorageResult<Option<Meme>> {
@@ -474,7 +484,7 @@ impl MemeStore for DynamoMemes {
     #[tracing::instrument(skip(self))]
     async fn delete(&self, id: MemeId) -> StorageResult<Option<Meme>> {
         let Some(meme) = self.get(id).await? else { return Ok(None) };
-        if !self.write(&meme, -1).await? {
+        if !self.write(&meme, -1, None).await? {
             return Ok(None);
         }
         Ok(Some(meme))

@@ -7,11 +7,15 @@
 //! conditional put and an `ADD` of their unread count, 50 subscribers a transaction, so a
 //! retried fan-out adds nothing twice.
 //!
+//! A creator's notices (comments, remixes, subscribers) share the inbox: each is written in its
+//! action's own transaction ([`notice_writes`]), under its position (an id and `#kind`, which
+//! sorts by time among the meme ids).
+//!
 //! Reading state: each user item keeps `unread` (moved by `ADD`) and `read_through_ms`; an
 //! inbox item is read when it arrived before that moment.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::Tables;
@@ -19,7 +23,9 @@ use super::item::{Item, PK, SK, error_code, get_n, get_s, get_time, key, n, pars
 use super::memes::build_error;
 use super::query::{self, TABLE};
 use super::users::{USER_SK, user_pk};
-use crate::domain::{Meme, MemeDeleted, MemeId, MemePublished, Notification, UserId, Username};
+use crate::domain::{
+    CommentId, Meme, MemeDeleted, MemeId, MemePublished, Notice, Notification, NotificationKind, UserId, Username,
+};
 use crate::storage::{NotificationStore, Page, PageRequest, StorageError, StorageResult};
 
 pub const EVENT_SK: &str = "OUTBOX";
@@ -36,6 +42,98 @@ pub fn due_key(at: OffsetDateTime, meme: &str) -> String {
 
 fn inbox_key(recipient: UserId, meme: MemeId) -> Item {
     key(format!("INBOX#{recipient}"), meme.to_string())
+}
+
+/// How many writes a creator's notice adds to its action's transaction.
+pub const NOTICE_WRITES: usize = 3;
+
+/// The writes of a creator's `notice`, for its action's transaction: a marker naming its event
+/// (`NOTICE#<recipient>` / `<event>`, put only if new: the event is told once), the inbox item
+/// (`INBOX#<recipient>` / its position) and the `ADD` of the recipient's unread count (only if
+/// the account exists). When only these fail, the caller runs its transaction again without
+/// them ([`notice_refused`]): the event was told already, or its recipient is gone.
+pub fn notice_writes(table: &str, notice: &Notice) -> StorageResult<Vec<TransactWriteItem>> {
+    let recipient = notice.recipient_id;
+    let mut marker = key(format!("NOTICE#{recipient}"), notice.event());
+    marker.insert("position".into(), s(&notice.position));
+    let mut note = key(format!("INBOX#{recipient}"), &notice.position);
+    note.insert("kind".into(), s(notice.kind.name()));
+    note.insert("actor".into(), s(notice.actor.as_str()));
+    note.insert("actor_id".into(), s(notice.actor_id.to_string()));
+    match &notice.kind {
+        NotificationKind::Comment { meme_id, comment_id } => {
+            note.insert("meme_id".into(), s(meme_id.to_string()));
+            note.insert("comment_id".into(), s(comment_id.to_string()));
+        }
+        NotificationKind::Remix { meme_id, parent_id, thumb_key } => {
+            note.insert("meme_id".into(), s(meme_id.to_string()));
+            note.insert("parent_id".into(), s(parent_id.to_string()));
+            note.insert("thumb_key".into(), s(thumb_key));
+        }
+        NotificationKind::Subscriber => {}
+        NotificationKind::NewMeme { .. } => {
+            return Err(StorageError::Other(anyhow::anyhow!("a new meme is fanned out, not a creator's notice")));
+        }
+    }
+    note.insert("created_at".into(), n(notice.created_at.unix_timestamp()));
+    note.insert("notified_at_ms".into(), n(now_ms()));
+    let put = Put::builder().table_name(table).set_item(Some(note)).build().map_err(build_error)?;
+    Ok(vec![
+        put_if_new(table, marker)?,
+        TransactWriteItem::builder().put(put).build(),
+        unread_increment(table, recipient)?,
+    ])
+}
+
+/// Whether a cancelled transaction failed on the notice's writes, placed at `from`, and on
+/// nothing else.
+pub fn notice_refused(failed: &[bool], from: usize) -> bool {
+    let notice = from..from + NOTICE_WRITES;
+    failed.iter().enumerate().any(|(i, f)| *f && notice.contains(&i))
+        && failed.iter().enumerate().all(|(i, f)| !*f || notice.contains(&i))
+}
+
+/// One more unread notification for `recipient`, if the account exists.
+fn unread_increment(table: &str, recipient: UserId) -> StorageResult<TransactWriteItem> {
+    let count = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(user_pk(recipient), USER_SK)))
+        .update_expression("ADD unread :one")
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().update(count).build())
+}
+
+/// An inbox item as its recipient reads it: a published meme's (no `kind`) or a notice.
+fn notification_from(item: &Item, recipient: UserId, read: bool) -> StorageResult<Notification> {
+    let position = get_s(item, SK)?.to_owned();
+    let meme = |name: &str| parse_s(item, name, MemeId::parse);
+    let (actor, kind) = match item.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) {
+        None => (
+            parse_s(item, "creator", Username::parse)?,
+            NotificationKind::NewMeme { meme_id: meme(SK)?, thumb_key: get_s(item, "thumb_key")?.to_owned() },
+        ),
+        Some(kind) => {
+            let kind = match kind {
+                "comment" => NotificationKind::Comment {
+                    meme_id: meme("meme_id")?,
+                    comment_id: parse_s(item, "comment_id", CommentId::parse)?,
+                },
+                "remix" => NotificationKind::Remix {
+                    meme_id: meme("meme_id")?,
+                    parent_id: meme("parent_id")?,
+                    thumb_key: get_s(item, "thumb_key")?.to_owned(),
+                },
+                "subscriber" => NotificationKind::Subscriber,
+                other => return Err(super::item::corrupt("notification", format!("unknown kind {other:?}"))),
+            };
+            (parse_s(item, "actor", Username::parse)?, kind)
+        }
+    };
+    Ok(Notification { recipient_id: recipient, actor, kind, created_at: get_time(item, "created_at")?, read, position })
 }
 
 fn now_ms() -> i128 {
@@ -106,6 +204,30 @@ impl DynamoNotifications {
         Ok(found)
     }
 
+    /// Marks everything in the inbox read (zero unread, read through now); returns the user
+    /// item's numbers as they were.
+    async fn read_everything(&self, recipient: UserId) -> StorageResult<Option<Item>> {
+        let result = self
+            .tables
+            .dynamodb
+            .update_item()
+            .table_name(&self.tables.main)
+            .set_key(Some(key(user_pk(recipient), USER_SK)))
+            .update_expression("SET unread = :zero, read_through_ms = :now")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now", n(now_ms()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.attributes),
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Err(StorageError::NotFound),
+            Err(e) => Err(sdk_error("marking notifications read", e)),
+        }
+    }
+
     /// A page of the inbox, marked read up to `read_through` (every one read without it).
     async fn page(
         &self,
@@ -116,17 +238,11 @@ impl DynamoNotifications {
         let partition = format!("INBOX#{recipient}");
         let query = self.tables.query_partition(TABLE, &partition);
         query::page(query, TABLE, &partition, &page, true, "listing notifications", |item| {
-            Ok(Notification {
-                recipient_id: recipient,
-                meme_id: parse_s(item, SK, MemeId::parse)?,
-                creator: parse_s(item, "creator", Username::parse)?,
-                thumb_key: get_s(item, "thumb_key")?.to_owned(),
-                created_at: get_time(item, "created_at")?,
-                read: match read_through {
-                    Some(through) => get_n::<i128>(item, "notified_at_ms")? <= through,
-                    None => true,
-                },
-            })
+            let read = match read_through {
+                Some(through) => get_n::<i128>(item, "notified_at_ms")? <= through,
+                None => true,
+            };
+            notification_from(item, recipient, read)
         })
         .await
     }
@@ -167,24 +283,15 @@ impl NotificationStore for DynamoNotifications {
     }
 
     async fn mark_all_read(&self, recipient: UserId) -> StorageResult<()> {
-        let result = self
-            .tables
-            .dynamodb
-            .update_item()
-            .table_name(&self.tables.main)
-            .set_key(Some(key(user_pk(recipient), USER_SK)))
-            .update_expression("SET unread = :zero, read_through_ms = :now")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":now", n(now_ms()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Err(StorageError::NotFound),
-            Err(e) => Err(sdk_error("marking notifications read", e)),
-        }
+        self.read_everything(recipient).await.map(|_| ())
+    }
+
+    /// One `UpdateItem` of the user that reads everything and returns the old numbers, then the
+    /// `Query`: the two requests `inbox` makes.
+    async fn open_inbox(&self, recipient: UserId, page: PageRequest) -> StorageResult<(Page<Notification>, u64)> {
+        let before = self.read_everything(recipient).await?;
+        let read_through = optional_number(before.as_ref(), "read_through_ms")?;
+        Ok((self.page(recipient, page, Some(read_through)).await?, unread_of(before.as_ref())?))
     }
 
     async fn deliver(&self, meme: &MemePublished, recipients: &[UserId]) -> StorageResult<()> {
@@ -225,16 +332,7 @@ impl DynamoNotifications {
         note.insert("thumb_key".into(), s(&meme.thumb_key));
         note.insert("created_at".into(), n(meme.created_at));
         note.insert("notified_at_ms".into(), n(now_ms()));
-        let count = Update::builder()
-            .table_name(table)
-            .set_key(Some(key(user_pk(recipient), USER_SK)))
-            .update_expression("ADD unread :one")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(build_error)?;
-        Ok((put_if_new(table, note)?, TransactWriteItem::builder().update(count).build()))
+        Ok((put_if_new(table, note)?, unread_increment(table, recipient)?))
     }
 
     async fn deliver_one(&self, meme: &MemePublished, recipient: UserId) -> StorageResult<()> {

@@ -14,9 +14,10 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use super::Tables;
 use super::item::{Item, PK, get_n, get_s, key, n, parse_s, put_if_new, s};
 use super::memes::build_error;
+use super::notifications::{notice_refused, notice_writes};
 use super::query::{self, Access};
 use super::users::username_claim_key;
-use crate::domain::{User, UserId, Username};
+use crate::domain::{Notice, User, UserId, Username};
 use crate::storage::{
     Following, Page, PageRequest, StorageError, StorageResult, SubscriberRef, SubscriptionState, SubscriptionStore,
 };
@@ -90,7 +91,12 @@ fn count_update(table: &str, creator: &Username, delta: i64) -> StorageResult<Tr
 #[async_trait]
 impl SubscriptionStore for DynamoSubscriptions {
     #[tracing::instrument(skip_all, fields(creator = %creator.username, subscriber = %subscriber.username))]
-    async fn subscribe(&self, creator: &User, subscriber: &User) -> StorageResult<bool> {
+    async fn subscribe_with_notice(
+        &self,
+        creator: &User,
+        subscriber: &User,
+        mut notice: Option<&Notice>,
+    ) -> StorageResult<bool> {
         let table = &self.tables.main;
         let token = crate::storage::new_unsubscribe_token();
         let created_at = time::OffsetDateTime::now_utc();
@@ -107,18 +113,29 @@ impl SubscriptionStore for DynamoSubscriptions {
         token_item.insert("creator".into(), s(creator.username.as_str()));
         token_item.insert("subscriber_id".into(), s(subscriber.id.to_string()));
 
-        let items = vec![
-            put_if_new(table, record)?,
-            put_if_new(table, token_item)?,
-            count_update(table, &creator.username, 1)?,
-        ];
-        match self.tables.transact(items, "subscribing").await {
-            Ok(()) => Ok(true),
-            Err(e) => match e.failed_conditions().as_slice() {
-                [true, ..] => Ok(false),
-                [_, _, true] => Err(StorageError::NotFound),
-                _ => Err(e.into_storage_error()),
-            },
+        loop {
+            let mut items = vec![
+                put_if_new(table, record.clone())?,
+                put_if_new(table, token_item.clone())?,
+                count_update(table, &creator.username, 1)?,
+            ];
+            let notice_at = items.len();
+            if let Some(notice) = notice {
+                items.extend(notice_writes(table, notice)?);
+            }
+            return match self.tables.transact(items, "subscribing").await {
+                Ok(()) => Ok(true),
+                Err(e) => match e.failed_conditions().as_slice() {
+                    [true, ..] => Ok(false),
+                    [_, _, true, ..] => Err(StorageError::NotFound),
+                    // A subscriber who comes back: the creator heard of them the first time.
+                    failed if notice.is_some() && notice_refused(failed, notice_at) => {
+                        notice = None;
+                        continue;
+                    }
+                    _ => Err(e.into_storage_error()),
+                },
+            };
         }
     }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::db::{Db, corrupt, id_cursor, page_of, sql_error, timestamp};
-use crate::domain::{Comment, CommentBody, CommentId, MemeId, UserId, Username};
+use crate::domain::{Comment, CommentBody, CommentId, MemeId, Notice, UserId, Username};
 use crate::storage::{CommentStore, Page, PageRequest, StorageError, StorageResult};
 
 pub struct SqliteComments {
@@ -53,8 +53,9 @@ pub fn list_comments(
 
 #[async_trait]
 impl CommentStore for SqliteComments {
-    async fn add(&self, comment: &Comment) -> StorageResult<()> {
+    async fn add_with_notice(&self, comment: &Comment, notice: Option<&Notice>) -> StorageResult<()> {
         let c = comment.clone();
+        let notice = notice.cloned();
         self.db
             .write(move |conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
@@ -76,6 +77,9 @@ impl CommentStore for SqliteComments {
                     ],
                 )
                 .map_err(sql_error)?;
+                if let Some(notice) = &notice {
+                    super::notifications::write_notice(&tx, notice)?;
+                }
                 tx.commit().map_err(sql_error)
             })
             .await

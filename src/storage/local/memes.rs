@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::db::{Db, blob_key, corrupt, id_cursor, page_of, sql_error, timestamp};
-use crate::domain::{Comment, CommentId, Meme, MemeId, MemeMedia, MemeSource, UserId, Username};
+use crate::domain::{Comment, CommentId, Meme, MemeId, MemeMedia, MemeSource, Notice, UserId, Username};
 use crate::storage::{Cursor, MemeOrder, MemeStore, Page, PageRequest, StorageError, StorageResult, parse_spec};
 
 pub struct SqliteMemes {
@@ -191,14 +191,18 @@ fn enqueue(tx: &Transaction<'_>, job: &crate::domain::Job) -> StorageResult<()> 
 #[async_trait]
 impl MemeStore for SqliteMemes {
     #[tracing::instrument(skip_all, fields(meme = %meme.id))]
-    async fn create(&self, meme: &Meme) -> StorageResult<()> {
+    async fn create_with_notice(&self, meme: &Meme, notice: Option<&Notice>) -> StorageResult<()> {
         let meme = meme.clone();
+        let notice = notice.cloned();
         self.db
             .write(move |conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
                 insert_meme(&tx, &meme)?;
                 count_uses(&tx, &meme, 1)?;
                 enqueue(&tx, &crate::domain::Job::MemePublished(meme.published()))?;
+                if let Some(notice) = &notice {
+                    super::notifications::write_notice(&tx, notice)?;
+                }
                 tx.commit().map_err(sql_error)
             })
             .await

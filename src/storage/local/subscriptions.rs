@@ -3,7 +3,7 @@ use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::db::{Db, corrupt, id_cursor, page_of, sql_error};
-use crate::domain::{User, UserId, Username};
+use crate::domain::{Notice, User, UserId, Username};
 use crate::storage::{
     Following, Page, PageRequest, StorageError, StorageResult, SubscriberRef, SubscriptionState, SubscriptionStore,
 };
@@ -21,8 +21,14 @@ impl SqliteSubscriptions {
 /// 128 random bits: the unsubscribe link must not be guessable.
 #[async_trait]
 impl SubscriptionStore for SqliteSubscriptions {
-    async fn subscribe(&self, creator: &User, subscriber: &User) -> StorageResult<bool> {
+    async fn subscribe_with_notice(
+        &self,
+        creator: &User,
+        subscriber: &User,
+        notice: Option<&Notice>,
+    ) -> StorageResult<bool> {
         let (creator, subscriber) = (creator.id.to_string(), subscriber.id.to_string());
+        let notice = notice.cloned();
         self.db
             .write(move |conn| {
                 let tx = conn.transaction().map_err(sql_error)?;
@@ -36,6 +42,9 @@ impl SubscriptionStore for SqliteSubscriptions {
                 if added == 1 {
                     tx.execute("UPDATE users SET subscriber_count = subscriber_count + 1 WHERE id = ?1", [&creator])
                         .map_err(sql_error)?;
+                    if let Some(notice) = &notice {
+                        super::notifications::write_notice(&tx, notice)?;
+                    }
                 }
                 tx.commit().map_err(sql_error)?;
                 Ok(added == 1)

@@ -1,4 +1,4 @@
-//! `/subscriptions`, `/notifications` and the one-click unsubscribe link from emails.
+//! `/subscriptions`, `/notifications` (opening it reads everything in it) and the one-click unsubscribe link from emails.
 
 use askama::Template;
 use axum::Router;
@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::domain::{Notification, NotificationKind};
+use crate::services;
 use crate::storage::PageRequest;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -23,10 +25,17 @@ pub fn router() -> Router<AppState> {
         .route("/unsubscribe/{token}", get(unsubscribe_link).post(unsubscribe_link))
 }
 
+/// One notification as the lists show it: "<actor> <did> <object>", with links.
 struct NotificationView {
-    meme_id: String,
-    creator: String,
-    thumb_url: String,
+    actor: String,
+    /// "posted", "commented on", "remixed", "subscribed to you".
+    did: &'static str,
+    /// What it was done to or made: a link and its text.
+    object: Option<(String, &'static str)>,
+    /// A remix's own link, after its parent's.
+    result: Option<(String, &'static str)>,
+    /// A picture of the meme it is about: its link, its thumbnail, its alt text.
+    thumb: Option<(String, String, String)>,
     when: String,
     read: bool,
 }
@@ -53,15 +62,29 @@ struct CursorQuery {
     cursor: Option<String>,
 }
 
-fn views(state: &AppState, items: &[crate::domain::Notification]) -> Vec<NotificationView> {
+fn views(state: &AppState, items: &[Notification]) -> Vec<NotificationView> {
     items
         .iter()
-        .map(|n| NotificationView {
-            meme_id: n.meme_id.to_string(),
-            creator: n.creator.to_string(),
-            thumb_url: state.media_url(&n.thumb_key),
-            when: human_date(n.created_at),
-            read: n.read,
+        .map(|n| {
+            let actor = n.actor.to_string();
+            let (did, object, result, thumb) = match &n.kind {
+                NotificationKind::NewMeme { meme_id, thumb_key } => {
+                    let link = format!("/memes/{meme_id}");
+                    let thumb = (link.clone(), state.media_url(thumb_key), format!("New meme by {actor}"));
+                    ("posted", Some((link, "a new meme")), None, Some(thumb))
+                }
+                NotificationKind::Comment { meme_id, comment_id } => {
+                    ("commented on", Some((format!("/memes/{meme_id}#comment-{comment_id}"), "your meme")), None, None)
+                }
+                NotificationKind::Remix { meme_id, parent_id, thumb_key } => {
+                    let link = format!("/memes/{meme_id}");
+                    let thumb = (link.clone(), state.media_url(thumb_key), format!("{actor}'s remix"));
+                    let parent = format!("/memes/{parent_id}");
+                    ("remixed", Some((parent, "your meme")), Some((link, "see the remix")), Some(thumb))
+                }
+                NotificationKind::Subscriber => ("subscribed to you", None, None, None),
+            };
+            NotificationView { actor, did, object, result, thumb, when: human_date(n.created_at), read: n.read }
         })
         .collect()
 }
@@ -77,21 +100,27 @@ async fn subscriptions(
         state.storage.subscriptions.following(user.id, PageRequest::first(PageRequest::MAX_LIMIT)),
         state.storage.notifications.recent(user.id, PageRequest::first(24)),
     )?;
+    // The inbox also holds what others did to my memes: not news of the creators I follow.
+    let news: Vec<Notification> =
+        feed.items.into_iter().filter(|n| matches!(n.kind, NotificationKind::NewMeme { .. })).collect();
     render(&SubscriptionsPage {
         page,
         creators: following.items.iter().map(|f| f.creator.to_string()).collect(),
-        feed: views(&state, &feed.items),
+        feed: views(&state, &news),
     })
 }
 
 async fn notifications(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
-    page: PageContext,
+    mut page: PageContext,
     Query(q): Query<CursorQuery>,
 ) -> Result<Response, AppError> {
     let after = state.cursors.verify_opt(q.cursor.as_deref())?;
-    let (list, unread) = state.storage.notifications.inbox(user.id, PageRequest::after(after, 50)).await?;
+    let (list, unread) =
+        services::notifications::open_inbox(state.services(), &user.actor(), PageRequest::after(after, 50)).await?;
+    // Opening the inbox read everything in it: the header says so on this page already.
+    page.unread_badge = None;
     render(&NotificationsPage {
         page,
         notifications: views(&state, &list.items),
@@ -100,12 +129,14 @@ async fn notifications(
     })
 }
 
+/// Kept for pages rendered before opening the inbox read it (they had a "Mark all as read" button).
 async fn mark_read(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
     state.storage.notifications.mark_all_read(user.id).await?;
+    state.badges.all_read(user.id);
     Ok(Redirect::to("/notifications").into_response())
 }
 
