@@ -98,7 +98,11 @@ impl Application {
         let render_limit = RenderLimit::new(config.renders_per_minute);
         let api_writes = ApiWriteLimit::new(storage.counters.clone(), config.api_writes_per_minute);
         let page_cache = page_cache(&config);
+        // Sessions are remembered in memory only where every change to them passes through
+        // this process (the local backend; on aws other instances change them too).
+        let remember_sessions = config.backend == crate::config::Backend::Local;
         let state = AppState::new(App {
+            sessions: web::session::SessionStoreAdapter::new(storage.sessions.clone(), remember_sessions),
             config: Arc::new(config),
             storage,
             passwords: PasswordHasher::new(PASSWORD_HASHING_SLOTS)?,

@@ -1,12 +1,14 @@
 //! The storage contract: one suite, written once, run against every backend (STYLE.md item 7).
 //! A backend is correct when it passes all of it; nothing above the traits may depend on more.
 
+mod account_contract;
 mod contract;
 mod delivery;
 mod site_contract;
 
 use skyhigh::storage::Storage;
 
+use account_contract::*;
 use contract::*;
 use site_contract::*;
 
@@ -183,6 +185,12 @@ macro_rules! every_backend {
                 a_setting_keeps_its_first_value,
                 api_tokens_are_found_by_secret_listed_newest_first_and_revoked_only_by_their_owner,
                 the_feed_carries_each_memes_two_newest_comments_and_drops_deleted_ones,
+                an_accounts_sessions_end_together_but_the_one_kept,
+                a_link_token_carries_its_detail_and_a_peek_does_not_use_it,
+                a_reset_token_lives_exactly_its_hour,
+                a_new_password_hash_is_read_everywhere_the_account_is,
+                an_email_change_moves_the_account_and_frees_the_old_address,
+                deleting_an_account_takes_everything_it_owned_and_frees_its_names,
                 $($extra,)*
             ]
         );

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0002_site.sql"),
     include_str!("../../../migrations/0003_delivery.sql"),
     include_str!("../../../migrations/0004_api_tokens.sql"),
+    include_str!("../../../migrations/0005_account.sql"),
 ];
 
 const READERS: usize = 8;
