@@ -106,7 +106,11 @@ impl Application {
             crate::config::Backend::Local => UnreadBadges::read_each_time(),
             crate::config::Backend::Aws => UnreadBadges::remembered(UNREAD_REFRESH_AFTER),
         };
+        // Sessions are remembered in memory only where every change to them passes through
+        // this process (the local backend; on aws other instances change them too).
+        let remember_sessions = config.backend == crate::config::Backend::Local;
         let state = AppState::new(App {
+            sessions: web::session::SessionStoreAdapter::new(storage.sessions.clone(), remember_sessions),
             config: Arc::new(config),
             storage,
             passwords: PasswordHasher::new(PASSWORD_HASHING_SLOTS)?,

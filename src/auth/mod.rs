@@ -6,4 +6,4 @@ mod throttle;
 
 pub use passwords::PasswordHasher;
 pub use rate_limit::{ApiWriteLimit, RenderLimit};
-pub use throttle::{LoginThrottle, SignupLimit, Throttled};
+pub use throttle::{LoginThrottle, SignupLimit, Throttled, client_key};

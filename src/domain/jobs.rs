@@ -91,6 +91,14 @@ pub enum AccountEmailKind {
     /// Someone tried to sign up with an address that already has an account: its owner hears
     /// about it instead of the visitor being told the address is taken.
     SignupAttempt,
+    /// A "forgot password" link (`/password/reset/<token>`), valid for an hour.
+    ResetPassword { token: String },
+    /// Sent to the new address of an email change: the link (`/account/email/<token>`) that
+    /// moves the account there.
+    ChangeEmail { token: String },
+    /// Someone signed in elsewhere asked to move their account to this address, which already
+    /// has an account: its owner hears about it, and the asker is told what anyone is told.
+    EmailChangeAttempt,
 }
 
 impl AccountEmailKind {
@@ -98,6 +106,9 @@ impl AccountEmailKind {
         match self {
             AccountEmailKind::ConfirmEmail { .. } => "confirm-email",
             AccountEmailKind::SignupAttempt => "signup-attempt",
+            AccountEmailKind::ResetPassword { .. } => "reset-password",
+            AccountEmailKind::ChangeEmail { .. } => "change-email",
+            AccountEmailKind::EmailChangeAttempt => "email-change-attempt",
         }
     }
 }

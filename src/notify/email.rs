@@ -169,6 +169,63 @@ impl Mailer {
                     )),
                 )
             }
+            AccountEmailKind::ResetPassword { token } => {
+                let link = format!("{}/password/reset/{token}", self.base_url);
+                (
+                    "Reset your Sky-High Memes password".to_owned(),
+                    format!(
+                        "Hi {name},\n\nSomeone (we hope you) asked to reset the password of your Sky-High Memes \
+                         account. Open this link to choose a new one:\n{link}\n\n\
+                         The link works once, for 1 hour. If you did not ask, ignore this email: your password \
+                         stays as it is.\n"
+                    ),
+                    Self::page(&format!(
+                        "<p>Hi {n},</p><p>Someone (we hope you) asked to reset the password of your Sky-High Memes \
+                         account.</p>{b}\
+                         <p style=\"color:#666;font-size:13px\">The link works once, for 1 hour. If you did not ask, \
+                         ignore this email: your password stays as it is.</p>",
+                        n = html_escape(name.as_str()),
+                        b = Self::button(&link, "Choose a new password"),
+                    )),
+                )
+            }
+            AccountEmailKind::ChangeEmail { token } => {
+                let link = format!("{}/account/email/{token}", self.base_url);
+                (
+                    "Confirm your new email for Sky-High Memes".to_owned(),
+                    format!(
+                        "Hi {name},\n\nOpen this link to make this your Sky-High Memes account's email address:\n\
+                         {link}\n\nThe link works once, for 24 hours. If you did not ask for this, ignore this \
+                         email: nothing changes without the link.\n"
+                    ),
+                    Self::page(&format!(
+                        "<p>Hi {n},</p><p>Confirm that this is the new email address of your Sky-High Memes \
+                         account.</p>{b}\
+                         <p style=\"color:#666;font-size:13px\">The link works once, for 24 hours. If you did not \
+                         ask for this, ignore this email.</p>",
+                        n = html_escape(name.as_str()),
+                        b = Self::button(&link, "Use this address"),
+                    )),
+                )
+            }
+            AccountEmailKind::EmailChangeAttempt => {
+                let login = format!("{}/login", self.base_url);
+                (
+                    "Someone tried to use your email on Sky-High Memes".to_owned(),
+                    format!(
+                        "Hi {name},\n\nSomeone just asked to move another Sky-High Memes account to this email \
+                         address. It already belongs to your account, so nothing changed.\n\n\
+                         Your account: {login}\nIf it wasn't you, you need not do anything.\n"
+                    ),
+                    Self::page(&format!(
+                        "<p>Hi {n},</p><p>Someone just asked to move another Sky-High Memes account to this email \
+                         address. It already belongs to your account, so nothing changed.</p>{b}\
+                         <p style=\"color:#666;font-size:13px\">If it wasn't you, you need not do anything.</p>",
+                        n = html_escape(name.as_str()),
+                        b = Self::button(&login, "Sign in"),
+                    )),
+                )
+            }
         };
         self.build(Self::mailbox(name, &email.to)?, subject, &format!("account-{}", email.id), text, html, None)
     }

@@ -3,6 +3,7 @@
 //! typed requests of [`requests`], calls one function here, and presents the result; none of
 //! them reaches into storage or the engine for a use case of its own.
 
+pub mod account;
 pub mod browse;
 pub mod comments;
 pub mod editor;

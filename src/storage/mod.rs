@@ -59,36 +59,79 @@ pub trait UserStore: Send + Sync {
     /// Stops all email to the account holding `email` (a bounce or complaint); returns whether
     /// one did.
     async fn suppress_email(&self, email: &Email) -> StorageResult<bool>;
+    /// Replaces the account's password hash; `NotFound` if the account is gone.
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StorageResult<()>;
+    /// Moves the account to `email`, which its owner just confirmed (so it counts as verified
+    /// and no longer suppressed), atomically with claiming it: `Conflict("email")` if another
+    /// account has it, `NotFound` if the account is gone.
+    async fn change_email(&self, id: UserId, email: &Email) -> StorageResult<()>;
+}
+
+/// Deleting an account with everything it owns but its memes (which go one by one through
+/// `MemeStore::delete`, so their media and notifications follow the usual path first).
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Removes, in this order: the account's comments on any meme (the memes' counts go down),
+    /// its subscriptions both ways (creators' subscriber counts go down), its in-app
+    /// notifications, its shared templates, its API tokens and one-time tokens, and last the
+    /// account with its username and email. Sessions are the caller's (the web layer's session
+    /// adapter). Returns the media keys of the shared templates removed, for the caller to
+    /// delete. Safe to run again after a failure part way.
+    async fn delete_account(&self, user: &User) -> StorageResult<Vec<BlobKey>>;
 }
 
 /// What a one-time token (emailed in a link) is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
     ConfirmEmail,
+    /// A "forgot password" link (`/password/reset/<token>`).
+    ResetPassword,
+    /// The link to a new address that moves the account there; the address is the token's
+    /// detail.
+    ChangeEmail,
 }
 
 impl TokenPurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             TokenPurpose::ConfirmEmail => "confirm-email",
+            TokenPurpose::ResetPassword => "reset-password",
+            TokenPurpose::ChangeEmail => "change-email",
         }
     }
+}
+
+/// A one-time token used up: whose it was, and what it carried (empty for most purposes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenToken {
+    pub user: UserId,
+    pub detail: String,
 }
 
 /// Single-use secrets sent by email. Only a hash of the secret is stored (as with sessions), so
 /// a copy of the store opens no accounts.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
+    /// `detail` is kept with it (e.g. the new address of an email change; "" for none).
     async fn put(
         &self,
         secret_hash: &str,
         purpose: TokenPurpose,
         user: UserId,
+        detail: &str,
         expires_at: OffsetDateTime,
     ) -> StorageResult<()>;
-    /// Removes the token and returns its account, if it is live and for `purpose`: atomic, so two
+    /// Removes the token and returns it, if it is live and for `purpose`: atomic, so two
     /// clicks on one link use it once.
     async fn take(
+        &self,
+        secret_hash: &str,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<TakenToken>>;
+    /// The token's account if it is live and for `purpose`, leaving it in place: a page that
+    /// shows a form for the link (which a mail scanner may fetch) must not use it up.
+    async fn peek(
         &self,
         secret_hash: &str,
         purpose: TokenPurpose,
@@ -132,12 +175,14 @@ pub trait Counters: Send + Sync {
     async fn reset(&self, keys: &[String]) -> StorageResult<()>;
 }
 
-/// One stored session: an opaque payload (serialised by the web layer) and its expiry.
+/// One stored session: an opaque payload (serialised by the web layer), its expiry, and the
+/// account signed in with it (so all of an account's sessions can be ended at once).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub id: String,
     pub data: Vec<u8>,
     pub expires_at: OffsetDateTime,
+    pub user: Option<UserId>,
 }
 
 /// Server-side sessions, shared by every app instance (so the app is stateless).
@@ -150,6 +195,10 @@ pub trait SessionStore: Send + Sync {
     /// The session, unless missing or expired.
     async fn load(&self, id: &str) -> StorageResult<Option<SessionRecord>>;
     async fn delete(&self, id: &str) -> StorageResult<()>;
+    /// Removes every session of `user` but the one with id `keep` ("sign out everywhere
+    /// else"); returns how many. On DynamoDB the sessions are found through an index, which may
+    /// miss a session made in the last moment.
+    async fn delete_for_user(&self, user: UserId, keep: Option<&str>) -> StorageResult<u64>;
     /// Removes sessions that expired before `now`; returns how many. (DynamoDB does this by
     /// itself through the table's TTL attribute, so there it may return 0.)
     async fn delete_expired(&self, now: OffsetDateTime) -> StorageResult<u64>;
@@ -606,6 +655,7 @@ pub fn new_unsubscribe_token() -> String {
 #[derive(Clone)]
 pub struct Storage {
     pub users: Arc<dyn UserStore>,
+    pub accounts: Arc<dyn AccountStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub health: Arc<dyn HealthCheck>,

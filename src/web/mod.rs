@@ -66,6 +66,8 @@ impl std::ops::Deref for AppState {
 pub struct App {
     pub config: Arc<Config>,
     pub storage: Storage,
+    /// The sessions store as the session layer sees it (with what it remembers in memory).
+    pub sessions: session::SessionStoreAdapter,
     pub passwords: PasswordHasher,
     pub login_throttle: LoginThrottle,
     pub signup_limit: SignupLimit,
@@ -116,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::home::router())
         .merge(pages::accounts::router())
         .merge(pages::account::router())
+        .merge(pages::password::router())
         .merge(pages::meme::router())
         .merge(pages::comments::router())
         .merge(pages::templates::router())
@@ -138,11 +141,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
-                .layer(session::layer(
-                    state.storage.sessions.clone(),
-                    secure,
-                    state.config.backend == crate::config::Backend::Local,
-                ))
+                .layer(session::layer(state.sessions.clone(), secure))
                 .layer(middleware::from_fn(error::render_error_pages))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .layer(CatchPanicLayer::custom(panic_response))

@@ -28,14 +28,10 @@ pub const ABSOLUTE_EXPIRY: time::Duration = time::Duration::days(30);
 const TOUCH_AFTER: time::Duration = time::Duration::days(1);
 pub(crate) const AUTH_KEY: &str = "auth";
 
-/// `remember`: keep recently read sessions in memory (`SessionStoreAdapter`): only where every
-/// change to them passes through this process (the local backend).
-pub fn layer(
-    store: Arc<dyn storage::SessionStore>,
-    secure: bool,
-    remember: bool,
-) -> SessionManagerLayer<SessionStoreAdapter> {
-    SessionManagerLayer::new(SessionStoreAdapter::new(store, remember))
+/// The sessions layer over `adapter` (the one in the application state, so that ending an
+/// account's sessions also forgets what it remembers of them).
+pub fn layer(adapter: SessionStoreAdapter, secure: bool) -> SessionManagerLayer<SessionStoreAdapter> {
+    SessionManagerLayer::new(adapter)
         .with_name(COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
@@ -56,7 +52,8 @@ const RECENT_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 /// through this adapter, which keeps what it read or wrote in memory, forgets a deleted
 /// session at once and still honours each record's expiry. Anything else that removes a
 /// session (the expiry sweep; a future "sign out everywhere" must go through the adapter) is
-/// seen within `RECENT_FOR`. On aws other instances change sessions too, so nothing is kept.
+/// seen within `RECENT_FOR`; ending all of an account's sessions (`end_sessions_of`) goes
+/// through here. On aws other instances change sessions too, so nothing is kept.
 #[derive(Clone)]
 pub struct SessionStoreAdapter {
     store: Arc<dyn storage::SessionStore>,
@@ -79,7 +76,14 @@ fn to_stored(record: &Record) -> session_store::Result<SessionRecord> {
         id: storage_key(&record.id),
         data: serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?,
         expires_at: record.expiry_date,
+        user: signed_in_user(record),
     })
+}
+
+/// The account a session record is signed in with, if any.
+fn signed_in_user(record: &Record) -> Option<UserId> {
+    let auth = record.data.get(AUTH_KEY)?;
+    serde_json::from_value::<AuthState>(auth.clone()).ok().map(|auth| auth.user_id)
 }
 
 fn backend_error(error: StorageError) -> session_store::Error {
@@ -136,10 +140,34 @@ impl session_store::SessionStore for SessionStoreAdapter {
 }
 
 impl SessionStoreAdapter {
+    /// `remember`: keep recently read sessions in memory: only where every change to them
+    /// passes through this process (the local backend).
     pub fn new(store: Arc<dyn storage::SessionStore>, remember: bool) -> Self {
         let recent = remember
             .then(|| moka::sync::Cache::builder().max_capacity(RECENT_SESSIONS).time_to_live(RECENT_FOR).build());
         Self { store, recent }
+    }
+
+    /// Ends every session of `user` but `keep` (the browser asking, when it stays signed in):
+    /// in the store, and in what this process remembers, so the next request with any of
+    /// them is anonymous at once.
+    pub async fn end_sessions_of(&self, user: UserId, keep: Option<Id>) -> Result<u64, AppError> {
+        let removed = self
+            .store
+            .delete_for_user(user, keep.as_ref().map(storage_key).as_deref())
+            .await
+            .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+        if let Some(recent) = &self.recent {
+            let ended: Vec<Id> = recent
+                .iter()
+                .filter(|(id, record)| Some(**id) != keep && signed_in_user(record) == Some(user))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in &ended {
+                recent.invalidate(id);
+            }
+        }
+        Ok(removed)
     }
 
     fn remember(&self, record: &Record) {

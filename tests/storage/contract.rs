@@ -76,6 +76,7 @@ fn session(id: &str, expires_in: Duration) -> SessionRecord {
         id: id.to_owned(),
         data: br#"{"auth":1}"#.to_vec(),
         expires_at: OffsetDateTime::from_unix_timestamp(now).unwrap() + expires_in,
+        user: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The storage contract: one suite, written once, run against every backend (STYLE.md item 7).
 //! A backend is correct when it passes all of it; nothing above the traits may depend on more.
 
+mod account_contract;
 mod contract;
 mod delivery;
 mod notices;
@@ -8,6 +9,7 @@ mod site_contract;
 
 use skyhigh::storage::Storage;
 
+use account_contract::*;
 use contract::*;
 use notices::*;
 use site_contract::*;
@@ -190,6 +192,12 @@ macro_rules! every_backend {
                 a_comment_on_a_missing_meme_tells_nobody,
                 opening_the_inbox_shows_what_was_unread_then_reads_everything,
                 notices_and_new_memes_page_through_one_inbox_newest_first_each_once,
+                an_accounts_sessions_end_together_but_the_one_kept,
+                a_link_token_carries_its_detail_and_a_peek_does_not_use_it,
+                a_reset_token_lives_exactly_its_hour,
+                a_new_password_hash_is_read_everywhere_the_account_is,
+                an_email_change_moves_the_account_and_frees_the_old_address,
+                deleting_an_account_takes_everything_it_owned_and_frees_its_names,
                 $($extra,)*
             ]
         );

@@ -541,10 +541,11 @@ pub async fn a_token_is_used_once_and_only_for_its_purpose_before_it_expires(sto
     let ann = user(storage, "ann").await;
     let now = OffsetDateTime::now_utc();
     let tokens = &storage.tokens;
-    tokens.put("hash-live", TokenPurpose::ConfirmEmail, ann.id, now + Duration::hours(1)).await.unwrap();
-    tokens.put("hash-old", TokenPurpose::ConfirmEmail, ann.id, now - Duration::seconds(1)).await.unwrap();
+    tokens.put("hash-live", TokenPurpose::ConfirmEmail, ann.id, "", now + Duration::hours(1)).await.unwrap();
+    tokens.put("hash-old", TokenPurpose::ConfirmEmail, ann.id, "", now - Duration::seconds(1)).await.unwrap();
 
-    assert_eq!(tokens.take("hash-live", TokenPurpose::ConfirmEmail, now).await.unwrap(), Some(ann.id));
+    let taken = tokens.take("hash-live", TokenPurpose::ConfirmEmail, now).await.unwrap();
+    assert_eq!(taken.map(|t| t.user), Some(ann.id));
     assert_eq!(tokens.take("hash-live", TokenPurpose::ConfirmEmail, now).await.unwrap(), None, "single use");
     assert_eq!(tokens.take("hash-old", TokenPurpose::ConfirmEmail, now).await.unwrap(), None, "expired");
     assert_eq!(tokens.take("never-made", TokenPurpose::ConfirmEmail, now).await.unwrap(), None);

@@ -1,5 +1,6 @@
 //! HTTP integration tests: the real server on port 0, a fresh data folder each.
 
+mod account;
 mod accounts;
 mod api;
 mod aws;

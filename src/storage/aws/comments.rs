@@ -19,11 +19,18 @@ use super::item::{
 };
 use super::memes::{STATS_SK, activity_put, build_error, meme_exists, meme_pk};
 use super::notifications::{notice_refused, notice_writes};
-use super::query::{self, TABLE};
+use super::query::{self, Access, TABLE};
 use crate::domain::{Comment, CommentBody, CommentId, MemeId, Notice, UserId, Username};
 use crate::storage::{CommentStore, Page, PageRequest, StorageError, StorageResult};
 
 const PREFIX: &str = "COMMENT#";
+/// An author's comments on any meme (gsi2 `COMMENTS_BY#<author id>` / `<comment id>`), removed
+/// with the account.
+pub const BY_AUTHOR: Access = Access::gsi("gsi2", "g2pk", "g2sk");
+
+pub fn author_pk(author: UserId) -> String {
+    format!("COMMENTS_BY#{author}")
+}
 
 fn comment_sk(id: CommentId) -> String {
     format!("{PREFIX}{id}")
@@ -37,10 +44,12 @@ fn comment_item(comment: &Comment) -> Item {
     item.insert("author".into(), s(comment.author.as_str()));
     item.insert("body".into(), s(comment.body.as_str()));
     item.insert("created_at".into(), n(comment.created_at.unix_timestamp()));
+    item.insert(BY_AUTHOR.pk.into(), s(author_pk(comment.author_id)));
+    item.insert(BY_AUTHOR.sk.into(), s(comment.id.to_string()));
     item
 }
 
-fn comment_from_item(item: &Item) -> StorageResult<Comment> {
+pub fn comment_from_item(item: &Item) -> StorageResult<Comment> {
     Ok(Comment {
         id: parse_s(item, "id", CommentId::parse)?,
         meme_id: parse_s(item, "meme_id", MemeId::parse)?,
@@ -54,8 +63,9 @@ fn comment_from_item(item: &Item) -> StorageResult<Comment> {
 /// A comment as it is copied onto its meme's `#STATS` item (the same attributes, no keys).
 fn comment_value(comment: &Comment) -> AttributeValue {
     let mut item = comment_item(comment);
-    item.remove(PK);
-    item.remove(SK);
+    for name in [PK, SK, BY_AUTHOR.pk, BY_AUTHOR.sk] {
+        item.remove(name);
+    }
     AttributeValue::M(item)
 }
 

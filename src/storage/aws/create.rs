@@ -14,7 +14,9 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 
 use super::clients::Clients;
 use super::item::{PK, SK, error_code};
-use super::resources::{Bus, GSIS, Names, SESSION_ID, SESSION_TTL_ATTRIBUTE, queue_arn};
+use super::resources::{
+    Bus, GSIS, Names, SESSION_ID, SESSION_TTL_ATTRIBUTE, SESSION_USER, SESSIONS_BY_USER, queue_arn,
+};
 
 fn string_attribute(name: &str) -> anyhow::Result<AttributeDefinition> {
     attribute(name, ScalarAttributeType::S)
@@ -78,7 +80,15 @@ pub async fn sessions_table(clients: &Clients, table: &str) -> anyhow::Result<()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(string_attribute(SESSION_ID)?)
+        .attribute_definitions(string_attribute(SESSION_USER)?)
         .key_schema(key_element(SESSION_ID, KeyType::Hash)?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(SESSIONS_BY_USER)
+                .key_schema(key_element(SESSION_USER, KeyType::Hash)?)
+                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                .build()?,
+        )
         .send()
         .await
         .with_context(|| format!("creating DynamoDB table {table}"))?;

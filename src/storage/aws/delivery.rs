@@ -20,7 +20,7 @@ use super::item::{Item, PK, conditional_failed, get_n, get_s, key, n, parse_s, s
 use super::memes::build_error;
 use crate::domain::{MemeId, UserId};
 use crate::storage::{
-    Counters, Cursor, DeliveryState, SendClaim, StorageError, StorageResult, TokenPurpose, TokenStore,
+    Counters, Cursor, DeliveryState, SendClaim, StorageError, StorageResult, TakenToken, TokenPurpose, TokenStore,
 };
 
 /// The TTL attribute of the main table (the sessions table uses the same name).
@@ -296,11 +296,15 @@ impl TokenStore for DynamoDelivery {
         hash: &str,
         purpose: TokenPurpose,
         user: UserId,
+        detail: &str,
         expires_at: OffsetDateTime,
     ) -> StorageResult<()> {
         let mut item = Self::token_key(hash);
         item.insert("purpose".into(), s(purpose.as_str()));
         item.insert("user_id".into(), s(user.to_string()));
+        if !detail.is_empty() {
+            item.insert("detail".into(), s(detail));
+        }
         item.insert(EXPIRES_AT.into(), n(expires_at.unix_timestamp()));
         self.tables
             .dynamodb
@@ -315,7 +319,7 @@ impl TokenStore for DynamoDelivery {
         Ok(())
     }
 
-    async fn take(&self, hash: &str, purpose: TokenPurpose, now: OffsetDateTime) -> StorageResult<Option<UserId>> {
+    async fn take(&self, hash: &str, purpose: TokenPurpose, now: OffsetDateTime) -> StorageResult<Option<TakenToken>> {
         let deleted = self
             .tables
             .dynamodb
@@ -330,9 +334,28 @@ impl TokenStore for DynamoDelivery {
             .send()
             .await;
         match deleted {
-            Ok(output) => output.attributes.map(|old| parse_s(&old, "user_id", UserId::parse)).transpose(),
+            Ok(output) => output
+                .attributes
+                .map(|old| {
+                    let detail = old.get("detail").and_then(|d| d.as_s().ok()).cloned().unwrap_or_default();
+                    Ok(TakenToken { user: parse_s(&old, "user_id", UserId::parse)?, detail })
+                })
+                .transpose(),
             Err(e) if conditional_failed(&e) => Ok(None),
             Err(e) => Err(sdk_error("using a one-time token", e)),
         }
+    }
+
+    async fn peek(&self, hash: &str, purpose: TokenPurpose, now: OffsetDateTime) -> StorageResult<Option<UserId>> {
+        // Consistent: a link used a moment ago must not show its form again.
+        let Some(item) = self.tables.get(Self::token_key(hash), true, "reading a one-time token").await? else {
+            return Ok(None);
+        };
+        let live =
+            get_s(&item, "purpose")? == purpose.as_str() && get_n::<i64>(&item, EXPIRES_AT)? > now.unix_timestamp();
+        if !live {
+            return Ok(None);
+        }
+        parse_s(&item, "user_id", UserId::parse).map(Some)
     }
 }

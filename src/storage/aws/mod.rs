@@ -7,6 +7,7 @@
 //! Every store passes the same storage contract as the local backend, against the moto
 //! emulator (tests/storage).
 
+mod account;
 mod api_tokens;
 mod blobs;
 mod cdn;
@@ -295,6 +296,7 @@ async fn connect_with(settings: &AwsSettings, clients: Clients) -> anyhow::Resul
     let delivery = Arc::new(delivery::DynamoDelivery::new(tables.clone()));
     let storage = Storage {
         users: Arc::new(users::DynamoUsers::new(tables.clone())),
+        accounts: Arc::new(account::DynamoAccounts::new(tables.clone())),
         sessions: Arc::new(sessions::DynamoSessions::new(tables.clone())),
         blobs: Arc::new(blobs::S3Blobs::new(clients.s3.clone(), names.bucket)),
         health: Arc::new(settings::DynamoHealth::new(tables.clone())),

@@ -21,6 +21,10 @@ pub const GSIS: [(&str, &str, &str, bool); 3] =
 /// The attribute DynamoDB's TTL reads on both tables (unix seconds).
 pub const SESSION_TTL_ATTRIBUTE: &str = "expires_at";
 pub const SESSION_ID: &str = "id";
+/// The account a session is signed in with, and the sessions table's index by it (keys only),
+/// which ends all of an account's sessions at once.
+pub const SESSION_USER: &str = "user_id";
+pub const SESSIONS_BY_USER: &str = "by_user";
 
 /// Names of everything the backend uses, from the configured prefix and bucket.
 #[derive(Debug, Clone)]

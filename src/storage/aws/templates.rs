@@ -14,7 +14,13 @@ use crate::domain::{SharedTemplate, TemplateStats, UserId, Username};
 use crate::storage::{Page, PageRequest, StorageError, StorageResult, TemplateStore};
 
 const SHARED: Access = Access::gsi("gsi1", "g1pk", "g1sk");
+/// A user's shared templates (gsi2 `TEMPLATES_OF#<owner id>` / `<id>`), removed with the account.
+pub const BY_OWNER: Access = Access::gsi("gsi2", "g2pk", "g2sk");
 const TEMPLATE_SK: &str = "TEMPLATE";
+
+pub fn owner_pk(owner: UserId) -> String {
+    format!("TEMPLATES_OF#{owner}")
+}
 
 fn template_item(t: &SharedTemplate) -> Item {
     let mut item = key(format!("TEMPLATE#{}", t.id), TEMPLATE_SK);
@@ -29,10 +35,12 @@ fn template_item(t: &SharedTemplate) -> Item {
     item.insert("created_at".into(), n(t.created_at.unix_timestamp()));
     item.insert(SHARED.pk.into(), s("TEMPLATES"));
     item.insert(SHARED.sk.into(), s(&t.id));
+    item.insert(BY_OWNER.pk.into(), s(owner_pk(t.owner_id)));
+    item.insert(BY_OWNER.sk.into(), s(&t.id));
     item
 }
 
-fn template_from_item(item: &Item) -> StorageResult<SharedTemplate> {
+pub fn template_from_item(item: &Item) -> StorageResult<SharedTemplate> {
     Ok(SharedTemplate {
         id: get_s(item, "id")?.to_owned(),
         name: get_s(item, "name")?.to_owned(),

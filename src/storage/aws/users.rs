@@ -32,7 +32,7 @@ pub fn user_pk(id: UserId) -> String {
     format!("USER#{id}")
 }
 pub const USER_SK: &str = "USER";
-const CLAIM_SK: &str = "CLAIM";
+pub const CLAIM_SK: &str = "CLAIM";
 
 fn username_pk(username: &Username) -> String {
     format!("USERNAME#{}", username.as_str())
@@ -43,7 +43,7 @@ pub fn username_claim_key(username: &Username) -> Item {
     key(username_pk(username), CLAIM_SK)
 }
 
-fn email_pk(email: &Email) -> String {
+pub fn email_pk(email: &Email) -> String {
     format!("EMAIL#{}", email.as_str())
 }
 
@@ -174,28 +174,81 @@ impl UserStore for DynamoUsers {
         self.set_flag(&user, "email_suppressed").await?;
         Ok(true)
     }
+
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StorageResult<()> {
+        // Consistent: the claims are rewritten from this copy.
+        let user = self.tables.get(key(user_pk(id), USER_SK), true, "reading an account").await?;
+        let user = user.as_ref().map(user_from_item).transpose()?.ok_or(StorageError::NotFound)?;
+        let items = self.updates_of_all(&user, "SET password_hash = :hash", &[(":hash", s(password_hash))])?;
+        self.transact_account(items, "changing a password").await
+    }
+
+    async fn change_email(&self, id: UserId, email: &Email) -> StorageResult<()> {
+        let user = self.tables.get(key(user_pk(id), USER_SK), true, "reading an account").await?;
+        let user = user.as_ref().map(user_from_item).transpose()?.ok_or(StorageError::NotFound)?;
+        let set = "SET email = :email, email_verified = :yes, email_suppressed = :no";
+        let values =
+            [(":email", s(email.as_str())), (":yes", AttributeValue::Bool(true)), (":no", AttributeValue::Bool(false))];
+        let mut items = self.updates_of_all(&user, set, &values)?;
+        if user.email != *email {
+            // The old claim goes and the new one is made: [user, username claim, old email claim,
+            // new email claim], the last on the condition that no account has the address.
+            let old = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.tables.main)
+                .set_key(Some(key(email_pk(&user.email), CLAIM_SK)))
+                .build()
+                .map_err(build_error)?;
+            items[2] = TransactWriteItem::builder().delete(old).build();
+            let moved = User { email: email.clone(), email_verified: true, email_suppressed: false, ..user };
+            items.push(put_if_new(&self.tables.main, user_attributes(&moved, email_pk(email), CLAIM_SK))?);
+        }
+        match self.tables.transact(items, "changing an email address").await {
+            Ok(()) => Ok(()),
+            Err(e) => match e.failed_conditions().as_slice() {
+                [_, _, _, true] => Err(StorageError::Conflict("email")),
+                conditions if conditions.contains(&true) => Err(StorageError::NotFound),
+                _ => Err(e.into_storage_error()),
+            },
+        }
+    }
 }
 
 impl DynamoUsers {
     /// Sets a flag on the account and both its claims, in one transaction.
     async fn set_flag(&self, user: &User, name: &str) -> StorageResult<()> {
-        let mut items = Vec::with_capacity(3);
+        let set = format!("SET {name} = :yes");
+        let items = self.updates_of_all(user, &set, &[(":yes", AttributeValue::Bool(true))])?;
+        self.transact_account(items, "updating an account").await
+    }
+
+    /// One update for each of the account's three copies (the user item, the username claim,
+    /// the email claim, in that order), each on the condition that it exists.
+    fn updates_of_all(
+        &self,
+        user: &User,
+        expression: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> StorageResult<Vec<TransactWriteItem>> {
+        let mut items = Vec::with_capacity(4);
         for (pk, sk) in
             [(user_pk(user.id), USER_SK), (username_pk(&user.username), CLAIM_SK), (email_pk(&user.email), CLAIM_SK)]
         {
-            let update = Update::builder()
+            let mut update = Update::builder()
                 .table_name(&self.tables.main)
                 .set_key(Some(key(pk, sk)))
-                .update_expression("SET #flag = :yes")
+                .update_expression(expression)
                 .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#flag", name)
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":yes", AttributeValue::Bool(true))
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().update(update).build());
+                .expression_attribute_names("#pk", PK);
+            for (name, value) in values {
+                update = update.expression_attribute_values(*name, value.clone());
+            }
+            items.push(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build());
         }
-        match self.tables.transact(items, "updating an account").await {
+        Ok(items)
+    }
+
+    async fn transact_account(&self, items: Vec<TransactWriteItem>, what: &str) -> StorageResult<()> {
+        match self.tables.transact(items, what).await {
             Ok(()) => Ok(()),
             Err(e) if e.failed_conditions().contains(&true) => Err(StorageError::NotFound),
             Err(e) => Err(e.into_storage_error()),

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0003_delivery.sql"),
     include_str!("../../../migrations/0004_api_tokens.sql"),
     include_str!("../../../migrations/0005_creator_notices.sql"),
+    include_str!("../../../migrations/0006_account.sql"),
 ];
 
 const READERS: usize = 8;

@@ -12,7 +12,7 @@ use super::db::{Db, sql_error};
 use crate::domain::{Job, MemeId, UserId};
 use crate::storage::{
     Backlog, Counters, Cursor, DeliveryState, JobQueue, ReceivedJob, SendClaim, StorageError, StorageResult,
-    TokenPurpose, TokenStore,
+    TakenToken, TokenPurpose, TokenStore,
 };
 
 fn millis(at: OffsetDateTime) -> i64 {
@@ -365,14 +365,15 @@ impl TokenStore for SqliteDelivery {
         secret_hash: &str,
         purpose: TokenPurpose,
         user: UserId,
+        detail: &str,
         expires_at: OffsetDateTime,
     ) -> StorageResult<()> {
-        let hash = secret_hash.to_owned();
+        let (hash, detail) = (secret_hash.to_owned(), detail.to_owned());
         self.db
             .write(move |conn| {
                 conn.execute(
-                    "INSERT INTO tokens (hash, purpose, user_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![hash, purpose.as_str(), user.to_string(), expires_at.unix_timestamp()],
+                    "INSERT INTO tokens (hash, purpose, user_id, detail, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![hash, purpose.as_str(), user.to_string(), detail, expires_at.unix_timestamp()],
                 )
                 .map_err(sql_error)?;
                 Ok(())
@@ -385,22 +386,46 @@ impl TokenStore for SqliteDelivery {
         secret_hash: &str,
         purpose: TokenPurpose,
         now: OffsetDateTime,
-    ) -> StorageResult<Option<UserId>> {
+    ) -> StorageResult<Option<TakenToken>> {
         let hash = secret_hash.to_owned();
         let now = now.unix_timestamp();
-        let taken: Option<(String, i64)> = self
+        let taken: Option<(String, String, i64)> = self
             .db
             .write(move |conn| {
                 conn.query_row(
-                    "DELETE FROM tokens WHERE hash = ?1 AND purpose = ?2 RETURNING user_id, expires_at",
+                    "DELETE FROM tokens WHERE hash = ?1 AND purpose = ?2 RETURNING user_id, detail, expires_at",
                     params![hash, purpose.as_str()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
                 .optional()
                 .map_err(sql_error)
             })
             .await?;
-        Ok(taken.filter(|(_, expires)| *expires > now).and_then(|(user, _)| UserId::parse(&user).ok()))
+        Ok(taken
+            .filter(|(_, _, expires)| *expires > now)
+            .and_then(|(user, detail, _)| Some(TakenToken { user: UserId::parse(&user).ok()?, detail })))
+    }
+
+    async fn peek(
+        &self,
+        secret_hash: &str,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<UserId>> {
+        let hash = secret_hash.to_owned();
+        let found: Option<String> = self
+            .db
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT user_id FROM tokens WHERE hash = ?1 AND purpose = ?2 AND expires_at > ?3",
+                    params![hash, purpose.as_str(), now.unix_timestamp()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql_error)
+            })
+            .await?;
+        Ok(found.and_then(|user| UserId::parse(&user).ok()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `local` backend: SQLite (WAL) for records and files for media, all under the data dir.
 //! Zero setup: `cargo run` creates everything on first start.
 
+mod account;
 mod api_tokens;
 mod blobs;
 mod comments;
@@ -57,6 +58,7 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
     }
     Ok(Storage {
         users,
+        accounts: Arc::new(account::SqliteAccounts::new(db.clone())),
         sessions: Arc::new(SqliteSessions::new(db.clone())),
         blobs: Arc::new(FileBlobs::open(data_dir.join("media"))?),
         health: Arc::new(SqliteHealth { db: db.clone() }),

@@ -3,6 +3,7 @@ use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::db::{Db, sql_error, unique_violation};
+use crate::domain::UserId;
 use crate::storage::{SessionRecord, SessionStore, StorageError, StorageResult};
 
 pub struct SqliteSessions {
@@ -21,9 +22,14 @@ impl SessionStore for SqliteSessions {
         let record = record.clone();
         self.db
             .write(move |conn| {
-                conn.prepare_cached("INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3)")
+                conn.prepare_cached("INSERT INTO sessions (id, data, expires_at, user_id) VALUES (?1, ?2, ?3, ?4)")
                     .and_then(|mut stmt| {
-                        stmt.execute(params![record.id, record.data, record.expires_at.unix_timestamp()])
+                        stmt.execute(params![
+                            record.id,
+                            record.data,
+                            record.expires_at.unix_timestamp(),
+                            record.user.map(|u| u.to_string())
+                        ])
                     })
                     .map_err(|e| match unique_violation(&e) {
                         Some(_) => StorageError::Conflict("session id"),
@@ -39,10 +45,18 @@ impl SessionStore for SqliteSessions {
         self.db
             .write(move |conn| {
                 conn.prepare_cached(
-                    "INSERT INTO sessions (id, data, expires_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                    "INSERT INTO sessions (id, data, expires_at, user_id) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
+                       user_id = excluded.user_id",
                 )
-                .and_then(|mut stmt| stmt.execute(params![record.id, record.data, record.expires_at.unix_timestamp()]))
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        record.id,
+                        record.data,
+                        record.expires_at.unix_timestamp(),
+                        record.user.map(|u| u.to_string())
+                    ])
+                })
                 .map_err(sql_error)?;
                 Ok(())
             })
@@ -55,18 +69,24 @@ impl SessionStore for SqliteSessions {
         self.db
             .read(move |conn| {
                 let found = conn
-                    .prepare_cached("SELECT data, expires_at FROM sessions WHERE id = ?1 AND expires_at > ?2")
+                    .prepare_cached("SELECT data, expires_at, user_id FROM sessions WHERE id = ?1 AND expires_at > ?2")
                     .and_then(|mut stmt| {
-                        stmt.query_row(params![id, now], |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?)))
-                            .optional()
+                        stmt.query_row(params![id, now], |row| {
+                            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<String>>(2)?))
+                        })
+                        .optional()
                     })
                     .map_err(sql_error)?;
                 found
-                    .map(|(data, expires_at)| {
+                    .map(|(data, expires_at, user)| {
                         Ok(SessionRecord {
                             id,
                             data,
                             expires_at: OffsetDateTime::from_unix_timestamp(expires_at)
+                                .map_err(|e| StorageError::Other(e.into()))?,
+                            user: user
+                                .map(|u| UserId::parse(&u))
+                                .transpose()
                                 .map_err(|e| StorageError::Other(e.into()))?,
                         })
                     })
@@ -83,6 +103,18 @@ impl SessionStore for SqliteSessions {
                     .and_then(|mut stmt| stmt.execute([id]))
                     .map_err(sql_error)?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn delete_for_user(&self, user: UserId, keep: Option<&str>) -> StorageResult<u64> {
+        let keep = keep.unwrap_or_default().to_owned();
+        self.db
+            .write(move |conn| {
+                let removed = conn
+                    .execute("DELETE FROM sessions WHERE user_id = ?1 AND id != ?2", params![user.to_string(), keep])
+                    .map_err(sql_error)?;
+                Ok(removed as u64)
             })
             .await
     }

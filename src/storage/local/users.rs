@@ -150,6 +150,36 @@ impl UserStore for SqliteUsers {
         if changed == 0 { Err(StorageError::NotFound) } else { Ok(()) }
     }
 
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> StorageResult<()> {
+        let hash = password_hash.to_owned();
+        let changed = self
+            .db
+            .write(move |conn| {
+                conn.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id.to_string(), hash])
+                    .map_err(sql_error)
+            })
+            .await?;
+        if changed == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+    }
+
+    async fn change_email(&self, id: UserId, email: &Email) -> StorageResult<()> {
+        let email = email.as_str().to_owned();
+        let changed = self
+            .db
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE users SET email = ?2, email_verified = 1, email_suppressed = 0 WHERE id = ?1",
+                    params![id.to_string(), email],
+                )
+                .map_err(|e| match unique_violation(&e) {
+                    Some(_) => StorageError::Conflict("email"),
+                    None => sql_error(e),
+                })
+            })
+            .await?;
+        if changed == 0 { Err(StorageError::NotFound) } else { Ok(()) }
+    }
+
     async fn suppress_email(&self, email: &Email) -> StorageResult<bool> {
         let email = email.as_str().to_owned();
         let changed = self

@@ -43,7 +43,12 @@ const CONFIRMATION_LIFETIME: time::Duration = time::Duration::hours(48);
 #[derive(Debug, Default, Deserialize)]
 struct NextParam {
     next: Option<String>,
+    /// `reset`: the sign-in page after a password reset, which says so.
+    done: Option<String>,
 }
+
+/// Where a password reset sends the browser: sign in with the new password.
+pub const AFTER_RESET: &str = "/login?done=reset";
 
 // ---- sign up ----
 
@@ -165,7 +170,7 @@ async fn signup(
 async fn send_confirmation(state: &AppState, user: &User, next: &str) -> Result<(), AppError> {
     let token = crate::storage::new_unsubscribe_token();
     let expires = OffsetDateTime::now_utc() + CONFIRMATION_LIFETIME;
-    state.storage.tokens.put(&token_hash(&token), TokenPurpose::ConfirmEmail, user.id, expires).await?;
+    state.storage.tokens.put(&token_hash(&token), TokenPurpose::ConfirmEmail, user.id, "", expires).await?;
     let email = Job::AccountEmail(AccountEmail {
         id: MemeId::new().to_string(),
         to: user.email.clone(),
@@ -177,11 +182,7 @@ async fn send_confirmation(state: &AppState, user: &User, next: &str) -> Result<
     Ok(())
 }
 
-/// Tokens are stored as SHA-256 hashes, like session ids.
-fn token_hash(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::services::account::token_hash;
 
 #[derive(Template)]
 #[template(path = "accounts/signup_sent.html")]
@@ -205,7 +206,7 @@ async fn verify(
     let next = safe_next(q.next.as_deref());
     let taken =
         state.storage.tokens.take(&token_hash(&token), TokenPurpose::ConfirmEmail, OffsetDateTime::now_utc()).await?;
-    let Some(user_id) = taken else {
+    let Some(user_id) = taken.map(|t| t.user) else {
         return Err(AppError::BadRequest(
             "That confirmation link has expired or was already used. Sign in, and the banner at the top can send a new one."
                 .into(),
@@ -277,7 +278,9 @@ async fn login_page(page: PageContext, Query(q): Query<NextParam>) -> Result<Res
     if page.user.is_some() {
         return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
     }
-    render(&LoginPage { page, next: safe_next(q.next.as_deref()), ..Default::default() })
+    let notice = (q.done.as_deref() == Some("reset"))
+        .then(|| "Your password is changed, and every session was signed out. Sign in with the new password.".into());
+    render(&LoginPage { page, next: safe_next(q.next.as_deref()), notice, ..Default::default() })
 }
 
 #[tracing::instrument(skip_all)]

@@ -10,6 +10,7 @@ pub mod home;
 pub mod media;
 pub mod meme;
 pub mod memes_by_url;
+pub mod password;
 pub mod static_files;
 pub mod templates;
 pub mod users;
