@@ -5,6 +5,7 @@
 
 pub mod browse;
 pub mod comments;
+pub mod drafts;
 mod error;
 pub mod memes;
 pub mod memes_by_url;

@@ -5,6 +5,7 @@ mod api;
 mod aws;
 mod browse;
 mod compression;
+mod drafts;
 mod durability;
 mod following;
 mod helpers;
