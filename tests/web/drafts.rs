@@ -213,6 +213,12 @@ async fn another_browsers_draft_is_refused_and_so_are_unknown_and_malformed_ids(
     let message = refusal(malformed, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(message.contains("not valid"), "{message}");
     assert_eq!(preview_of_draft(&app, &draft).await.status(), StatusCode::OK, "still its maker's");
+    let as_media = other.get(&format!("/media/drafts/{}/{draft}", owner_of(&app).as_str())).await;
+    assert_eq!(
+        as_media.status(),
+        StatusCode::NOT_FOUND,
+        "drafts are never served as media (on aws they share the bucket)"
+    );
 }
 
 #[tokio::test]
