@@ -371,6 +371,29 @@ def check_iam_matches_code():
     return f"{len(needed)} actions the code calls, all granted and nothing more; {len(dev_only)} development-only left out"
 
 
+def check_drafts_expire():
+    """Draft uploads (issue 15): the bucket's lifecycle rule removes what the code writes under
+    its drafts prefix, the app's role may write there, and CloudFront may not read there."""
+    code = (ROOT / "src" / "domain" / "draft.rs").read_text()
+    prefix = re.search(r'pub const DRAFTS_PREFIX: &str = "([^"]+)";', code)
+    assert prefix, "DRAFTS_PREFIX not found in src/domain/draft.rs"
+    prefix = prefix.group(1)
+    resources = main_template()["Resources"]
+    bucket = resources["MediaBucket"]["Properties"]
+    rules = [r for r in bucket["LifecycleConfiguration"]["Rules"]
+             if r.get("Prefix") == prefix or r.get("Filter", {}).get("Prefix") == prefix]
+    assert rules, f"no lifecycle rule on {prefix} in MediaBucket"
+    assert rules[0]["Status"] == "Enabled" and rules[0].get("ExpirationInDays"), rules[0]
+    assert any(rule["AllowedMethods"] == ["POST"] for rule in bucket["CorsConfiguration"]["CorsRules"]), \
+        "browsers POST drafts to the bucket: MediaBucket needs a CORS rule for POST"
+    policy = json.dumps(resources["InstanceRolePolicy"]["Properties"]["PolicyDocument"])
+    assert f"${{MediaBucket.Arn}}/{prefix}*" in policy, f"the instance role cannot write {prefix}"
+    statements = resources["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    reads = json.dumps([st for st in statements if st["Effect"] == "Allow"])
+    assert f"/{prefix}" not in reads and "${MediaBucket.Arn}/*" not in reads, "CloudFront must not serve drafts"
+    return f"{prefix} expires after {rules[0]['ExpirationInDays']} day(s)"
+
+
 CHECKS = [
     check_hadolint,
     check_dockerfile_layout,
@@ -383,6 +406,7 @@ CHECKS = [
     check_tables_match_code,
     check_application_policy,
     check_iam_matches_code,
+    check_drafts_expire,
 ]
 
 

@@ -18,6 +18,8 @@
   const uploadError = form.querySelector("[data-upload-error]");
   const layout = form.querySelector("[data-layout]");
   const image = form.querySelector("[data-image]");
+  const draft = form.querySelector("[data-draft]");
+  const retryRow = form.querySelector("[data-upload-retry-row]");
   const token = form.querySelector("input[name=csrf_token]").value;
   const DEBOUNCE_MS = 250;
   const GEOMETRY = ["x", "y", "w", "h"];
@@ -54,6 +56,9 @@
     inFlight = new AbortController();
     const data = new FormData(form);
     data.delete("save");
+    // The picture went up once as a draft: previews name it instead of sending it again.
+    if (draft && draft.value) data.delete("image");
+    if (uploading) return; // the preview follows when the upload is in
     say("Rendering…");
     try {
       const response = await fetch("/memes/preview", {
@@ -121,16 +126,63 @@
     drawHandles();
   }
   form.querySelectorAll("input[name=template]").forEach((radio) => radio.addEventListener("change", () => {
-    if (radio.value && image) { image.value = ""; showUploadError(""); }
+    if (radio.value && image) { image.value = ""; forgetDraft(); showUploadError(""); }
     pictureChanged();
   }));
+
+  // ---- Upload once: a chosen file goes up as a draft (straight to S3 on aws), with progress ----
+  let uploading = false;
+  let pendingFile = null;
+  function forgetDraft() {
+    if (draft) draft.value = "";
+    pendingFile = null;
+    if (retryRow) retryRow.hidden = true;
+  }
+  async function uploadDraft(file) {
+    if (!window.SkyHighDraft || !draft) return; // the form then carries the file itself
+    pendingFile = file;
+    uploading = true;
+    retryRow.hidden = true;
+    showUploadError("");
+    progress.value = 0;
+    progress.textContent = "0%";
+    progress.hidden = false;
+    say("Uploading your picture…");
+    try {
+      const made = await window.SkyHighDraft.upload(file, {
+        csrfToken: token,
+        onProgress: (fraction) => {
+          progress.value = Math.round(fraction * 100);
+          progress.textContent = progress.value + "%";
+        },
+      });
+      if (pendingFile !== file) return; // another choice came since
+      draft.value = made.draft;
+      // The file is up: the form sends the draft's id from now on, never the file again.
+      image.value = "";
+      uploading = false;
+      progress.hidden = true;
+      refresh();
+    } catch (error) {
+      uploading = false;
+      progress.hidden = true;
+      showFailure(error.message);
+      showUploadError(error.message);
+      // A lost connection can be tried again; a refused file cannot.
+      retryRow.hidden = error.status !== 0;
+    }
+  }
+  const retry = form.querySelector("[data-upload-retry]");
+  if (retry) retry.addEventListener("click", () => { if (pendingFile) uploadDraft(pendingFile); });
   if (image) {
     image.addEventListener("change", () => {
       showUploadError("");
       if (!image.files.length) return;
+      forgetDraft();
       const upload = form.querySelector("[data-upload-choice]");
       if (upload) upload.checked = true;
       pictureChanged();
+      uploadDraft(image.files[0]);
     });
   }
   if (choice && narrow.matches && chosenTemplate()) choice.open = false;
@@ -170,7 +222,7 @@
     if (!shareLink) return;
     const checked = chosenTemplate();
     const chosen = choice ? (checked ? checked.value : "") : share.dataset.template;
-    if (!chosen || (image && image.files && image.files.length)) { share.hidden = true; return; }
+    if (!chosen || (image && image.files && image.files.length) || (draft && draft.value)) { share.hidden = true; return; }
     const captions = Array.from(form.querySelectorAll("textarea[name=caption]")).map((t) => line(t.value));
     const url = "/i/" + chosen + (captions.length ? "/" + captions.join("/") : "") + ".jpg";
     shareLink.href = url;
@@ -367,6 +419,9 @@
     const state = { keptAt: Date.now(), template: null, layout: layout ? layout.value : null, boxes: [] };
     const checked = chosenTemplate();
     if (checked) state.template = checked.value;
+    // An uploaded picture is kept as its draft's id (the draft belongs to this browser and
+    // outlives signing in); a file still in the picker cannot be kept.
+    if (draft && draft.value) state.draft = draft.value;
     allBoxes().forEach((box) => {
       const kept = { name: box.dataset.name, caption: box.querySelector("textarea").value };
       ["font", "fill", "outline"].forEach((field) => { kept[field] = box.querySelector("[name=" + field + "]").value; });
@@ -388,6 +443,7 @@
       if (radio) radio.checked = true;
     }
     if (layout && state.layout) layout.value = state.layout;
+    if (draft && typeof state.draft === "string" && state.template === "") draft.value = state.draft;
     let all = allBoxes();
     while (all.length < Math.min(state.boxes.length, 20)) {
       const copy = all[all.length - 1].cloneNode(true);
@@ -423,7 +479,7 @@
       refresh();
       return;
     }
-    if (!image || !image.files.length) return; // small form: let the browser post it
+    if (!image || !image.files.length) return; // small form (a template, or a draft's id): let the browser post it
     event.preventDefault();
     const data = new FormData(form);
     if (submitter && submitter.name) data.set(submitter.name, submitter.value);

@@ -2,6 +2,7 @@
 //! No I/O lives here.
 
 mod blob_key;
+mod draft;
 mod email;
 mod id;
 mod jobs;
@@ -13,6 +14,7 @@ mod user;
 mod username;
 
 pub use blob_key::BlobKey;
+pub use draft::{DRAFTS_PREFIX, DraftId, DraftOwner, draft_key};
 pub use email::Email;
 pub use id::{CommentId, IdError, MemeId, NotificationId, TokenId, UserId};
 pub use jobs::{

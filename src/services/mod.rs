@@ -6,6 +6,7 @@
 pub mod account;
 pub mod browse;
 pub mod comments;
+pub mod drafts;
 pub mod editor;
 mod error;
 pub mod memes;

@@ -2,7 +2,7 @@
 
 use super::ServiceError;
 use super::memes::Picture;
-use super::requests::PictureChoice;
+use super::requests::{PictureChoice, ProbedUpload};
 use crate::domain::{Meme, MemeSource};
 use crate::render::{self, MemeSpec};
 use crate::storage::{BlobKey, Storage};
@@ -44,13 +44,11 @@ pub async fn resolve(storage: &Storage, choice: &PictureChoice, captions: &[Stri
             };
             Ok(Resolved { picture, template_id, shared_template_name, parent: Some(parent), base })
         }
-        PictureChoice::Upload(probed) => Ok(Resolved {
-            picture: Picture::Upload(probed.clone()),
-            template_id: None,
-            shared_template_name: None,
-            parent: None,
-            base: MemeSpec::classic(captions),
-        }),
+        PictureChoice::Upload(probed) => Ok(uploaded(probed.clone(), captions)),
+        PictureChoice::Draft(draft) => {
+            let probed = super::drafts::open(storage, draft, time::OffsetDateTime::now_utc()).await?;
+            Ok(uploaded(probed, captions))
+        }
         PictureChoice::Template(id) => {
             let (picture, template_id, shared_template_name) = template(storage, id).await?;
             let base = match render::templates::find(id) {
@@ -59,6 +57,17 @@ pub async fn resolve(storage: &Storage, choice: &PictureChoice, captions: &[Stri
             };
             Ok(Resolved { picture, template_id, shared_template_name, parent: None, base })
         }
+    }
+}
+
+/// An upload (received now, or a draft's) with the classic layout.
+fn uploaded(probed: ProbedUpload, captions: &[String]) -> Resolved {
+    Resolved {
+        picture: Picture::Upload(probed),
+        template_id: None,
+        shared_template_name: None,
+        parent: None,
+        base: MemeSpec::classic(captions),
     }
 }
 

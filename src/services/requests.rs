@@ -25,6 +25,8 @@ pub enum PictureChoice {
     Upload(ProbedUpload),
     /// The picture (and box layout) of a saved meme.
     Remix(MemeId),
+    /// A draft upload the editor made before, by id: drawn as that upload would be.
+    Draft(super::drafts::DraftRef),
 }
 
 /// An upload whose format is known from its magic bytes: read once when the request is parsed,

@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 
 pub use crate::domain::BlobKey;
 use crate::domain::{
-    Comment, CommentId, Email, Job, Meme, MemeId, MemePublished, Notice, Notification, SharedTemplate, TemplateStats,
-    TokenId, User, UserId, Username,
+    Comment, CommentId, DraftId, DraftOwner, Email, Job, Meme, MemeId, MemePublished, Notice, Notification,
+    SharedTemplate, TemplateStats, TokenId, User, UserId, Username,
 };
 
 /// The one error type handlers see. Backends translate their SQL/SDK errors into it, so no
@@ -219,6 +219,51 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &BlobKey) -> StorageResult<Option<Blob>>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &BlobKey) -> StorageResult<()>;
+}
+
+/// What a draft's key holds, read no further than the size limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftContent {
+    /// Nothing: never made, made by another browser, or removed.
+    Missing,
+    /// More than the limit asked for (a direct upload the store could not bound); not read.
+    TooLarge,
+    Found(Bytes),
+}
+
+/// A form the browser posts a draft's file to itself, without passing through the app: the
+/// URL, then the fields to send before the file (in this order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectUpload {
+    pub url: String,
+    pub fields: Vec<(String, String)>,
+    /// The name of the file's own field.
+    pub file_field: String,
+}
+
+/// Draft uploads (issue 15), under `drafts/<owner>/<id>` (`domain::draft_key`). Whether a draft
+/// is live is in its id; the store keeps bytes and removes what expired.
+#[async_trait]
+pub trait DraftStore: Send + Sync {
+    /// Keeps a draft's bytes, completely or not at all.
+    async fn put(&self, owner: &DraftOwner, id: &DraftId, bytes: Bytes) -> StorageResult<()>;
+    /// The draft's bytes, unless there are more than `max_bytes`.
+    async fn get(&self, owner: &DraftOwner, id: &DraftId, max_bytes: u64) -> StorageResult<DraftContent>;
+    /// A form for the browser to send the draft's file straight to storage, of at most
+    /// `max_bytes` and until `valid_until`; `None` where drafts are posted to the app (local).
+    async fn direct_upload(
+        &self,
+        owner: &DraftOwner,
+        id: &DraftId,
+        max_bytes: u64,
+        valid_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<DirectUpload>>;
+    /// Where direct uploads go (scheme, host and port), for the content security policy.
+    fn direct_upload_origin(&self) -> Option<String>;
+    /// Removes the drafts that expired by `now`; returns how many. (S3 does this by itself with
+    /// a lifecycle rule on the prefix, so there it returns 0.)
+    async fn delete_expired(&self, now: OffsetDateTime) -> StorageResult<u64>;
 }
 
 /// A backend's position in a list: opaque to callers (the web layer signs it before handing it
@@ -658,6 +703,8 @@ pub struct Storage {
     pub accounts: Arc<dyn AccountStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub blobs: Arc<dyn BlobStore>,
+    /// Draft uploads, apart from the media (which are public by key).
+    pub drafts: Arc<dyn DraftStore>,
     pub health: Arc<dyn HealthCheck>,
     pub memes: Arc<dyn MemeStore>,
     pub comments: Arc<dyn CommentStore>,

@@ -35,6 +35,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::error::AppError;
+use crate::domain::DraftOwner;
 
 pub const COOKIE_NAME: &str = "skyhigh_csrf";
 pub const FIELD_NAME: &str = "csrf_token";
@@ -58,6 +59,17 @@ impl Secret {
 
     fn cookie_value(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// The tag of this browser's draft uploads (issue 15). Anonymous visitors have no stored
+    /// session, but every browser that posts a form has this secret, in an HttpOnly cookie no
+    /// script can read, and it outlives sign-in and sign-up (a draft made before them is still
+    /// the browser's after). A keyed hash, so the tag (in storage keys) reveals nothing of the
+    /// secret.
+    fn draft_owner(&self) -> DraftOwner {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_mac());
+        mac.update(b"skyhigh draft owner v1\0");
+        DraftOwner::from_digest(&mac.finalize().into_bytes())
     }
 
     /// The unmasked token for one session (or for none).
@@ -148,6 +160,11 @@ impl CsrfSecret {
         TokenMinter { csrf: self.clone(), session_id: Self::session_id(session).await }
     }
 
+    /// Whose draft uploads this browser's are (see `Secret::draft_owner`).
+    pub fn draft_owner(&self) -> DraftOwner {
+        self.secret.draft_owner()
+    }
+
     /// Checks a submitted token, as a 403 when it is missing or wrong.
     pub async fn require(&self, token: Option<&str>) -> Result<(), AppError> {
         let bound = self.secret.bound_to(Self::session_id(self.session.as_ref()).await.as_deref());
@@ -166,6 +183,17 @@ impl CsrfSecret {
             }
         }
     }
+}
+
+/// The draft tag of the browser whose `skyhigh_csrf` cookie has `value` (tests plant drafts with
+/// it); `None` for a value that is no secret of ours.
+pub fn draft_owner_of_cookie(value: &str) -> Option<DraftOwner> {
+    Secret::from_cookie_value(value).map(|s| s.draft_owner())
+}
+
+/// The token scripts send in a header rather than a form field.
+pub fn header_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
 }
 
 fn secret_from_cookies(headers: &HeaderMap) -> Option<Secret> {

@@ -222,7 +222,9 @@ struct ErrorPage<'a> {
 pub struct AlreadyRendered;
 
 pub async fn render_error_pages(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
+    // The draft uploads' routes answer scripts, in JSON, as the API does.
+    let is_api = request.uri().path().starts_with("/api/")
+        || request.uri().path().starts_with(super::pages::drafts::PATH_PREFIX);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let session = request.extensions().get::<tower_sessions::Session>().cloned();

@@ -1,6 +1,7 @@
 //! The editor's multipart form (`/memes`, `/memes/preview`): field names from SPEC §3.
 //!
-//! `template` (id) or `image` (file) or `remix` (meme id); `caption` repeated, one per box in
+//! `template` (id) or `image` (file) or `draft` (the id of a draft upload this browser made:
+//! `POST /memes/drafts`) or `remix` (meme id); `caption` repeated, one per box in
 //! order; optional per-box `font`, `fill`, `outline` (repeated in the same order); `layout`
 //! (`classic`/`modern`); `save` = `1` to keep it; `csrf_token`. Beyond SPEC §3, the editor
 //! sends each box's place: `x`, `y`, `w`, `h` (repeated in box order), in percent of the
@@ -14,8 +15,9 @@ use axum::http::StatusCode;
 use super::csrf::CsrfSecret;
 use super::error::AppError;
 use crate::config::Config;
-use crate::domain::{Caption, MemeId};
+use crate::domain::{Caption, DraftId, MemeId};
 use crate::render::{FontChoice, Layout, MAX_BOXES};
+use crate::services::drafts::DraftRef;
 use crate::services::requests::{BoxRequest, Intent, MemeRequest, PictureChoice, Placement, ProbedUpload, colour};
 use crate::services::uploads::{UploadWriter, WriteError};
 
@@ -24,6 +26,8 @@ pub struct MemeForm {
     pub template: Option<String>,
     /// Sniffed once, after the CSRF check.
     pub image: Option<ProbedUpload>,
+    /// A draft upload of this browser's (checked after the CSRF token, which it is bound to).
+    pub draft: Option<DraftRef>,
     pub remix: Option<String>,
     pub captions: Vec<String>,
     pub fonts: Vec<String>,
@@ -100,6 +104,7 @@ impl MemeForm {
         let mut form = MemeForm::default();
         let mut token = header_token.map(str::to_owned);
         let mut image = None;
+        let mut draft = None;
         while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_upload_mb))? {
             let name = field.name().unwrap_or_default().to_owned();
             if strict && !API_FIELDS.contains(&name.as_str()) {
@@ -135,6 +140,7 @@ impl MemeForm {
                 "csrf_token" => token = Some(value),
                 "template" if !value.trim().is_empty() => form.template = Some(value.trim().to_owned()),
                 "remix" if !value.trim().is_empty() => form.remix = Some(value.trim().to_owned()),
+                "draft" if !value.trim().is_empty() => draft = Some(value.trim().to_owned()),
                 "caption" => form.captions.push(
                     Caption::parse(&value)
                         .map_err(|e| AppError::Unprocessable(format!("Caption {}: {e}", form.captions.len() + 1)))?
@@ -164,6 +170,11 @@ impl MemeForm {
         }
         if let Some((secret, _)) = csrf {
             secret.require(token.as_deref()).await?;
+            // A draft is this browser's: it is looked for under the browser's own tag only.
+            if let Some(draft) = draft {
+                let id = DraftId::parse(&draft).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+                form.draft = Some(DraftRef { owner: secret.draft_owner(), id, max_bytes: config.max_upload_bytes() });
+            }
         }
         if let Some(upload) = image {
             form.image = Some(ProbedUpload::sniff(upload).await?);
@@ -177,20 +188,22 @@ impl MemeForm {
     }
 }
 
-/// The form as a request: the picture (a remix first, then an upload, then a template), one
+/// The form as a request: the picture (a remix first, then an upload, a draft, a template), one
 /// box per caption with its own font and colours, and Save when `save=1` (else Download; the
 /// preview route and anonymous visitors change that).
 impl TryFrom<MemeForm> for MemeRequest {
     type Error = AppError;
 
     fn try_from(form: MemeForm) -> Result<Self, AppError> {
-        let picture = match (form.remix.as_deref(), form.image, form.template) {
-            (Some(remix), _, _) => PictureChoice::Remix(
+        // A file sent with the form is newer than a draft made before it.
+        let picture = match (form.remix.as_deref(), form.image, form.draft, form.template) {
+            (Some(remix), _, _, _) => PictureChoice::Remix(
                 MemeId::parse(remix).map_err(|_| AppError::Unprocessable("That meme id is not valid.".into()))?,
             ),
-            (None, Some(upload), _) => PictureChoice::Upload(upload),
-            (None, None, Some(template)) => PictureChoice::Template(template),
-            (None, None, None) => {
+            (None, Some(upload), _, _) => PictureChoice::Upload(upload),
+            (None, None, Some(draft), _) => PictureChoice::Draft(draft),
+            (None, None, None, Some(template)) => PictureChoice::Template(template),
+            (None, None, None, None) => {
                 return Err(AppError::Unprocessable("Choose a template or upload an image first.".into()));
             }
         };

@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(forms)
         .merge(pages::editor::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
+        .merge(pages::drafts::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
         .merge(api::router(state.config.max_upload_bytes(), state.config.max_upload_mb))
         .fallback(not_found)
         .layer(
@@ -176,7 +177,7 @@ pub fn router(state: AppState) -> Router {
             .layer(middleware::from_fn(compression::compress_responses)),
     );
     // Outermost, so that every response — error pages included — carries them.
-    let app = app.layer(security::layer(&state.config));
+    let app = app.layer(security::layer(&state.config, state.storage.drafts.direct_upload_origin().as_deref()));
     app.with_state(state)
 }
 

@@ -9,12 +9,14 @@ use tower::util::MapResponseLayer;
 use crate::config::Config;
 
 /// The headers, built once at start-up. The content security policy allows scripts and styles
-/// only from our own origin (no inline script anywhere), images also from the media CDN.
-pub fn headers(config: &Config) -> Vec<(HeaderName, HeaderValue)> {
+/// only from our own origin (no inline script anywhere), images also from the media CDN, and
+/// scripts may send to where draft uploads go straight to storage (`upload_origin`: S3).
+pub fn headers(config: &Config, upload_origin: Option<&str>) -> Vec<(HeaderName, HeaderValue)> {
     let media_origin = config.media_url.as_deref().map(|url| format!(" {}", origin_of(url))).unwrap_or_default();
+    let upload_origin = upload_origin.map(|origin| format!(" {origin}")).unwrap_or_default();
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{media_origin}; \
-         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         connect-src 'self'{upload_origin}; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
     );
     let mut headers = vec![
@@ -38,8 +40,11 @@ pub fn headers(config: &Config) -> Vec<(HeaderName, HeaderValue)> {
 
 /// One layer that adds each header a response does not set itself (one layer per header was
 /// seven nested futures on every response).
-pub fn layer(config: &Config) -> MapResponseLayer<impl Fn(Response) -> Response + Clone + use<>> {
-    let headers: Arc<[(HeaderName, HeaderValue)]> = headers(config).into();
+pub fn layer(
+    config: &Config,
+    upload_origin: Option<&str>,
+) -> MapResponseLayer<impl Fn(Response) -> Response + Clone + use<>> {
+    let headers: Arc<[(HeaderName, HeaderValue)]> = headers(config, upload_origin).into();
     MapResponseLayer::new(move |mut response: Response| {
         let present = response.headers_mut();
         for (name, value) in headers.iter() {

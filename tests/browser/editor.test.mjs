@@ -24,6 +24,7 @@ import {
   screenshot,
   signUp,
   submitButton,
+  tinyPng,
   useBrowser,
   visit,
   waitForPreview,
@@ -315,6 +316,47 @@ for (const viewport of WIDTHS) {
       assert.equal(new URL(page.url()).pathname, `/u/${user.username}`);
       await visit(setup, `/memes/${id}/delete`, { status: 404 });
       await visit(setup, `/memes/${id}`, { status: 404 });
+    });
+
+    test('a bad upload says so in the error colour and clears the stale preview', LIMIT, async () => {
+      const page = await newPage({ viewport });
+      await visit(page, '/memes/new?template=chelsea');
+      await renderPreview(page, () => page.locator('#caption-1').fill('before'));
+      const fold = page.locator('[data-picture-choice]');
+      if (!(await fold.evaluate((d) => d.open))) await fold.locator('summary').click();
+      await page.locator('#image').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
+      const error = page.locator('[data-upload-error]');
+      await error.waitFor({ state: 'visible' });
+      assert.match(await error.innerText(), /not an image/);
+      const [colour, danger] = await error.evaluate((el) => [getComputedStyle(el).color, getComputedStyle(document.documentElement).getPropertyValue('--danger')]);
+      const probe = await page.evaluate((c) => { const d = document.createElement('div'); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }, danger.trim());
+      assert.equal(colour, probe, 'the error is in the error colour');
+      assert.equal(await page.locator('#preview').evaluate((img) => img.classList.contains('is-stale')), true, 'the old preview is not left as if current');
+      await checkAccessibility(page, 'editor-upload-error');
+      await screenshot(page, 'editor-upload-error');
+    });
+
+    test('an upload cut off can be tried again, and nothing typed is lost', LIMIT, async () => {
+      const page = await newPage({ viewport });
+      await visit(page, '/memes/new');
+      await page.locator('#caption-1').fill('still here');
+      let attempts = 0;
+      await page.route((url) => url.pathname === '/memes/drafts', (route) => {
+        attempts += 1;
+        return attempts === 1 ? route.abort('connectionreset') : route.continue();
+      });
+      const fold = page.locator('[data-picture-choice]');
+      if (!(await fold.evaluate((d) => d.open))) await fold.locator('summary').click();
+      const rendered = await page.locator('#preview').evaluate((img) => Number(img.dataset.rendered || 0));
+      await page.locator('#image').setInputFiles({ name: 'pic.png', mimeType: 'image/png', buffer: tinyPng(90, 60) });
+      const retry = page.getByRole('button', { name: 'Try the upload again' });
+      await retry.waitFor();
+      await retry.click();
+      await waitForPreview(page, rendered);
+      assert.equal(attempts, 2);
+      assert.equal(await page.locator('#caption-1').inputValue(), 'still here');
+      assert.equal(await retry.isVisible(), false);
+      assert.ok((await page.locator('[data-draft]').inputValue()).length > 10, 'the draft id is in the form');
     });
 
     test('the header is a menu on a narrow screen', LIMIT, async () => {

@@ -161,12 +161,30 @@ describe('editor with JavaScript', () => {
     expectNoPageProblems(page);
   });
 
-  test('upload: preview from the file, Save goes through the upload with progress and lands on the meme', LIMIT, async () => {
+  test('upload: the file goes up once with progress, previews and Save name its draft, and it lands on the meme', LIMIT, async () => {
     const page = await newPage();
     const user = freshUser('upload');
     await signUp(page, user);
     await visit(page, '/memes/new');
     const png = tinyPng(120, 80);
+    // Hold the draft upload until the progress bar is seen, then let it through.
+    const upload = { csrfHeader: null, carriesFile: false, progressShown: false, drafts: 0 };
+    await page.route(
+      (url) => url.pathname === '/memes/drafts',
+      async (route) => {
+        const request = route.request();
+        upload.drafts += 1;
+        upload.csrfHeader = await request.headerValue('x-csrf-token');
+        upload.carriesFile = (request.postDataBuffer() ?? Buffer.alloc(0)).includes(png);
+        await page.locator('progress[data-progress]').waitFor({ state: 'visible' });
+        upload.progressShown = true;
+        return route.continue();
+      },
+    );
+    const previews = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/memes/preview') previews.push(request.postDataBuffer() ?? Buffer.alloc(0));
+    });
     await page.locator('#image').setInputFiles({ name: 'gradient.png', mimeType: 'image/png', buffer: png });
     // Choosing a file clears the template choice, and the preview is drawn on the upload.
     assert.equal(await chosenTemplate(page), '');
@@ -177,27 +195,17 @@ describe('editor with JavaScript', () => {
     await page.locator('#caption-1').fill(captions[0]);
     await page.locator('#caption-2').fill(captions[1]);
     rendered = await waitForPreview(page, rendered);
-
-    // Hold the upload until the progress bar is seen, then let it through.
-    const upload = { csrfHeader: null, carriesFile: false, progressShown: false };
-    await page.route(
-      (url) => url.pathname === '/memes',
-      async (route) => {
-        const request = route.request();
-        if (request.method() !== 'POST') return route.fallback();
-        upload.csrfHeader = await request.headerValue('x-csrf-token');
-        upload.carriesFile = (request.postDataBuffer() ?? Buffer.alloc(0)).includes(png);
-        await page.locator('progress[data-progress]').waitFor({ state: 'visible' });
-        upload.progressShown = true;
-        return route.continue();
-      },
-    );
-    const landed = page.waitForURL((url) => memeIdFrom(url.href) !== null, { waitUntil: 'load' });
-    await page.getByRole('button', { name: 'Save to my memes' }).click();
-    await landed;
+    assert.equal(upload.drafts, 1, 'the file went up once');
     assert.ok(upload.csrfHeader, 'the upload was not sent by the script (no X-CSRF-Token header)');
     assert.ok(upload.carriesFile, 'the upload request does not carry the PNG');
     assert.ok(upload.progressShown, 'the progress bar was not shown during the upload');
+    assert.ok(previews.length >= 2, `previews: ${previews.length}`);
+    assert.ok(previews.every((body) => !body.includes(png)), 'a preview sent the file again');
+
+    const saved = page.waitForRequest((r) => new URL(r.url()).pathname === '/memes' && r.method() === 'POST');
+    await clickAndWaitForPage(page, page.getByRole('button', { name: 'Save to my memes' }));
+    assert.ok(!((await saved).postDataBuffer() ?? Buffer.alloc(0)).includes(png), 'Save sent the file again');
+    assert.equal(upload.drafts, 1);
     await expectMemeImage(page, captions);
     const size = await page.locator('figure.meme-figure img').evaluate((img) => img.naturalWidth / img.naturalHeight);
     assert.ok(Math.abs(size - 1.5) < 0.05, `the saved meme has aspect ratio ${size}, not the upload's 1.5`);

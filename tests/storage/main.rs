@@ -4,6 +4,7 @@
 mod account_contract;
 mod contract;
 mod delivery;
+mod drafts_contract;
 mod notices;
 mod site_contract;
 
@@ -11,6 +12,7 @@ use skyhigh::storage::Storage;
 
 use account_contract::*;
 use contract::*;
+use drafts_contract::*;
 use notices::*;
 use site_contract::*;
 
@@ -154,6 +156,8 @@ macro_rules! every_backend {
                 a_deleted_session_is_gone,
                 a_blob_round_trips_with_its_content_type,
                 a_missing_blob_is_none_and_deleting_it_is_fine,
+                a_draft_reads_back_only_under_its_owner_and_within_the_limit,
+                the_sweep_removes_expired_drafts_and_keeps_live_ones,
                 a_deleted_blob_is_gone,
                 a_key_naming_a_folder_of_objects_is_none_not_an_error,
                 the_health_check_passes,

@@ -6,6 +6,7 @@ mod api;
 mod aws;
 mod browse;
 mod compression;
+mod drafts;
 mod durability;
 mod flash;
 mod following;

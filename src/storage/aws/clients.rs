@@ -34,6 +34,11 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
+    /// `AWS_ENDPOINT_URL` (an emulator), where browsers send direct uploads too.
+    pub endpoint: Option<String>,
+    /// What the clients sign with, for the POST policies of direct draft uploads (the SDK does
+    /// not presign those; `drafts.rs`).
+    pub credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
 
 impl Clients {
@@ -88,6 +93,8 @@ impl Clients {
             ),
             ses: aws_sdk_sesv2::Client::new(&shared),
             cloudfront: aws_sdk_cloudfront::Client::new(&shared),
+            endpoint: shared.endpoint_url().map(str::to_owned),
+            credentials: shared.credentials_provider(),
         })
     }
 }

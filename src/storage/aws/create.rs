@@ -10,13 +10,17 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, BucketLocationConstraint, CorsConfiguration, CorsRule, CreateBucketConfiguration,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+};
 
 use super::clients::Clients;
 use super::item::{PK, SK, error_code};
 use super::resources::{
     Bus, GSIS, Names, SESSION_ID, SESSION_TTL_ATTRIBUTE, SESSION_USER, SESSIONS_BY_USER, queue_arn,
 };
+use crate::domain::DRAFTS_PREFIX;
 
 fn string_attribute(name: &str) -> anyhow::Result<AttributeDefinition> {
     attribute(name, ScalarAttributeType::S)
@@ -107,6 +111,41 @@ pub async fn bucket(clients: &Clients, bucket: &str) -> anyhow::Result<()> {
         );
     }
     request.send().await.with_context(|| format!("creating S3 bucket {bucket}"))?;
+    drafts_rules(clients, bucket).await
+}
+
+/// What `infra/skyhigh.yaml` gives the media bucket for draft uploads: expired drafts go a day
+/// after they were written, and browsers may POST drafts to it (here from any origin: the
+/// emulator serves sites on any port).
+async fn drafts_rules(clients: &Clients, bucket: &str) -> anyhow::Result<()> {
+    let expire_drafts = LifecycleRule::builder()
+        .id("expire-drafts")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix(DRAFTS_PREFIX).build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()?;
+    clients
+        .s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(expire_drafts).build()?)
+        .send()
+        .await
+        .with_context(|| format!("setting the lifecycle of S3 bucket {bucket}"))?;
+    let post_from_browsers = CorsRule::builder()
+        .allowed_methods("POST")
+        .allowed_origins("*")
+        .allowed_headers("*")
+        .max_age_seconds(3000)
+        .build()?;
+    clients
+        .s3
+        .put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(CorsConfiguration::builder().cors_rules(post_from_browsers).build()?)
+        .send()
+        .await
+        .with_context(|| format!("setting the CORS rules of S3 bucket {bucket}"))?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod clients;
 mod comments;
 mod create;
 mod delivery;
+mod drafts;
 mod item;
 mod memes;
 pub mod metering;
@@ -298,6 +299,12 @@ async fn connect_with(settings: &AwsSettings, clients: Clients) -> anyhow::Resul
         users: Arc::new(users::DynamoUsers::new(tables.clone())),
         accounts: Arc::new(account::DynamoAccounts::new(tables.clone())),
         sessions: Arc::new(sessions::DynamoSessions::new(tables.clone())),
+        drafts: Arc::new(drafts::S3Drafts::new(
+            clients.s3.clone(),
+            names.bucket.clone(),
+            clients.endpoint.as_deref(),
+            clients.credentials.clone(),
+        )),
         blobs: Arc::new(blobs::S3Blobs::new(clients.s3.clone(), names.bucket)),
         health: Arc::new(settings::DynamoHealth::new(tables.clone())),
         memes: Arc::new(memes::DynamoMemes::new(tables.clone())),

@@ -42,7 +42,8 @@ pub fn content_type_for(key: &BlobKey) -> &'static str {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Also the drafts' (`drafts.rs`): the same guarantee, a key holds nothing or everything.
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(folder)?;
     let mut temp = tempfile::NamedTempFile::new_in(folder)?;

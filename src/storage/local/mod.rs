@@ -8,6 +8,7 @@ mod comments;
 mod db;
 mod debris;
 mod delivery;
+mod drafts;
 mod memes;
 mod notifications;
 mod sessions;
@@ -61,6 +62,7 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
         accounts: Arc::new(account::SqliteAccounts::new(db.clone())),
         sessions: Arc::new(SqliteSessions::new(db.clone())),
         blobs: Arc::new(FileBlobs::open(data_dir.join("media"))?),
+        drafts: Arc::new(drafts::FileDrafts::open(data_dir.join("drafts"))?),
         health: Arc::new(SqliteHealth { db: db.clone() }),
         memes,
         comments,

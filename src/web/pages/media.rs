@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
+use crate::domain::DRAFTS_PREFIX;
 use crate::storage::BlobKey;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -22,6 +23,10 @@ async fn media(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let key = BlobKey::parse(&key).ok_or(AppError::NotFound)?;
+    // Draft uploads share the bucket on aws, but are their browser's alone.
+    if key.as_str().starts_with(DRAFTS_PREFIX) {
+        return Err(AppError::NotFound);
+    }
     // The key names immutable content, so it can stand for the content in the ETag.
     let etag = format!(
         "\"{}\"",

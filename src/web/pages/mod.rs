@@ -3,6 +3,7 @@
 pub mod account;
 pub mod accounts;
 pub mod comments;
+pub mod drafts;
 pub mod editor;
 pub mod following;
 pub mod health;

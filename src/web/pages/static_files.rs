@@ -38,6 +38,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../../static/editor.js"),
     },
+    Asset {
+        name: "draft-upload.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../../static/draft-upload.js"),
+    },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../../static/favicon.svg") },
 ];
 
