@@ -122,7 +122,8 @@
   function showPictureChoice() {
     const checked = chosenTemplate();
     if (pictureName && checked) pictureName.textContent = checked.dataset.name;
-    if (choice && narrow.matches && checked && (checked.value || (image && image.files.length))) choice.open = false;
+    // An upload folds away once it is up (its errors and retry live in the fold).
+    if (choice && narrow.matches && checked && (checked.value || (draft && draft.value))) choice.open = false;
     drawHandles();
   }
   form.querySelectorAll("input[name=template]").forEach((radio) => radio.addEventListener("change", () => {
@@ -162,6 +163,7 @@
       image.value = "";
       uploading = false;
       progress.hidden = true;
+      showPictureChoice();
       refresh();
     } catch (error) {
       uploading = false;
@@ -170,6 +172,7 @@
       showUploadError(error.message);
       // A lost connection can be tried again; a refused file cannot.
       retryRow.hidden = error.status !== 0;
+      if (choice) choice.open = true;
     }
   }
   const retry = form.querySelector("[data-upload-retry]");
