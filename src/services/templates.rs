@@ -1,4 +1,4 @@
-//! Templates: sharing an uploaded picture as a public one.
+//! Templates: sharing an uploaded picture as a public one, and what a template's page shows.
 
 use bytes::Bytes;
 
@@ -6,7 +6,7 @@ use super::Context;
 use super::ServiceError;
 use super::memes::Picture;
 use super::requests::Actor;
-use crate::domain::{MemeId, SharedTemplate};
+use crate::domain::{Meme, MemeId, SharedTemplate, TemplateStats};
 use crate::render::{MemeSpec, Outputs};
 use crate::storage::BlobKey;
 
@@ -43,4 +43,38 @@ pub async fn share(cx: Context<'_>, actor: &Actor, bytes: Bytes, name: &str) -> 
     cx.storage.templates.create(&template).await?;
     tracing::info!(template = %template.id, owner = %template.owner, "template shared");
     Ok(template)
+}
+
+/// How many of a template's newest memes its page shows.
+pub const PAGE_RECENT_MEMES: usize = 12;
+/// How many days a template page's chart covers (up to today).
+pub const CHART_DAYS: u16 = 30;
+
+/// What a template's page shows.
+pub struct TemplateOverview {
+    /// The shared template; `None` for a builtin one.
+    pub shared: Option<SharedTemplate>,
+    /// Its use counts, with memes per day for the [`CHART_DAYS`] days up to today.
+    pub stats: TemplateStats,
+    /// The newest memes made with it, newest first (without their counters).
+    pub recent: Vec<Meme>,
+}
+
+/// A template's page: `NotFound` unless `id` names a builtin template or a shared one.
+pub async fn overview(cx: Context<'_>, id: &str, today: time::Date) -> Result<TemplateOverview, ServiceError> {
+    let builtin = crate::render::templates::find(id).is_some();
+    // Shared ids are "u-" and a meme id: anything else needs no lookup to be unknown.
+    let may_be_shared = id.starts_with("u-") && id.len() <= 64;
+    if !builtin && !may_be_shared {
+        return Err(ServiceError::NotFound);
+    }
+    // Two requests at once (with the session's, three: SPEC §7).
+    let (found, stats) = tokio::try_join!(
+        cx.storage.templates.get_with_recent_memes(id, PAGE_RECENT_MEMES),
+        cx.storage.templates.stats(id, today, CHART_DAYS),
+    )?;
+    if !builtin && found.shared.is_none() {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(TemplateOverview { shared: found.shared, stats, recent: found.recent })
 }

@@ -633,6 +633,21 @@ pub trait TemplateStore: Send + Sync {
     async fn list(&self, page: PageRequest) -> StorageResult<Page<SharedTemplate>>;
     /// Use counts, with memes per day for the `days` days up to `today`.
     async fn stats(&self, template_id: &str, today: time::Date, days: u16) -> StorageResult<TemplateStats>;
+    /// How many memes were made with each of `template_ids` (builtin or shared), in the same
+    /// order, 0 for one never used: the editor's "most used first", in one request (a
+    /// BatchGetItem of their `TOTAL` items on DynamoDB, so at most 100 ids a request).
+    async fn meme_counts(&self, template_ids: &[String]) -> StorageResult<Vec<u64>>;
+    /// A template page's read: the shared template `id` (`None` for a builtin one, or one nobody
+    /// shared) with the newest `limit` memes made with it, newest first, without their counters.
+    /// One Query on DynamoDB, where a card of each meme shares the template's partition.
+    async fn get_with_recent_memes(&self, id: &str, limit: usize) -> StorageResult<TemplateWithMemes>;
+}
+
+/// A template with the newest memes made with it (`TemplateStore::get_with_recent_memes`).
+#[derive(Debug, Clone, Default)]
+pub struct TemplateWithMemes {
+    pub shared: Option<SharedTemplate>,
+    pub recent: Vec<Meme>,
 }
 
 /// Small shared values every instance must agree on.

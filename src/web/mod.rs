@@ -17,6 +17,7 @@ pub mod page_cache;
 pub mod pages;
 pub mod security;
 pub mod session;
+pub mod usage_chart;
 pub mod views;
 
 use std::sync::Arc;

@@ -7,6 +7,7 @@ mod delivery;
 mod drafts_contract;
 mod notices;
 mod site_contract;
+mod templates_contract;
 
 use skyhigh::storage::Storage;
 
@@ -15,6 +16,7 @@ use contract::*;
 use drafts_contract::*;
 use notices::*;
 use site_contract::*;
+use templates_contract::*;
 
 /// A backend under test, with whatever keeps it alive (a temp folder, an emulator).
 pub struct Fixture {
@@ -202,6 +204,8 @@ macro_rules! every_backend {
                 a_new_password_hash_is_read_everywhere_the_account_is,
                 an_email_change_moves_the_account_and_frees_the_old_address,
                 deleting_an_account_takes_everything_it_owned_and_frees_its_names,
+                use_counts_of_many_templates_come_back_in_the_order_asked,
+                a_template_reads_with_its_newest_memes_and_a_deleted_one_leaves_them,
                 $($extra,)*
             ]
         );

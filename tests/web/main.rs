@@ -20,3 +20,4 @@ mod page_cache;
 mod security;
 mod server;
 mod sharing;
+mod templates;

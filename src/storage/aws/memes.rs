@@ -71,16 +71,37 @@ pub fn activity_put(table: &str, meme: MemeId, at: OffsetDateTime) -> StorageRes
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// What a remix's item keeps of its parent (the parent "as it was", for its card): the parent's
-/// own attributes, as `meme_item` writes them, without its keys, index keys and spec.
+/// What a remix's item keeps of its parent (the parent "as it was", for its card).
 fn parent_card(parent: &Meme) -> StorageResult<AttributeValue> {
-    let mut card = meme_item(parent)?;
-    card.retain(|name, _| !PARENT_CARD_LEAVES_OUT.contains(&name.as_str()));
-    Ok(AttributeValue::M(card))
+    Ok(AttributeValue::M(card_attributes(parent)?))
 }
 
-/// The attributes of a meme's item that a parent card leaves out.
-const PARENT_CARD_LEAVES_OUT: [&str; 12] = [
+/// What a card of the meme needs: its own attributes, as `meme_item` writes them, without its
+/// keys, index keys and spec. (A meme never changes once written, so a copy stays true.)
+fn card_attributes(meme: &Meme) -> StorageResult<Item> {
+    let mut card = meme_item(meme)?;
+    card.retain(|name, _| !CARD_LEAVES_OUT.contains(&name.as_str()));
+    Ok(card)
+}
+
+/// The write that keeps the card of a meme on a template in the template's partition
+/// (`TEMPLATE#<id>` / `MEME#<meme id>`, which a template page reads): put with the meme,
+/// deleted with it.
+fn template_card_write(table: &str, template: &str, meme: &Meme, delta: i64) -> StorageResult<TransactWriteItem> {
+    let card_key = super::templates::meme_card_key(template, meme.id);
+    if delta > 0 {
+        let mut item = card_attributes(meme)?;
+        item.extend(card_key);
+        let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    } else {
+        let delete = Delete::builder().table_name(table).set_key(Some(card_key)).build().map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+/// The attributes of a meme's item that a card leaves out.
+const CARD_LEAVES_OUT: [&str; 12] = [
     PK,
     SK,
     FEED.pk,
@@ -232,8 +253,8 @@ pub fn meme_exists(table: &str, meme: MemeId) -> StorageResult<TransactWriteItem
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
-/// The use counters that follow a meme (its template's totals and day, its parent's remixes).
-/// The parent's come last: a check that it still exists, and the `ADD` on its counters.
+/// The use counters that follow a meme (its template's totals and day, its parent's remixes),
+/// and its card on its template's page. The parent's come last: a check that it still exists, and the `ADD` on its counters.
 fn counter_updates(table: &str, meme: &Meme, delta: i64, with_parent: bool) -> StorageResult<Vec<TransactWriteItem>> {
     let mut items = Vec::new();
     if let Some(template) = meme.template_id() {
@@ -252,6 +273,7 @@ fn counter_updates(table: &str, meme: &Meme, delta: i64, with_parent: bool) -> S
             }
             items.push(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build());
         }
+        items.push(template_card_write(table, template, meme, delta)?);
     }
     if let (Some(parent), true) = (meme.parent_id, with_parent) {
         items.push(stats_update(table, parent, "ADD remix_count :d", delta)?);

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0004_api_tokens.sql"),
     include_str!("../../../migrations/0005_creator_notices.sql"),
     include_str!("../../../migrations/0006_account.sql"),
+    include_str!("../../../migrations/0007_template_memes.sql"),
 ];
 
 const READERS: usize = 8;

@@ -57,6 +57,15 @@ macro_rules! listed_columns {
     };
 }
 
+/// The newest `limit` memes made with `template`, newest first (a template page's list).
+pub(super) fn newest_on_template(conn: &Connection, template: &str, limit: usize) -> StorageResult<Vec<Meme>> {
+    collect(
+        conn,
+        concat!("SELECT ", listed_columns!(), " FROM memes WHERE template_id = ?1 ORDER BY id DESC LIMIT ?2"),
+        params![template, limit as i64],
+    )
+}
+
 fn collect(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StorageResult<Vec<Meme>> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
     let rows = stmt.query_map(params, meme_from_row).map_err(sql_error)?;

@@ -3,7 +3,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::db::{Db, blob_key, corrupt, page_of, sql_error, timestamp};
 use crate::domain::{SharedTemplate, TemplateStats, UserId, Username};
-use crate::storage::{Page, PageRequest, SettingsStore, StorageError, StorageResult, TemplateStore};
+use crate::storage::{Page, PageRequest, SettingsStore, StorageError, StorageResult, TemplateStore, TemplateWithMemes};
 
 pub struct SqliteTemplates {
     db: Db,
@@ -125,6 +125,47 @@ impl TemplateStore for SqliteTemplates {
                     })
                     .collect();
                 Ok(TemplateStats { memes: memes.max(0) as u64, remixes: remixes.max(0) as u64, daily })
+            })
+            .await
+    }
+
+    async fn meme_counts(&self, template_ids: &[String]) -> StorageResult<Vec<u64>> {
+        if template_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(template_ids).map_err(|e| StorageError::Other(e.into()))?;
+        let wanted = template_ids.to_vec();
+        self.db
+            .read(move |conn| {
+                // One statement for the whole list: the ids travel as one JSON array.
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT template_id, memes FROM template_stats \
+                         WHERE template_id IN (SELECT value FROM json_each(?1))",
+                    )
+                    .map_err(sql_error)?;
+                let counted: std::collections::HashMap<String, i64> = stmt
+                    .query_map([ids], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(sql_error)?
+                    .collect::<Result<_, _>>()
+                    .map_err(sql_error)?;
+                Ok(wanted.iter().map(|id| counted.get(id).copied().unwrap_or(0).max(0) as u64).collect())
+            })
+            .await
+    }
+
+    async fn get_with_recent_memes(&self, id: &str, limit: usize) -> StorageResult<TemplateWithMemes> {
+        let id = id.to_owned();
+        self.db
+            .read(move |conn| {
+                let sql = format!("SELECT {COLUMNS} FROM shared_templates WHERE id = ?1");
+                let shared = conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut s| s.query_row([&id], template_from_row).optional())
+                    .map_err(sql_error)?
+                    .transpose()?;
+                let recent = super::memes::newest_on_template(conn, &id, limit)?;
+                Ok(TemplateWithMemes { shared, recent })
             })
             .await
     }

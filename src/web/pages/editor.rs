@@ -12,8 +12,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::domain::{Meme, MemeId, SharedTemplate};
+use crate::render::templates::Template as BuiltinTemplate;
 use crate::render::{self, FontChoice};
-use crate::services::editor as editor_service;
+use crate::services::editor::{self as editor_service, Offered};
 use crate::services::memes::{self as meme_service, Made};
 use crate::services::memes_by_url;
 use crate::services::requests::{ADDED_BOX, BoxGeometry, Intent, MemeRequest, editor_geometry};
@@ -24,6 +25,7 @@ use crate::web::flash;
 use crate::web::layout::{PageContext, render};
 use crate::web::meme_form::MemeForm;
 use crate::web::session::CurrentUser;
+use crate::web::usage_chart;
 use crate::web::views::{MemeCard, attachment_disposition};
 use crate::web::{AppState, body_limit};
 
@@ -72,7 +74,7 @@ struct TemplateChoice {
     id: String,
     name: String,
     thumb_url: String,
-    /// "yours", "by ann".
+    /// "12 memes", "yours · 1 meme", "by ann · 3 memes".
     detail: Option<String>,
     selected: bool,
     /// Its own boxes, for the editor's script: "x y w h" in percent, boxes joined by "|".
@@ -131,7 +133,9 @@ struct EditorPage {
 struct EditorState {
     template: Option<String>,
     remix: Option<Meme>,
-    shared: Vec<SharedTemplate>,
+    /// The picker's templates, in the order the service chose (most used first).
+    builtin: Vec<Offered<&'static BuiltinTemplate>>,
+    shared: Vec<Offered<SharedTemplate>>,
     layout: Option<String>,
     captions: Vec<String>,
     fonts: Vec<String>,
@@ -153,6 +157,7 @@ async fn editor(
     let editor = EditorState {
         template: q.template,
         remix: start.remix,
+        builtin: start.builtin,
         shared: start.shared,
         boxes: q.boxes,
         ..Default::default()
@@ -183,6 +188,7 @@ async fn edit_in_place(
         boxes: Some(captions.len() + extra),
         template: form.template,
         remix: start.remix,
+        builtin: start.builtin,
         shared: start.shared,
         layout: form.layout,
         captions,
@@ -259,13 +265,14 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     // A remix of an uploaded picture has no template, so no link.
     let share_template = selected_id.clone();
     let share_url = (!share_template.is_empty()).then(|| memes_by_url::url_of(&share_template, &typed));
-    let templates = render::templates::catalog()
+    let templates = editor
+        .builtin
         .iter()
-        .map(|t| TemplateChoice {
+        .map(|&Offered { template: t, memes }| TemplateChoice {
             id: t.id.to_owned(),
             name: t.name.to_owned(),
             thumb_url: format!("/templates/{}/thumb.jpg", t.id),
-            detail: None,
+            detail: Some(usage_chart::meme_count(memes)),
             selected: t.id == selected_id,
             boxes: boxes_attribute(&own_boxes(Some(t.id), None)),
         })
@@ -274,11 +281,15 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     let shared = editor
         .shared
         .iter()
-        .map(|t| TemplateChoice {
+        .map(|Offered { template: t, memes }| TemplateChoice {
             id: t.id.clone(),
             name: t.name.clone(),
             thumb_url: state.media_url(&t.thumb_key),
-            detail: Some(if Some(t.owner_id) == viewer { "yours".to_owned() } else { format!("by {}", t.owner) }),
+            detail: Some(format!(
+                "{} · {}",
+                if Some(t.owner_id) == viewer { "yours".to_owned() } else { format!("by {}", t.owner) },
+                usage_chart::meme_count(*memes)
+            )),
             selected: t.id == selected_id,
             boxes: String::new(),
         })

@@ -15,11 +15,13 @@ use time::OffsetDateTime;
 
 use crate::render::{self, MemeSpec, Outputs};
 use crate::services::memes::Picture;
+use crate::services::templates as template_service;
 use crate::storage::PageRequest;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::layout::{PageContext, render};
-use crate::web::views::{ShareImage, ShareMeta};
+use crate::web::usage_chart::{self, UsageChart};
+use crate::web::views::{MemeCard, ShareImage, ShareMeta};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,15 +85,6 @@ async fn gallery(
     })
 }
 
-/// One bar of the usage chart.
-struct Bar {
-    x: u32,
-    y: u32,
-    height: u32,
-    label: String,
-    count: u64,
-}
-
 #[derive(Template)]
 #[template(path = "templates/show.html")]
 struct TemplatePage {
@@ -102,43 +95,30 @@ struct TemplatePage {
     width: u32,
     height: u32,
     attribution: String,
-    memes: u64,
-    remixes: u64,
-    bars: Vec<Bar>,
-    chart_days: u16,
-    recent_total: u64,
+    meme_total: u64,
+    remix_total: u64,
+    chart: UsageChart,
+    /// The newest memes made with it.
+    memes: Vec<MemeCard>,
     share: ShareMeta,
 }
 
-const CHART_DAYS: u16 = 30;
-const CHART_HEIGHT: u32 = 80;
-
 async fn show(State(state): State<AppState>, page: PageContext, Path(id): Path<String>) -> Result<Response, AppError> {
-    let (name, image_url, width, height, attribution) = match render::templates::find(&id) {
-        Some(t) => {
+    let today = OffsetDateTime::now_utc().date();
+    let overview = template_service::overview(state.services(), &id, today).await?;
+    let (name, image_url, width, height, attribution) = match (render::templates::find(&id), &overview.shared) {
+        (Some(t), _) => {
             (t.name.to_owned(), format!("/templates/{}/image", t.id), t.width, t.height, t.attribution.to_owned())
         }
-        None => {
-            let t = state.storage.templates.get(&id).await?.ok_or(AppError::NotFound)?;
-            (t.name, state.media_url(&t.original_key), t.width, t.height, format!("Shared by {}", t.owner))
+        (None, Some(t)) => {
+            (t.name.clone(), state.media_url(&t.original_key), t.width, t.height, format!("Shared by {}", t.owner))
         }
+        (None, None) => return Err(AppError::NotFound),
     };
-    let today = OffsetDateTime::now_utc().date();
-    let stats = state.storage.templates.stats(&id, today, CHART_DAYS).await?;
-    let peak = stats.daily.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let bars = stats
-        .daily
-        .iter()
-        .enumerate()
-        .map(|(i, (day, count))| {
-            let height = ((*count as f64 / peak as f64) * f64::from(CHART_HEIGHT)).round() as u32;
-            let height = if *count > 0 { height.max(2) } else { 0 };
-            Bar { x: i as u32 * 10, y: CHART_HEIGHT - height, height, label: day.to_string(), count: *count }
-        })
-        .collect();
+    let stats = overview.stats;
     let share = ShareMeta {
         title: format!("{name} meme template"),
-        description: format!("Make a {name} meme on Sky-High Memes: {} memes so far.", stats.memes),
+        description: format!("Make a {name} meme on Sky-High Memes: {} so far.", usage_chart::meme_count(stats.memes)),
         url: state.absolute_url(&format!("/templates/{id}")),
         image: Some(ShareImage {
             url: state.absolute_url(&image_url),
@@ -156,11 +136,11 @@ async fn show(State(state): State<AppState>, page: PageContext, Path(id): Path<S
         width,
         height,
         attribution,
-        memes: stats.memes,
-        remixes: stats.remixes,
-        recent_total: stats.daily.iter().map(|(_, n)| n).sum(),
-        bars,
-        chart_days: CHART_DAYS,
+        meme_total: stats.memes,
+        remix_total: stats.remixes,
+        chart: UsageChart::new(&stats.daily),
+        // The store reads no counters for this list: the cards show none.
+        memes: overview.recent.iter().map(|m| MemeCard::new(&state, m).without_counts()).collect(),
     })
 }
 
