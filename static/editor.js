@@ -28,6 +28,13 @@
   let inFlight = null;
   let lastUrl = null;
 
+  // The stage takes the picture's shape, so a tall picture fits the screen's height.
+  function fitStage() {
+    if (preview.naturalWidth && preview.naturalHeight) stage.style.setProperty("--ratio", String(preview.naturalWidth / preview.naturalHeight));
+  }
+  preview.addEventListener("load", fitStage);
+  fitStage();
+
   function say(text, isError) {
     status.textContent = text;
     status.classList.toggle("is-error", Boolean(isError));
