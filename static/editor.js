@@ -77,7 +77,11 @@
       });
       if (!response.ok) {
         showFailure(errorText(await response.text(), "Preview failed (" + response.status + ")."));
-        if (image && image.files.length) showUploadError(status.textContent);
+        // On aws storage takes any bytes: a file that is no picture is first refused here.
+        if ((image && image.files.length) || (draft && draft.value)) {
+          showUploadError(status.textContent);
+          if (choice) choice.open = true;
+        }
         return;
       }
       const blob = await response.blob();
