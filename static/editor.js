@@ -28,6 +28,13 @@
   let inFlight = null;
   let lastUrl = null;
 
+  // The stage takes the picture's shape, so a tall picture fits the screen's height.
+  function fitStage() {
+    if (preview.naturalWidth && preview.naturalHeight) stage.style.setProperty("--ratio", String(preview.naturalWidth / preview.naturalHeight));
+  }
+  preview.addEventListener("load", fitStage);
+  fitStage();
+
   function say(text, isError) {
     status.textContent = text;
     status.classList.toggle("is-error", Boolean(isError));
@@ -70,7 +77,11 @@
       });
       if (!response.ok) {
         showFailure(errorText(await response.text(), "Preview failed (" + response.status + ")."));
-        if (image && image.files.length) showUploadError(status.textContent);
+        // On aws storage takes any bytes: a file that is no picture is first refused here.
+        if ((image && image.files.length) || (draft && draft.value)) {
+          showUploadError(status.textContent);
+          if (choice) choice.open = true;
+        }
         return;
       }
       const blob = await response.blob();

@@ -123,7 +123,8 @@ export async function newPage({ viewport = 'desktop', ...contextOptions } = {}) 
   context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
   // Only the app under test is reachable; anything else is a bug in the page (or the test).
   await context.route(
-    (url) => url.origin !== BASE_URL && !url.protocol.startsWith('data') && !url.protocol.startsWith('blob'),
+    (url) =>
+      url.origin !== BASE_URL && url.origin !== STORAGE_ORIGIN && !url.protocol.startsWith('data') && !url.protocol.startsWith('blob'),
     (route) => {
       problemsOf(route.request().frame()?.page())?.push(`blocked request to ${route.request().url()}`);
       return route.abort('blockedbyclient');
@@ -216,15 +217,32 @@ export function submitButton(page, action) {
 /** The server's data folder (run.sh passes it), where its emails land as .eml files. */
 export const DATA_DIR = process.env.SKYHIGH_DATA_DIR;
 
-/** The emails sent to `address` so far, decoded (quoted-printable undone). */
-export function emailsTo(address) {
+/**
+ * On the aws backend (`SKYHIGH_BACKEND=aws`, the emulator at `AWS_ENDPOINT_URL`), the one other
+ * origin the pages may reach: S3, where the editor sends a draft upload straight.
+ */
+export const STORAGE_ORIGIN =
+  process.env.SKYHIGH_BACKEND === 'aws' && process.env.AWS_ENDPOINT_URL ? new URL(process.env.AWS_ENDPOINT_URL).origin : null;
+
+/** Every email the server sent so far, raw: `.eml` files in its outbox, or SES's record in the emulator. */
+async function sentMail() {
+  if (STORAGE_ORIGIN) {
+    // The emulator shows what SES sent only in its whole-state dump.
+    const data = await (await fetch(`${process.env.AWS_ENDPOINT_URL}/moto-api/data.json`)).json();
+    return (data.ses?.RawMessage ?? []).map((m) => m.raw_data);
+  }
   assert.ok(DATA_DIR, 'SKYHIGH_DATA_DIR names the server\'s data folder (run.sh sets it)');
   const outbox = path.join(DATA_DIR, 'outbox');
   if (!fs.existsSync(outbox)) return [];
   return fs
     .readdirSync(outbox)
     .filter((name) => name.endsWith('.eml'))
-    .map((name) => fs.readFileSync(path.join(outbox, name), 'utf8'))
+    .map((name) => fs.readFileSync(path.join(outbox, name), 'utf8'));
+}
+
+/** The emails sent to `address` so far, decoded (quoted-printable undone). */
+export async function emailsTo(address) {
+  return (await sentMail())
     .filter((raw) => raw.split(/\r?\n\r?\n/, 1)[0].split(/\r?\n/).some((h) => h.startsWith('To:') && h.includes(`<${address}>`)))
     .map((raw) => raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))));
 }
@@ -233,7 +251,7 @@ export function emailsTo(address) {
 export async function emailedLink(address, pathPrefix) {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    for (const mail of emailsTo(address)) {
+    for (const mail of await emailsTo(address)) {
       const match = mail.match(new RegExp(`https?://[^/\\s"]+(${pathPrefix}[^\\s"<]*)`));
       if (match) return match[1];
     }

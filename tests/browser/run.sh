@@ -61,7 +61,9 @@ free_port() {
     s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-output_dir="$repo_root/test-output"
+# SKYHIGH_TEST_OUTPUT puts a run's output elsewhere (the aws run of scripts/test keeps its own).
+output_dir="${SKYHIGH_TEST_OUTPUT:-$repo_root/test-output}"
+mkdir -p "$output_dir"
 # Screenshots and axe reports are those of this run only.
 rm -rf "$output_dir/screenshots" "$output_dir/axe"
 mkdir -p "$output_dir/screenshots"
@@ -167,7 +169,7 @@ tap_file="$output_dir/browser-tests.tap"
 rm -f "$tap_file"
 tests_ran=true
 set +e
-SKYHIGH_URL="$base_url" SKYHIGH_CHROMIUM="$chromium_bin" SKYHIGH_DATA_DIR="$data_dir" \
+SKYHIGH_URL="$base_url" SKYHIGH_CHROMIUM="$chromium_bin" SKYHIGH_DATA_DIR="$data_dir" SKYHIGH_TEST_OUTPUT="$output_dir" \
   node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap_file" \

@@ -501,3 +501,59 @@ async fn deleting_a_meme_is_confirmed_on_a_page_of_its_own_that_only_its_creator
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get(&format!("/memes/{id}")).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_boxs_place_out_of_the_picture_or_not_a_number_is_refused_with_a_message() {
+    let app = TestApp::spawn().await;
+    for (x, y) in [("abc", "2"), ("2", "150"), ("-5", "2")] {
+        let response = app
+            .post_meme_form(
+                "/memes/preview",
+                &[("template", "chelsea"), ("caption", "hi"), ("x", x), ("y", y), ("w", "50"), ("h", "20")],
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "x={x} y={y}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("Text box 1: its position and size are percentages of the picture"), "{body}");
+    }
+    let placed = app
+        .post_meme_form(
+            "/memes/preview",
+            &[("template", "chelsea"), ("caption", "hi"), ("x", "10"), ("y", "40.5"), ("w", "50"), ("h", "20")],
+            None,
+        )
+        .await;
+    assert_eq!(placed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_javascript_adding_a_box_keeps_every_box_where_it_was() {
+    let app = TestApp::spawn().await;
+    let fields = [
+        ("template", "chelsea"),
+        ("caption", "top"),
+        ("x", "5"),
+        ("y", "33"),
+        ("w", "60"),
+        ("h", "20"),
+        ("caption", "bottom"),
+        ("x", "2"),
+        ("y", "76"),
+        ("w", "96"),
+        ("h", "22"),
+        ("edit", "add-box"),
+    ];
+    let response = app.post_meme_form("/memes/new", &fields, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    let values = |name: &str| -> Vec<String> {
+        html.split(&format!("name=\"{name}\" "))
+            .skip(1)
+            .map(|rest| rest.split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(values("y"), ["33", "76", "42"], "the two boxes stay, the new one goes where none is");
+    assert_eq!(values("x"), ["5", "2", "10"]);
+    assert_eq!(values("w"), ["60", "96", "80"]);
+}

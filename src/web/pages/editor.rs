@@ -19,7 +19,7 @@ use crate::services::memes::{self as meme_service, Made};
 use crate::services::memes_by_url;
 use crate::services::requests::{ADDED_BOX, BoxGeometry, Intent, MemeRequest, editor_geometry};
 use crate::web::client_ip::ClientIp;
-use crate::web::csrf::CsrfSecret;
+use crate::web::csrf::{CsrfSecret, header_token};
 use crate::web::error::AppError;
 use crate::web::flash;
 use crate::web::layout::{PageContext, render};
@@ -324,10 +324,6 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
         added_box,
         upload_boxes: boxes_attribute(&own_boxes(None, None)),
     }
-}
-
-fn header_token(headers: &HeaderMap) -> Option<&str> {
-    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
 }
 
 /// An image made for this request only: never cached. A download (`Some` captions) is named
