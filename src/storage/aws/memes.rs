@@ -254,7 +254,8 @@ pub fn meme_exists(table: &str, meme: MemeId) -> StorageResult<TransactWriteItem
 }
 
 /// The use counters that follow a meme (its template's totals and day, its parent's remixes),
-/// and its card on its template's page. The parent's come last: a check that it still exists, and the `ADD` on its counters.
+/// and its card on its template's page. The parent's come last: a check that it still exists,
+/// and the `ADD` on its counters.
 fn counter_updates(table: &str, meme: &Meme, delta: i64, with_parent: bool) -> StorageResult<Vec<TransactWriteItem>> {
     let mut items = Vec::new();
     if let Some(template) = meme.template_id() {
