@@ -107,8 +107,8 @@ fn own_boxes(template: Option<&str>, remix: Option<&Meme>) -> Vec<BoxGeometry> {
 #[template(path = "memes/editor.html")]
 struct EditorPage {
     page: PageContext,
+    /// The picker: starter templates, then shared ones.
     templates: Vec<TemplateChoice>,
-    shared: Vec<TemplateChoice>,
     /// The chosen picture's name, on the picker's fold.
     selected_name: String,
     boxes: Vec<BoxField>,
@@ -265,41 +265,30 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     // A remix of an uploaded picture has no template, so no link.
     let share_template = selected_id.clone();
     let share_url = (!share_template.is_empty()).then(|| memes_by_url::url_of(&share_template, &typed));
-    let templates = editor
+    let choice = |id: &str, name: &str, thumb_url: String, detail: String| TemplateChoice {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        thumb_url,
+        detail: Some(detail),
+        selected: id == selected_id,
+        boxes: boxes_attribute(&own_boxes(Some(id), None)),
+    };
+    let viewer = page.user.as_ref().map(|u| u.id);
+    // The starter templates, then the shared ones: one list, in the service's order.
+    let templates: Vec<TemplateChoice> = editor
         .builtin
         .iter()
-        .map(|&Offered { template: t, memes }| TemplateChoice {
-            id: t.id.to_owned(),
-            name: t.name.to_owned(),
-            thumb_url: format!("/templates/{}/thumb.jpg", t.id),
-            detail: Some(usage_chart::meme_count(memes)),
-            selected: t.id == selected_id,
-            boxes: boxes_attribute(&own_boxes(Some(t.id), None)),
+        .map(|&Offered { template: t, memes }| {
+            choice(t.id, t.name, format!("/templates/{}/thumb.jpg", t.id), usage_chart::meme_count(memes))
         })
-        .collect::<Vec<_>>();
-    let viewer = page.user.as_ref().map(|u| u.id);
-    let shared = editor
-        .shared
-        .iter()
-        .map(|Offered { template: t, memes }| TemplateChoice {
-            id: t.id.clone(),
-            name: t.name.clone(),
-            thumb_url: state.media_url(&t.thumb_key),
-            detail: Some(format!(
-                "{} · {}",
-                if Some(t.owner_id) == viewer { "yours".to_owned() } else { format!("by {}", t.owner) },
-                usage_chart::meme_count(*memes)
-            )),
-            selected: t.id == selected_id,
-            boxes: String::new(),
-        })
-        .collect::<Vec<_>>();
-    let selected_name = templates
-        .iter()
-        .chain(&shared)
-        .find(|t| t.selected)
-        .map(|t| t.name.clone())
-        .unwrap_or_else(|| "your upload".to_owned());
+        .chain(editor.shared.iter().map(|Offered { template: t, memes }| {
+            let whose = if Some(t.owner_id) == viewer { "yours".to_owned() } else { format!("by {}", t.owner) };
+            let detail = format!("{whose} · {}", usage_chart::meme_count(*memes));
+            choice(&t.id, &t.name, state.media_url(&t.thumb_key), detail)
+        }))
+        .collect();
+    let selected_name =
+        templates.iter().find(|t| t.selected).map(|t| t.name.clone()).unwrap_or_else(|| "your upload".to_owned());
     let added = ADDED_BOX;
     let added_box =
         format!("{} {} {} {}", percent(added.x), percent(added.w), percent(added.h), added.tops.map(percent).join(","));
@@ -310,7 +299,6 @@ fn editor_page(state: &AppState, page: PageContext, editor: EditorState) -> Edit
     EditorPage {
         page,
         templates,
-        shared,
         selected_name,
         boxes,
         fonts: FontChoice::ALL.iter().map(|f| (f.id(), f.display_name())).collect(),
