@@ -22,7 +22,10 @@ configuration set's event destination; the delivery worker reads those to learn 
 went out when the worker that sent it died before recording it. Here SES v2 keeps SNS event
 destinations and publishes Send events to them as SES does.
 
-    python scripts/moto_server.py HOST PORT
+    python scripts/moto_server.py HOST PORT [--exit-with-parent]
+
+With --exit-with-parent it stops when the process that started it is gone (a test binary that
+was killed, say by a closed pipe, never runs the code that would stop its emulator).
 """
 
 import os
@@ -217,8 +220,22 @@ def ses_event_publishing():
     )
 
 
+def exit_with_parent():
+    """Stops this process once its parent has gone (it is then re-parented, so its parent id changes)."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            threading.Event().wait(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
+    if "--exit-with-parent" in sys.argv[3:]:
+        exit_with_parent()
     fast_transactions()
     partition_queries()
     ses_event_publishing()

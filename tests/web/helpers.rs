@@ -636,7 +636,8 @@ impl Emulator {
         let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
         let server = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_server.py");
         let process = std::process::Command::new(python)
-            .args([server, "127.0.0.1", &port.to_string()])
+            // It stops by itself if this test process is killed before its Drop runs.
+            .args([server, "127.0.0.1", &port.to_string(), "--exit-with-parent"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
